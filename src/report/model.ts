@@ -1,0 +1,48 @@
+/** What one run (one kernel) produced: the data behind the summary, JSON and JUnit reports. */
+export type CheckStatus = 'pass' | 'fail' | 'skip';
+
+export interface SubResult {
+  name: string;
+  status: CheckStatus;
+}
+
+export interface CheckResult {
+  name: string;
+  status: CheckStatus;
+  expected: string;
+  actual: string;
+  /** Evidence: samples, compiler messages, an oops excerpt, the reason for a skip. */
+  details: string;
+  /** KTAP lines a userland test printed, one sub-result each. */
+  subresults?: SubResult[];
+}
+
+export interface PhaseTiming {
+  name: string;
+  seconds: number;
+  cached: boolean;
+}
+
+export interface KernelInfo {
+  /** What the user asked for: a version or a path. */
+  requested: string;
+  /** The version read from the source's Makefile. */
+  version: string;
+  source: string;
+  patches: string[];
+  stockRelease?: string;
+  patchedRelease?: string;
+}
+
+export interface RunReport {
+  kernel: KernelInfo;
+  backend: string;
+  accel: string;
+  phases: PhaseTiming[];
+  checks: CheckResult[];
+  logs: { console: string[]; build: string[] };
+  /** A one-line command that reproduces this run. */
+  reproduce: string;
+  /** Set when the run stopped before its checks finished (infrastructure, a boot panic). */
+  error?: string;
+}

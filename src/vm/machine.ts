@@ -1,0 +1,52 @@
+/**
+ * The one interface every VM backend implements and every check talks to.
+ * Every wait is bounded by a timeout; boot errors carry the console output.
+ */
+export interface ExecOptions {
+  /** Milliseconds before the command is killed and the call rejects with a TimeoutError. */
+  timeout: number;
+  /** Bytes written to the command's standard input. */
+  stdin?: string;
+}
+
+export interface ExecResult {
+  /** The command's exit code; null when it was killed by a signal. */
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** A kernel a machine boots: what the build produced. */
+export interface BootableKernel {
+  /** Path of the bzImage (QEMU) or of the build folder (backends that install it). */
+  image: string;
+  /** `uname -r` the kernel reports once booted. */
+  release: string;
+}
+
+export interface Machine {
+  /** Backend name for reports, e.g. "qemu". */
+  readonly backend: string;
+  /** Acceleration in use, e.g. "kvm" or "tcg". */
+  readonly accel: string;
+  /** Boots the machine and returns once a command can run over SSH. */
+  start(): Promise<void>;
+  exec(command: string, options: ExecOptions): Promise<ExecResult>;
+  /** Uploads a local file to an absolute path in the guest. */
+  copy(local: string, remote: string): Promise<void>;
+  /** Reboots, into another kernel when given, and returns once SSH answers again. */
+  reboot(kernel?: BootableKernel): Promise<void>;
+  /** The serial console of the current boot, watched for oopses and panics. */
+  console(): ConsoleLog;
+  /** Stops the machine; safe to call more than once. */
+  stop(): Promise<void>;
+}
+
+/** What a check needs from the console: its text since a mark, and where it is kept. */
+export interface ConsoleLog {
+  readonly path: string;
+  /** Current length of the log in bytes, to read "what happened since". */
+  mark(): number;
+  /** Text written since the mark (the whole boot when omitted). */
+  since(mark?: number): string;
+}

@@ -1,0 +1,435 @@
+#!/usr/bin/env bash
+# upgrade-kernel.sh: fetch, verify, unpack, patch, configure, build and install a Linux kernel.
+#
+# The seed talk's script ("Add a syscall to Linux 3.9"), made non-interactive and parameterised.
+# It is the one implementation of kernel preparation: syscall-lab runs it on the host with
+# --build-only, and a guest (Vagrant) can run it to upgrade itself.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+versions_table="$here/src/kernel/versions.tsv"
+default_fragment="$here/src/kernel/config/vm.config"
+
+# Exit codes (sysexits.h), mapped by the harness: bad input vs. build failure.
+readonly EX_USAGE=2 EX_DATAERR=65 EX_NOINPUT=66 EX_UNAVAILABLE=69 EX_SOFTWARE=70 EX_CONFIG=78
+
+usage() {
+  cat <<'EOF'
+Usage: upgrade-kernel.sh [options]
+
+Fetch, verify, unpack, patch, configure and build a Linux kernel, then install it
+(or, with --build-only, leave the artefacts in a folder).
+
+Source (one of):
+  --version V            a version from src/kernel/versions.tsv (X.Y = Debian's linux-source-X.Y,
+                         X.Y.Z = kernel.org, sha256-pinned)
+  --source PATH|URL      a kernel tarball or source tree (trusted unless --sha256 is given),
+                         or a URL (then --sha256 is required unless the version is pinned)
+  --sha256 HEX           expected sha256 of the tarball
+  --mirror URL           replaces https://cdn.kernel.org/pub/linux/kernel (env KERNEL_MIRROR),
+                         e.g. file:///srv/kernel-mirror for offline machines
+
+Changes:
+  --patches DIR          apply DIR's *.patch/*.diff in name order (or its "series" file);
+                         repeatable, folders are applied in the order given
+  --config-fragment F    extra Kconfig options merged after the VM fragment; repeatable
+  --localversion S       CONFIG_LOCALVERSION, e.g. -patched (uname -r tells builds apart)
+
+Build:
+  --work DIR             where the tree is unpacked (default /usr/local/src)
+  --reuse-tree DIR       start from a copy of an already built tree (incremental build)
+  --jobs N               parallel make jobs (default: number of CPUs)
+  --build-only OUT       do not install: copy bzImage, .config, System.map, vmlinux and the
+                         syscall table to OUT
+  --check-patches        only try the patch series on a scratch copy of the files it touches
+  --list-patches DIR     print the patch files of DIR in the order they apply, then exit
+
+  -h, --help             this text
+
+Exit codes: 0 ok, 2 usage, 65 bad data (checksum, patch, tree), 66 missing input,
+69 download failed, 70 build failed, 78 required config option missing.
+EOF
+}
+
+say() { printf 'syscall-lab: %s\n' "$*"; }
+phase() { printf 'syscall-lab: phase %s\n' "$1"; }
+die() { local code=$1; shift; printf 'upgrade-kernel.sh: error: %s\n' "$*" >&2; exit "$code"; }
+
+version="" source="" sha256="" mirror="${KERNEL_MIRROR:-https://cdn.kernel.org/pub/linux/kernel}"
+patch_dirs=() fragments=() localversion="" work="/usr/local/src" reuse_tree="" jobs="$(nproc)"
+build_only="" check_only=false
+patches=() cleanup=()
+trap 'rm -rf ${cleanup[@]+"${cleanup[@]}"}' EXIT
+
+need_arg() { [ $# -ge 2 ] && [ -n "$2" ] || die $EX_USAGE "$1 needs a value (see --help)"; }
+
+# --- patch series -----------------------------------------------------------------------------
+
+# The patch files of a folder in application order: the "series" file if present, else name order.
+list_patches() {
+  local dir=$1 f found=0
+  [ -d "$dir" ] || die $EX_NOINPUT "patch folder $dir does not exist (fix: pass an existing folder to --patches)"
+  if [ -f "$dir/series" ]; then
+    while IFS= read -r f || [ -n "$f" ]; do
+      f=${f%%#*}; f=${f//[[:space:]]/}
+      [ -n "$f" ] || continue
+      [ -f "$dir/$f" ] || die $EX_NOINPUT "$dir/series names $f, which does not exist (fix: add the file or remove the line)"
+      printf '%s\n' "$(cd "$dir" && pwd)/$f"; found=1
+    done <"$dir/series"
+  else
+    for f in "$dir"/*; do
+      [ -f "$f" ] || continue
+      case "$f" in
+        *.patch|*.diff) printf '%s\n' "$(cd "$(dirname "$f")" && pwd)/$(basename "$f")"; found=1 ;;
+        *) printf 'syscall-lab: notice: ignoring %s (not a *.patch or *.diff)\n' "$f" >&2 ;;
+      esac
+    done
+  fi
+  [ $found = 1 ] || die $EX_DATAERR "patch folder $dir holds no *.patch or *.diff file (fix: add one, or point --patches elsewhere)"
+}
+
+# Fills the global "patches" in the main shell, so that a bad folder stops the script.
+read_patch_series() {
+  local d list
+  patches=()
+  list=$(mktemp); cleanup+=("$list")
+  for d in ${patch_dirs[@]+"${patch_dirs[@]}"}; do list_patches "$d" >>"$list"; done
+  mapfile -t patches <"$list"
+}
+
+# Paths (relative to the tree, -p1) that a patch creates or changes.
+touched_paths() {
+  awk '/^(\+\+\+|---) / { p=$2; sub(/\t.*/, "", p); if (p != "/dev/null") { sub(/^[^\/]*\//, "", p); print p } }' "$@" | sort -u
+}
+
+is_patch() {
+  grep -qE '^@@ -[0-9]+(,[0-9]+)? \+[0-9]+(,[0-9]+)? @@' "$1" && grep -qE '^\+\+\+ ' "$1"
+}
+
+# Try the whole series, in order, on a scratch copy of the files it touches, so that a patch
+# that does not apply is found before the real tree is changed (patches may depend on earlier ones).
+dry_run_patches() {
+  local scratch p out
+  [ ${#patches[@]} -gt 0 ] || return 0
+  for p in "${patches[@]}"; do
+    is_patch "$p" || die $EX_DATAERR "$p is not a unified diff (no '+++' header or '@@' hunk) (fix: regenerate it with 'diff -u' or 'git format-patch')"
+  done
+  scratch=$(mktemp -d); cleanup+=("$scratch")
+  touched_paths "${patches[@]}" | copy_from_source "$scratch"
+  for p in "${patches[@]}"; do
+    if ! out=$(cd "$scratch" && patch -p1 --batch --forward --no-backup-if-mismatch -r - <"$p" 2>&1); then
+      die $EX_DATAERR "patch $(basename "$p") does not apply (nothing was changed): $(printf '%s' "$out" | grep -E 'FAILED|malformed|can.t find file|Reversed|No file to patch|Only garbage' | head -5 | tr '\n' ' ')(fix: rebase $p on this kernel version)"
+    fi
+  done
+  say "patch series applies cleanly (${#patches[@]} patches, dry run)"
+}
+
+copy_from_tree() {
+  local tree=$1 dest=$2 path
+  while IFS= read -r path; do
+    if [ -e "$tree/$path" ]; then
+      mkdir -p "$dest/$(dirname "$path")"
+      cp -p "$tree/$path" "$dest/$path"
+    fi
+  done
+}
+
+apply_patches() {
+  local tree=$1 p
+  for p in "${patches[@]}"; do
+    (cd "$tree" && patch -p1 --batch --forward --no-backup-if-mismatch -s <"$p") \
+      || die $EX_DATAERR "patch $p failed on the real tree after a clean dry run"
+    printf '%s\n' "$(basename "$p")" >>"$tree/.syscall-lab-patches"
+  done
+  say "applied ${#patches[@]} patches"
+}
+
+# --- source -----------------------------------------------------------------------------------
+
+table_row() { # version -> "sha256<TAB>url" from the one versions table
+  awk -F'\t' -v v="$1" '!/^#/ && $1 == v { print $2 "\t" $3; exit }' "$versions_table"
+}
+
+tree_version() {
+  awk -F' *= *' '/^VERSION/ {v=$2} /^PATCHLEVEL/ {p=$2} /^SUBLEVEL/ {s=$2} /^EXTRAVERSION/ {e=$2}
+    END { printf "%s.%s", v, p; if (s != "" && s != "0") printf ".%s", s; printf "%s\n", e }' "$1/Makefile"
+}
+
+verify_sha256() {
+  local file=$1 want=$2 got
+  got=$(sha256sum "$file" | cut -d' ' -f1)
+  [ "$got" = "$want" ] || die $EX_DATAERR "sha256 of $file is $got, expected $want (fix: re-download it, or pass the right --sha256)"
+  say "sha256 verified: $file"
+}
+
+# Reject archive members that would land outside the tree: absolute paths, "..", and links
+# (symbolic or hard) whose target resolves outside the archive's top folder.
+check_tarball_members() {
+  local tarball=$1 bad
+  bad=$(tar -tvf "$tarball" 2>/dev/null | awk '
+    function escapes(path,   n, parts, i, depth) {
+      if (path ~ /^\//) return 1
+      n = split(path, parts, "/"); depth = 0
+      for (i = 1; i <= n; i++) {
+        if (parts[i] == "..") { if (--depth < 0) return 1 }
+        else if (parts[i] != "." && parts[i] != "") depth++
+      }
+      return 0
+    }
+    {
+      line = $0; for (i = 1; i <= 5; i++) sub(/^[^ ]+ +/, "", line)
+      name = line; target = ""
+      if ($1 ~ /^l/ && index(line, " -> ")) { name = substr(line, 1, index(line, " -> ") - 1); target = substr(line, index(line, " -> ") + 4) }
+      if ($1 ~ /^h/ && index(line, " link to ")) { name = substr(line, 1, index(line, " link to ") - 1); target = substr(line, index(line, " link to ") + 9) }
+      dir = name; sub(/\/[^\/]*$/, "", dir); if (dir == name) dir = "."
+      if (escapes(name) || ($1 ~ /^l/ && escapes(dir "/" target)) || ($1 ~ /^h/ && escapes(target))) { print name; if (++found == 3) exit }
+    }'; exit "${PIPESTATUS[0]}") \
+    || die $EX_DATAERR "$tarball is not a readable tar archive (truncated or corrupt?) (fix: download it again)"
+  [ -z "$bad" ] || die $EX_DATAERR "$tarball has members that point outside the tree: $(printf "%s " $bad)(fix: use a genuine kernel tarball)"
+}
+
+fetch() { # url dest
+  local url=$1 dest=$2
+  phase fetch
+  say "downloading $url"
+  curl --fail --location --silent --show-error --retry 2 -o "$dest.part" "$url" \
+    || { rm -f "$dest.part"; die $EX_UNAVAILABLE "could not download $url (fix: check the network, or pass --mirror / --source with a local copy)"; }
+  mv "$dest.part" "$dest"
+}
+
+# Sets $tarball or $tree_in from --version/--source/--sha256.
+resolve_source() {
+  local row url want
+  tarball="" tree_in=""
+  if [ -z "$source" ]; then
+    [ -n "$version" ] || die $EX_USAGE "give --version or --source (see --help)"
+    row=$(table_row "$version")
+    [ -n "$row" ] || [ -n "$sha256" ] || die $EX_USAGE "version $version is not in $versions_table (fix: pass --sha256 to trust it, or --source with a local copy)"
+    if [ -n "$row" ]; then
+      want=${row%%$'\t'*}; url=${row#*$'\t'}
+    else
+      want=$sha256; url="$mirror/v${version%%.*}.x/linux-$version.tar.xz"
+    fi
+    [ -z "$sha256" ] || want=$sha256
+    case "$url" in
+      apt:*)
+        local pkg=${url#apt:}; local path=${pkg#*:}; pkg=${pkg%%:*}
+        if [ ! -f "$path" ]; then
+          command -v apt-get >/dev/null && [ "$(id -u)" = 0 ] \
+            || die $EX_NOINPUT "$path is missing (fix: apt-get install $pkg)"
+          phase fetch
+          DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$pkg" >&2 \
+            || die $EX_UNAVAILABLE "apt-get install $pkg failed"
+        fi
+        tarball=$path
+        [ "$want" = "-" ] || verify_sha256 "$tarball" "$want"
+        ;;
+      *)
+        url=${url/https:\/\/cdn.kernel.org\/pub\/linux\/kernel/$mirror}
+        mkdir -p "$work/downloads"
+        tarball="$work/downloads/$(basename "$url")"
+        [ -f "$tarball" ] || fetch "$url" "$tarball"
+        verify_sha256 "$tarball" "$want"
+        ;;
+    esac
+  else
+    case "$source" in
+      http://*|https://*|ftp://*|file://*)
+        [ -n "$sha256" ] || die $EX_USAGE "a downloaded source needs --sha256 (fix: pass the checksum published with it)"
+        mkdir -p "$work/downloads"
+        tarball="$work/downloads/$(basename "$source")"
+        [ -f "$tarball" ] || fetch "$source" "$tarball"
+        verify_sha256 "$tarball" "$sha256"
+        ;;
+      *)
+        if [ -d "$source" ]; then
+          [ -f "$source/Makefile" ] && [ -d "$source/kernel" ] && [ -d "$source/arch/x86" ] \
+            || die $EX_DATAERR "$source is not a Linux source tree (no Makefile, kernel/ or arch/x86/) (fix: point at the top of a kernel tree)"
+          [ -z "$sha256" ] || die $EX_USAGE "--sha256 applies to a tarball, not to the tree $source"
+          tree_in=$(cd "$source" && pwd)
+        elif [ -f "$source" ]; then
+          tarball=$source
+          [ -z "$sha256" ] || verify_sha256 "$tarball" "$sha256"
+        else
+          die $EX_NOINPUT "kernel source $source does not exist (fix: give a tarball, a tree or a version)"
+        fi
+        ;;
+    esac
+  fi
+}
+
+# The top folder inside a kernel tarball (linux-6.1/, linux-source-6.1/ ...).
+tarball_top() {
+  tar -tf "$1" 2>/dev/null | head -1 | cut -d/ -f1 || true
+}
+
+copy_from_tarball() {
+  local dest=$1 top members
+  top=$(tarball_top "$tarball")
+  mapfile -t members < <(sed "s|^|$top/|")
+  [ ${#members[@]} -gt 0 ] || return 0
+  # Members a patch creates are not in the archive: ignore their absence.
+  tar -xf "$tarball" -C "$dest" --strip-components=1 --ignore-failed-read "${members[@]}" 2>/dev/null || true
+}
+
+# The dry run copies from the tree the build will start from: a reused tree, a local tree or the tarball.
+copy_from_source() {
+  if [ -n "$reuse_tree" ]; then copy_from_tree "$reuse_tree" "$1"
+  elif [ -n "$tree_in" ]; then copy_from_tree "$tree_in" "$1"
+  else copy_from_tarball "$1"; fi
+}
+
+unpack() { # dest
+  local dest=$1
+  phase unpack
+  rm -rf "$dest.part"
+  mkdir -p "$dest.part"
+  if [ -n "$reuse_tree" ]; then
+    # -a keeps timestamps, so make rebuilds only what the patches change.
+    cp -a --reflink=auto "$reuse_tree/." "$dest.part/"
+  elif [ -n "$tree_in" ]; then
+    cp -a --reflink=auto "$tree_in/." "$dest.part/"
+  else
+    check_tarball_members "$tarball"
+    tar -xf "$tarball" -C "$dest.part" --strip-components=1 \
+      || die $EX_DATAERR "could not unpack $tarball (truncated or corrupt?) (fix: download it again)"
+    [ -f "$dest.part/Makefile" ] && [ -d "$dest.part/kernel" ] \
+      || die $EX_DATAERR "$tarball does not hold a Linux source tree"
+  fi
+  rm -rf "$dest"
+  mv "$dest.part" "$dest"
+}
+
+# --- configuration ----------------------------------------------------------------------------
+
+kmake() {
+  local cc=gcc
+  if command -v ccache >/dev/null; then
+    cc="ccache gcc"
+    # Trees of the same version in different folders share the cache.
+    export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$work}" CCACHE_NOHASHDIR=1
+  fi
+  make -C "$tree" ARCH=x86_64 CC="$cc" HOSTCC="$cc" "$@"
+}
+
+configure() {
+  phase configure
+  local f
+  if [ -n "$reuse_tree" ] && [ -f "$tree/.config" ]; then
+    say "reusing the configuration of $reuse_tree"
+  elif [ -f "$tree/kernel/configs/tiny.config" ]; then
+    kmake -s tinyconfig
+    if [ -f "$tree/kernel/configs/kvm_guest.config" ] || [ -f "$tree/arch/x86/configs/kvm_guest.config" ]; then
+      kmake -s kvm_guest.config
+    else
+      kmake -s kvmconfig
+    fi
+  else
+    # Before 3.17 there is no tinyconfig: defconfig, trimmed by the series' own fragment.
+    kmake -s defconfig
+  fi
+  for f in "$default_fragment" ${fragments[@]+"${fragments[@]}"}; do
+    (cd "$tree" && KCONFIG_CONFIG=.config scripts/kconfig/merge_config.sh -m -O . .config "$f" >/dev/null) \
+      || die $EX_CONFIG "could not merge $f"
+  done
+  "$tree/scripts/config" --file "$tree/.config" --set-str LOCALVERSION "$localversion" --disable LOCALVERSION_AUTO
+  kmake -s olddefconfig
+  check_required "$default_fragment" ${fragments[@]+"${fragments[@]}"}
+}
+
+# Every option a fragment sets must survive olddefconfig: a dropped dependency is an error.
+check_required() {
+  local missing
+  missing=$(awk '
+    FNR == NR { have[$0] = 1; next }
+    /^CONFIG_[A-Za-z0-9_]+=/ { if (!($0 in have)) print FILENAME ": " $0 }
+    /^# CONFIG_[A-Za-z0-9_]+ is not set/ { o = $2; if ((o "=y") in have) print FILENAME ": " $0 }
+  ' "$tree/.config" "$@")
+  [ -z "$missing" ] || die $EX_CONFIG "required options did not survive olddefconfig (a dependency is off or the option does not exist in this version): $(printf '%s' "$missing" | tr '\n' ';') (fix: enable their dependencies in a --config-fragment)"
+  say "config verified: every required option is set"
+}
+
+# --- build and install ------------------------------------------------------------------------
+
+build() {
+  phase build
+  say "make -j$jobs bzImage in $tree"
+  kmake -j"$jobs" bzImage || die $EX_SOFTWARE "the kernel did not build (see the messages above)"
+}
+
+syscall_table() {
+  local t
+  for t in arch/x86/entry/syscalls/syscall_64.tbl arch/x86/syscalls/syscall_64.tbl; do
+    [ -f "$tree/$t" ] && { printf '%s\n' "$tree/$t"; return; }
+  done
+  die $EX_DATAERR "no x86-64 syscall table in $tree"
+}
+
+collect() { # out
+  local out=$1
+  phase collect
+  rm -rf "$out.part"; mkdir -p "$out.part"
+  cp "$tree/arch/x86/boot/bzImage" "$tree/.config" "$tree/System.map" "$tree/vmlinux" "$out.part/"
+  cp "$(syscall_table)" "$out.part/syscall_64.tbl"
+  kmake -s kernelrelease >"$out.part/kernelrelease"
+  tree_version "$tree" >"$out.part/version"
+  [ ! -f "$tree/.syscall-lab-patches" ] || cp "$tree/.syscall-lab-patches" "$out.part/patches"
+  rm -rf "$out"; mv "$out.part" "$out"
+  say "artefacts in $out (kernel $(cat "$out/kernelrelease"))"
+}
+
+install_kernel() {
+  phase install
+  local release
+  release=$(kmake -s kernelrelease)
+  if grep -q '^CONFIG_MODULES=y' "$tree/.config"; then kmake modules -j"$jobs" && kmake modules_install; fi
+  kmake install
+  update-grub2 || update-grub || update-burg || say "no update-grub: make the bootloader boot $release yourself"
+  say "kernel $release is installed; reboot to try it out"
+}
+
+# --- main -------------------------------------------------------------------------------------
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -h|--help) usage; exit 0 ;;
+    --version) need_arg "$@"; version=$2; shift 2 ;;
+    --source) need_arg "$@"; source=$2; shift 2 ;;
+    --sha256) need_arg "$@"; sha256=$2; shift 2 ;;
+    --mirror) need_arg "$@"; mirror=${2%/}; shift 2 ;;
+    --patches) need_arg "$@"; patch_dirs+=("$2"); shift 2 ;;
+    --config-fragment) need_arg "$@"; [ -f "$2" ] || die $EX_NOINPUT "config fragment $2 does not exist"; fragments+=("$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"); shift 2 ;;
+    --localversion) need_arg "$@"; localversion=$2; shift 2 ;;
+    --work) need_arg "$@"; work=$2; shift 2 ;;
+    --reuse-tree) need_arg "$@"; reuse_tree=$2; shift 2 ;;
+    --jobs) need_arg "$@"; jobs=$2; shift 2 ;;
+    --build-only) need_arg "$@"; build_only=$2; shift 2 ;;
+    --check-patches) check_only=true; shift ;;
+    --list-patches) need_arg "$@"; list_patches "$2"; exit 0 ;;
+    *) die $EX_USAGE "unknown option $1 (see --help)" ;;
+  esac
+done
+
+[[ "$jobs" =~ ^[1-9][0-9]*$ ]] || die $EX_USAGE "--jobs must be a positive number, not '$jobs'"
+[ -z "$sha256" ] || [[ "$sha256" =~ ^[0-9a-f]{64}$ ]] || die $EX_USAGE "--sha256 must be 64 lowercase hex digits"
+[ -z "$reuse_tree" ] || [ -f "$reuse_tree/.config" ] || die $EX_NOINPUT "--reuse-tree $reuse_tree is not a configured kernel tree"
+
+mkdir -p "$work"
+work=$(cd "$work" && pwd)
+resolve_source
+
+read_patch_series
+dry_run_patches
+$check_only && exit 0
+
+tree="$work/linux-${version:-$(basename "${source%%.tar*}")}"
+unpack "$tree"
+say "kernel version $(tree_version "$tree")"
+if [ ${#patch_dirs[@]} -gt 0 ]; then phase patch; apply_patches "$tree"; fi
+configure
+build
+if [ -n "$build_only" ]; then
+  collect "$build_only"
+else
+  install_kernel
+fi

@@ -1,0 +1,19 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    projects: [
+      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 60_000 } },
+      {
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          // Real kernel builds and TCG boots: minutes, not seconds. One VM at a time on 2 cores.
+          testTimeout: 60 * 60_000,
+          hookTimeout: 60 * 60_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
