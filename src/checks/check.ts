@@ -1,0 +1,59 @@
+import type { SyscallEntry } from '../kernel/syscalls.ts';
+import type { CheckResult } from '../report/model.ts';
+import type { Machine } from '../vm/machine.ts';
+
+/** What every check gets: the machine (the only way to the guest) and the facts of the run. */
+export interface CheckContext {
+  machine: Machine;
+  /** Syscalls the patch set adds, from the patched syscall table. */
+  added: SyscallEntry[];
+  /** The compiled probe in the guest (src/checks/guest/probe.c). */
+  probe: string;
+  /** A writable folder in the guest for this run's files. */
+  guestDir: string;
+  /** Per-command limit in ms, scaled for the accelerator. */
+  commandTimeout: number;
+  /** `uname -r` the patched build must report. */
+  patchedRelease: string;
+  /** The userland programs to compile and run (host paths). */
+  userlandFiles: string[];
+  /** The header defining __NR_/SYS_ for every added syscall (guest path). */
+  syscallHeader: string;
+}
+
+export interface Check {
+  name: string;
+  /** Which kernel it runs on: the stock one (negative control) or the patched one. */
+  stage: 'stock' | 'patched';
+  /** The built-in syscall it exercises; the check is skipped when the patch set does not add it. */
+  needs?: 'callcount' | 'taskcount';
+  run(context: CheckContext, syscall: SyscallEntry | undefined): Promise<CheckResult[]>;
+}
+
+export const ENOSYS = 38;
+export const EFAULT = 14;
+
+export function skipped(name: string, reason: string): CheckResult {
+  return { name, status: 'skip', expected: '-', actual: '-', details: reason };
+}
+
+export function result(name: string, pass: boolean, expected: string, actual: string, details = ''): CheckResult {
+  return { name, status: pass ? 'pass' : 'fail', expected, actual, details };
+}
+
+/** One line of probe output, "key=value key=value", as numbers where they are numbers. */
+export type ProbeLine = Record<string, string>;
+
+export function parseProbeLines(stdout: string): ProbeLine[] {
+  return stdout
+    .split('\n')
+    .filter((line) => /^\w+=/.test(line))
+    .map((line) => Object.fromEntries(line.trim().split(/\s+/).map((pair) => pair.split('=') as [string, string])));
+}
+
+/** Runs the probe; a probe killed by an oops shows up as a missing line and a non-zero exit. */
+export async function runProbe(context: CheckContext, args: (string | number)[]): Promise<{ lines: ProbeLine[]; code: number | null; output: string }> {
+  const command = [context.probe, ...args.map(String)].join(' ');
+  const { code, stdout, stderr } = await context.machine.exec(command, { timeout: context.commandTimeout });
+  return { lines: parseProbeLines(stdout), code, output: `$ ${command}\n${stdout}${stderr}` };
+}

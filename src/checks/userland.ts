@@ -1,0 +1,60 @@
+import { basename } from 'node:path';
+import type { SubResult } from '../report/model.ts';
+import type { Check, CheckContext } from './check.ts';
+import { result } from './check.ts';
+import type { CheckResult } from '../report/model.ts';
+import { shellCommand } from '../guest/ssh.ts';
+
+/** KTAP/TAP result lines ("ok 1 - name", "not ok 2 name # SKIP why") become sub-results. */
+export function parseKtap(output: string): SubResult[] {
+  const subresults: SubResult[] = [];
+  for (const line of output.split('\n')) {
+    const match = /^\s*(not ok|ok)\s+(\d+)\s*(?:-\s*)?([^#]*?)\s*(#\s*(SKIP|TODO)\b.*)?$/i.exec(line);
+    if (!match) continue;
+    const [, verdict, number, description, , directive] = match;
+    const status = directive?.toUpperCase() === 'SKIP' ? 'skip' : verdict === 'ok' ? 'pass' : 'fail';
+    subresults.push({ name: description || `test ${number}`, status });
+  }
+  return subresults;
+}
+
+async function compileAndRun(context: CheckContext, file: string): Promise<CheckResult> {
+  const name = `userland:${basename(file)}`;
+  const dir = `${context.guestDir}/userland`;
+  const source = `${dir}/${basename(file)}`;
+  const binary = source.replace(/\.c$/, '');
+  await context.machine.copy(file, source);
+  // No -Werror: warnings are shown, only errors fail the program.
+  const compile = await context.machine.exec(
+    shellCommand(['gcc', '-Wall', '-O2', '-include', context.syscallHeader, '-o', binary, source]),
+    { timeout: context.commandTimeout * 2 },
+  );
+  const warnings = compile.stderr.trim();
+  if (compile.code !== 0) {
+    return result(name, false, 'compiles and exits 0', `does not compile (gcc exit ${compile.code})`, warnings);
+  }
+  const run = await context.machine.exec(shellCommand([binary]), { timeout: context.commandTimeout });
+  const output = `${run.stdout}${run.stderr}`.trim();
+  const subresults = parseKtap(run.stdout);
+  const failedSubtests = subresults.filter((sub) => sub.status === 'fail').length;
+  const checkResult = result(
+    name,
+    run.code === 0 && failedSubtests === 0,
+    'compiles and exits 0',
+    `exit ${run.code ?? 'killed'}${subresults.length ? `, ${subresults.length - failedSubtests}/${subresults.length} subtests ok` : ''}`,
+    [warnings && `compiler warnings:\n${warnings}`, output].filter(Boolean).join('\n'),
+  );
+  return subresults.length ? { ...checkResult, subresults } : checkResult;
+}
+
+/** `userland:<file>` for each C program: compiled in the guest with the syscall header, run, exit 0 = pass. */
+export const userland: Check = {
+  name: 'userland',
+  stage: 'patched',
+  async run(context) {
+    await context.machine.exec(`mkdir -p ${context.guestDir}/userland`, { timeout: context.commandTimeout });
+    const results: CheckResult[] = [];
+    for (const file of context.userlandFiles) results.push(await compileAndRun(context, file));
+    return results;
+  },
+};

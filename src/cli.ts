@@ -1,0 +1,235 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import yargs, { type Argv } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { defaults, parseOptions, type Options } from './config.ts';
+import { checkRequirements, ensureRequirements, formatDoctor, type Requirement } from './doctor.ts';
+import { ExitCode, LabError } from './errors.ts';
+import { cache } from './kernel/cache.ts';
+import { buildKernels, chooseAccel, planRuns, runOne, type PlannedRun } from './pipeline.ts';
+import { killGroup, onInterrupt, ownerOf, reapLeftovers, isAlive } from './reaper.ts';
+import { writeJsonReport } from './report/json.ts';
+import { writeJunitReport } from './report/junit.ts';
+import type { RunReport } from './report/model.ts';
+import { formatSummary } from './report/summary.ts';
+import { shellQuote } from './guest/ssh.ts';
+
+function say(line: string): void {
+  process.stderr.write(`syscall-lab: ${line}\n`);
+}
+
+function runOptions(y: Argv): Argv {
+  return y
+    .option('kernel', { type: 'string', array: true, describe: 'kernel version (6.1, 3.9.11) or path to a source tarball/tree; repeat for a matrix' })
+    .option('kernel-source', { type: 'string', array: true, describe: 'same as --kernel PATH' })
+    .option('patches', { type: 'string', describe: 'patch folder (default: patches-<version>)' })
+    .option('sha256', { type: 'string', describe: 'expected sha256 of the kernel tarball' })
+    .option('config-fragment', { type: 'string', describe: 'extra kernel config options (CONFIG_...=y lines)' })
+    .option('userland', { type: 'string', describe: 'folder of C test programs replacing userland/tests' })
+    .option('backend', { type: 'string', default: defaults.backend, describe: 'VM backend' })
+    .option('accel', { type: 'string', default: defaults.accel, describe: 'auto (KVM when usable), kvm or tcg' })
+    .option('cpus', { type: 'number', default: defaults.cpus })
+    .option('memory', { type: 'number', default: defaults.memory, describe: 'guest memory in MiB' })
+    .option('jobs', { type: 'number', default: defaults.jobs, describe: 'parallel make jobs' })
+    .option('boot-timeout', { type: 'number', describe: 'seconds to wait for SSH (default 60, x4 under TCG)' })
+    .option('json', { type: 'string', describe: 'write the JSON report here' })
+    .option('junit', { type: 'string', describe: 'write a JUnit XML report here' })
+    .option('keep', { type: 'boolean', default: defaults.keep, describe: 'leave the patched VM running' });
+}
+
+/** yargs' merged values (flags, SYSCALL_LAB_* env, --config file) -> the validated options. */
+function toOptions(argv: Record<string, unknown>): Options {
+  const asList = (value: unknown): string[] => (value === undefined ? [] : Array.isArray(value) ? value.map(String) : [String(value)]);
+  const known = ['patches', 'sha256', 'configFragment', 'userland', 'backend', 'accel', 'cpus', 'memory', 'jobs', 'bootTimeout', 'json', 'junit', 'keep'];
+  const raw: Record<string, unknown> = { kernel: [...asList(argv.kernel), ...asList(argv.kernelSource)] };
+  for (const key of known) if (argv[key] !== undefined) raw[key] = argv[key];
+  return parseOptions(raw);
+}
+
+function newRunDir(index: number): string {
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const dir = join(cache.runs(), `${stamp}-${process.pid}-${index}`);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  writeFileSync(join(dir, 'owner'), String(process.pid));
+  return dir;
+}
+
+function reproduceLine(plan: PlannedRun, options: Options): string {
+  const args = ['npx', 'syscall-lab', 'run', '--kernel', plan.source.requested, '--patches', plan.patchSet.dir];
+  if (options.sha256) args.push('--sha256', options.sha256);
+  if (options.configFragment) args.push('--config-fragment', options.configFragment);
+  if (options.userland) args.push('--userland', options.userland);
+  if (options.accel !== 'auto') args.push('--accel', options.accel);
+  return args.map(shellQuote).join(' ');
+}
+
+async function reapEarlierRuns(): Promise<void> {
+  const reaped = [
+    ...reapLeftovers(cache.runs(), () => false),
+    ...reapLeftovers(cache.scratch(), () => true),
+  ];
+  for (const line of reaped) say(`reaped ${line}`);
+}
+
+async function run(options: Options): Promise<number> {
+  const plans = await prepare(options);
+  const { accel, notice } = chooseAccel(options.accel);
+  if (notice) say(notice);
+  const reports: RunReport[] = [];
+  let worst = 0;
+  let interrupted = false;
+  const stopListening = onInterrupt(() => (interrupted = true));
+  for (const [index, plan] of plans.entries()) {
+    if (interrupted) break;
+    const runDir = newRunDir(index);
+    const outcome = await runOne(plan, { options, runDir, accel, reproduce: reproduceLine(plan, options) });
+    const keep = options.keep && outcome.machine && index === plans.length - 1 && !outcome.report.error;
+    if (keep && outcome.machine) {
+      writeFileSync(join(runDir, 'ssh-port'), String(outcome.machine.sshPort));
+      rmSync(join(runDir, 'owner'));
+      say(`VM kept running: syscall-lab ssh --run ${runDir} (stop it with: syscall-lab clean --vms)`);
+    } else {
+      await outcome.machine?.stop();
+    }
+    reports.push(outcome.report);
+    const failed = outcome.report.checks.some((check) => check.status === 'fail');
+    worst = Math.max(worst, outcome.errorExitCode ?? 0, failed ? ExitCode.checkFailed : 0);
+  }
+  stopListening();
+  process.stdout.write(formatSummary(reports));
+  if (options.json) await writeJsonReport(options.json, reports);
+  if (options.junit) await writeJunitReport(options.junit, reports);
+  // The highest code wins: infrastructure (3) over a failed check (1), since such a run
+  // could not say whether the syscalls work.
+  return worst;
+}
+
+async function prepare(options: Options): Promise<PlannedRun[]> {
+  await reapEarlierRuns();
+  const plans = await planRuns(options);
+  const extra: Requirement[] = plans
+    .filter((plan) => plan.source.kind === 'apt' && plan.source.path)
+    .map((plan) => ({ what: `Linux ${plan.source.version} source`, probe: plan.source.path!, aptPackage: plan.source.aptPackage!, why: `--kernel ${plan.source.requested}` }));
+  await ensureRequirements(extra, say);
+  return plans;
+}
+
+async function buildOnly(options: Options): Promise<number> {
+  for (const [index, plan] of (await prepare(options)).entries()) {
+    const { stock, patched } = await buildKernels(plan, options, newRunDir(index));
+    for (const build of [stock, patched]) process.stdout.write(`${build.release}: ${build.dir}${build.cached ? ' (cached)' : ''}\n`);
+  }
+  return ExitCode.ok;
+}
+
+async function doctor(): Promise<number> {
+  const statuses = await checkRequirements();
+  process.stdout.write(`${formatDoctor(statuses)}\n`);
+  return statuses.some((s) => !s.present && !s.optional) ? ExitCode.infrastructure : ExitCode.ok;
+}
+
+async function clean(all: boolean, vms: boolean): Promise<number> {
+  const runs = cache.runs();
+  if (existsSync(runs)) {
+    for (const name of readdirSync(runs)) {
+      const dir = join(runs, name);
+      const owner = ownerOf(dir);
+      if (owner !== null && isAlive(owner)) continue;
+      const pidFile = join(dir, 'qemu.pid');
+      if (existsSync(pidFile)) {
+        const pid = Number(readFileSync(pidFile, 'utf8'));
+        const kept = existsSync(join(dir, 'ssh-port'));
+        if (kept && !vms) continue;
+        if (isAlive(pid)) {
+          killGroup(pid, 'SIGKILL');
+          say(`stopped VM ${pid} of ${dir}`);
+        }
+      }
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  rmSync(cache.scratch(), { recursive: true, force: true });
+  if (all) {
+    for (const dir of [cache.builds(), join(cache.builds(), '..', 'trees'), cache.ccache(), cache.locks()]) rmSync(dir, { recursive: true, force: true });
+    say('removed every cached build, tree and ccache');
+  }
+  say('removed run folders and scratch space');
+  return ExitCode.ok;
+}
+
+async function sshInto(runDir: string | undefined, command: string[]): Promise<number> {
+  const runs = cache.runs();
+  const dir = runDir ?? (existsSync(runs) ? readdirSync(runs).filter((name) => existsSync(join(runs, name, 'ssh-port'))).sort().map((name) => join(runs, name)).pop() : undefined);
+  if (!dir || !existsSync(join(dir, 'ssh-port'))) {
+    throw new LabError('no kept VM to log into', ExitCode.badInput, 'start one with `syscall-lab run --keep`');
+  }
+  const port = readFileSync(join(dir, 'ssh-port'), 'utf8').trim();
+  const hostKey = readFileSync(join(dir, 'guest', 'host_key.pub'), 'utf8').trim();
+  const knownHosts = join(dir, 'known_hosts');
+  writeFileSync(knownHosts, `[127.0.0.1]:${port} ${hostKey}\n`);
+  const { execa } = await import('execa');
+  const result = await execa('ssh', ['-i', join(dir, 'id_ed25519'), '-p', port, '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'StrictHostKeyChecking=yes', 'root@127.0.0.1', ...command], {
+    stdio: 'inherit',
+    reject: false,
+  });
+  return result.exitCode ?? ExitCode.infrastructure;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let exitCode: number = ExitCode.ok;
+  const parser = yargs(argv)
+    .scriptName('syscall-lab')
+    .env('SYSCALL_LAB')
+    .config('config', 'JSON file with option values (same names as the flags)')
+    .strict()
+    .command(['run', '$0'], 'build stock + patched kernels, boot them, check the new syscalls', runOptions, async (args) => {
+      exitCode = await run(toOptions(args));
+    })
+    .command('build', 'only build the stock and patched kernels (cached)', runOptions, async (args) => {
+      const options = toOptions(args);
+      exitCode = await buildOnly(options);
+    })
+    .command('doctor', 'list what the host needs, with the apt-get line', (y) => y, async () => {
+      exitCode = await doctor();
+    })
+    .command(
+      'clean',
+      'remove run folders and leftovers (--all: cached builds too; --vms: kept VMs too)',
+      (y) => y.option('all', { type: 'boolean', default: false }).option('vms', { type: 'boolean', default: false }),
+      async (args) => {
+        exitCode = await clean(args.all, args.vms);
+      },
+    )
+    .command(
+      'ssh [command..]',
+      'log into the VM left by `run --keep`',
+      (y) => y.option('run', { type: 'string', describe: 'run folder (default: the newest kept one)' }).positional('command', { type: 'string', array: true }),
+      async (args) => {
+        exitCode = await sshInto(args.run, (args.command as string[] | undefined) ?? []);
+      },
+    )
+    .fail((message, error) => {
+      if (error) throw error;
+      throw new LabError(message, ExitCode.badInput, 'see `syscall-lab --help`');
+    })
+    .help()
+    .version(false);
+  await parser.parseAsync();
+  return exitCode;
+}
+
+export async function cli(): Promise<void> {
+  try {
+    process.exitCode = await main(hideBin(process.argv));
+  } catch (error) {
+    if (error instanceof LabError) {
+      process.stderr.write(`syscall-lab: error: ${error.message}\n`);
+      if (error.fix) process.stderr.write(`syscall-lab: fix: ${error.fix}\n`);
+      if (error.details) process.stderr.write(`${error.details}\n`);
+      process.exitCode = error.exitCode;
+    } else {
+      process.stderr.write(`syscall-lab: internal error: ${error instanceof Error ? error.stack : String(error)}\n`);
+      process.exitCode = ExitCode.infrastructure;
+    }
+  }
+}

@@ -1,0 +1,77 @@
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { BadInputError } from './errors.ts';
+
+/**
+ * The one validated options object. Flags, SYSCALL_LAB_* environment variables and a JSON
+ * config file (--config) all reach yargs first, then this schema checks types and meaning.
+ */
+export const optionsSchema = z
+  .object({
+    kernel: z.array(z.string().min(1)).min(1, 'give at least one --kernel (a version such as 6.1, or a path)'),
+    patches: z.string().min(1).optional(),
+    sha256: z.string().optional(),
+    configFragment: z.string().min(1).optional(),
+    userland: z.string().min(1).optional(),
+    backend: z.enum(['qemu']),
+    accel: z.enum(['auto', 'kvm', 'tcg']),
+    cpus: z.number().int().min(1).max(64),
+    memory: z.number().int().min(256).max(65536),
+    jobs: z.number().int().min(1).max(256),
+    bootTimeout: z.number().positive().optional(),
+    json: z.string().min(1).optional(),
+    junit: z.string().min(1).optional(),
+    keep: z.boolean(),
+  })
+  .strict();
+
+export type Options = z.infer<typeof optionsSchema>;
+
+export const defaults = {
+  backend: 'qemu',
+  accel: 'auto',
+  cpus: 2,
+  memory: 1024,
+  jobs: availableParallelism(),
+  keep: false,
+} as const;
+
+/** Validates raw values (already merged from flags, env and config file) into Options. */
+export function parseOptions(raw: Record<string, unknown>): Options {
+  const parsed = optionsSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const where = issue.path.length ? `--${String(issue.path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}` : 'options';
+    throw new BadInputError(`${where}: ${issue.message}`, 'see `syscall-lab run --help`');
+  }
+  const options = parsed.data;
+  if (options.sha256 !== undefined && options.kernel.length > 1) {
+    throw new BadInputError('--sha256 applies to one kernel, but several --kernel were given', 'run the kernel that needs --sha256 on its own');
+  }
+  for (const [flag, path] of [['--patches', options.patches], ['--userland', options.userland]] as const) {
+    if (path !== undefined && (!existsSync(path) || !statSync(path).isDirectory())) {
+      throw new BadInputError(`${flag} ${path} is not a folder`, `give ${flag} an existing folder`);
+    }
+  }
+  if (options.configFragment !== undefined && !existsSync(options.configFragment)) {
+    throw new BadInputError(`--config-fragment ${options.configFragment} does not exist`, 'give a file of CONFIG_...=y lines');
+  }
+  if (options.userland !== undefined && userlandSources(options.userland).length === 0) {
+    throw new BadInputError(`--userland ${options.userland} holds no *.c file`, 'put your C test programs (exit 0 = pass) in that folder');
+  }
+  return {
+    ...options,
+    patches: options.patches && resolve(options.patches),
+    configFragment: options.configFragment && resolve(options.configFragment),
+    userland: options.userland && resolve(options.userland),
+  };
+}
+
+export function userlandSources(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((name) => name.endsWith('.c'))
+    .sort()
+    .map((name) => join(resolve(dir), name));
+}

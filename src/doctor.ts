@@ -1,0 +1,86 @@
+import { existsSync } from 'node:fs';
+import { execa } from 'execa';
+import { InfrastructureError } from './errors.ts';
+
+/** One thing the host needs, and the Debian package that provides it. */
+export interface Requirement {
+  what: string;
+  /** A command on PATH or an absolute file path. */
+  probe: string;
+  aptPackage: string;
+  why: string;
+  optional?: boolean;
+}
+
+export const requirements: Requirement[] = [
+  { what: 'qemu-system-x86_64', probe: 'qemu-system-x86_64', aptPackage: 'qemu-system-x86', why: 'boots the kernels' },
+  { what: 'gcc', probe: 'gcc', aptPackage: 'gcc', why: 'builds the kernel; the guest compiles userland with it' },
+  { what: 'libc headers', probe: '/usr/include/stdio.h', aptPackage: 'libc6-dev', why: 'userland programs in the guest' },
+  { what: 'make', probe: 'make', aptPackage: 'make', why: 'kernel build' },
+  { what: 'flex', probe: 'flex', aptPackage: 'flex', why: 'kernel config tools' },
+  { what: 'bison', probe: 'bison', aptPackage: 'bison', why: 'kernel config tools' },
+  { what: 'bc', probe: 'bc', aptPackage: 'bc', why: 'kernel build (timeconst)' },
+  { what: 'libelf headers', probe: '/usr/include/gelf.h', aptPackage: 'libelf-dev', why: 'objtool in 6.x builds' },
+  { what: 'OpenSSL headers', probe: '/usr/include/openssl/ssl.h', aptPackage: 'libssl-dev', why: 'kernel build scripts' },
+  { what: 'patch', probe: 'patch', aptPackage: 'patch', why: 'applies the patch series' },
+  { what: 'xz', probe: 'xz', aptPackage: 'xz-utils', why: 'unpacks kernel tarballs' },
+  { what: 'curl', probe: 'curl', aptPackage: 'curl', why: 'downloads kernel.org tarballs' },
+  { what: 'dropbear', probe: 'dropbear', aptPackage: 'dropbear-bin', why: "the guest's SSH server (no service is installed)" },
+  { what: 'dropbearkey', probe: 'dropbearkey', aptPackage: 'dropbear-bin', why: "makes the guest's pinned host key" },
+  { what: 'sftp-server', probe: '/usr/lib/sftp-server', aptPackage: 'openssh-sftp-server', why: 'SFTP uploads into the guest' },
+  { what: 'top', probe: 'top', aptPackage: 'procps', why: 'taskcount-matches-top' },
+  { what: 'ip', probe: 'ip', aptPackage: 'iproute2', why: "brings up the guest's loopback" },
+  { what: 'ccache', probe: 'ccache', aptPackage: 'ccache', why: 'faster rebuilds', optional: true },
+];
+
+export interface RequirementStatus extends Requirement {
+  present: boolean;
+}
+
+async function isPresent(probe: string): Promise<boolean> {
+  if (probe.startsWith('/')) return existsSync(probe);
+  const found = await execa('sh', ['-c', 'command -v "$1"', 'sh', probe], { reject: false });
+  return found.exitCode === 0;
+}
+
+export async function checkRequirements(extra: Requirement[] = []): Promise<RequirementStatus[]> {
+  return Promise.all([...requirements, ...extra].map(async (req) => ({ ...req, present: await isPresent(req.probe) })));
+}
+
+export function installLine(packages: string[]): string {
+  return `apt-get install -y --no-install-recommends ${[...new Set(packages)].join(' ')}`;
+}
+
+function canInstall(): boolean {
+  return process.getuid?.() === 0 && existsSync('/usr/bin/apt-get');
+}
+
+/**
+ * Makes sure the host has every required tool: installs what is missing when root on
+ * Debian/Ubuntu, otherwise stops with the exact apt-get line (exit 3).
+ */
+export async function ensureRequirements(extra: Requirement[], say: (line: string) => void): Promise<void> {
+  const missing = (await checkRequirements(extra)).filter((req) => !req.present);
+  const packages = missing.map((req) => req.aptPackage);
+  if (packages.length === 0) return;
+  if (!canInstall()) {
+    throw new InfrastructureError(`missing on this host: ${missing.map((req) => req.what).join(', ')}`, installLine(packages));
+  }
+  say(`installing ${[...new Set(packages)].join(' ')}`);
+  const env = { DEBIAN_FRONTEND: 'noninteractive' };
+  let install = await execa('apt-get', ['install', '-y', '--no-install-recommends', ...new Set(packages)], { reject: false, env, all: true });
+  if (install.exitCode !== 0) {
+    await execa('apt-get', ['update'], { reject: false, env });
+    install = await execa('apt-get', ['install', '-y', '--no-install-recommends', ...new Set(packages)], { reject: false, env, all: true });
+  }
+  if (install.exitCode !== 0) {
+    throw new InfrastructureError(`could not install ${packages.join(' ')}: ${install.all?.split('\n').slice(-3).join(' ')}`, installLine(packages));
+  }
+}
+
+export function formatDoctor(statuses: RequirementStatus[]): string {
+  const lines = statuses.map((s) => `${s.present ? 'ok     ' : s.optional ? 'missing (optional)' : 'MISSING'}  ${s.what.padEnd(20)} ${s.aptPackage.padEnd(22)} ${s.why}`);
+  const missing = statuses.filter((s) => !s.present).map((s) => s.aptPackage);
+  lines.push('', missing.length ? `to install: ${installLine(missing)}` : 'everything is installed');
+  return lines.join('\n');
+}

@@ -1,0 +1,67 @@
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import ssh2 from 'ssh2';
+import { InfrastructureError } from '../errors.ts';
+import { projectRoot } from '../paths.ts';
+
+/**
+ * What the guest runs on: the host's own root filesystem, shared read-only over 9p, with tmpfs
+ * over the writable places and over host secrets (see src/guest/init.sh). No image to build or
+ * cache, the host's gcc, libc headers, procps and dropbear are there, and it boots 3.9 as well
+ * as 6.x (no OverlayFS needed). The guest's SSH keys come from a second, per-run 9p share.
+ */
+export const guestInit = join(projectRoot, 'src', 'guest', 'init.sh');
+
+/** The host folder exported as the guest's root. */
+export const guestRoot = '/';
+
+export interface GuestKeys {
+  /** The run's folder shared with the guest (mount tag "syscalllab"). */
+  shareDir: string;
+  /** OpenSSH private key the harness logs in with (0600). */
+  clientKey: string;
+  /** The guest's host key blob, pinned: any other key is refused. */
+  hostKey: Buffer;
+}
+
+/** A fresh client key pair and guest host key for one run; nothing reused, nothing on the host's ~/.ssh. */
+export async function prepareGuestKeys(runDir: string): Promise<GuestKeys> {
+  const shareDir = join(runDir, 'guest');
+  mkdirSync(shareDir, { recursive: true, mode: 0o700 });
+  const client = ssh2.utils.generateKeyPairSync('ed25519');
+  const clientKey = join(runDir, 'id_ed25519');
+  writeFileSync(clientKey, client.private, { mode: 0o600 });
+  writeFileSync(join(shareDir, 'authorized_keys'), `${client.public}\n`, { mode: 0o600 });
+  const hostKeyFile = join(shareDir, 'host_key');
+  const generated = await execa('dropbearkey', ['-t', 'ed25519', '-f', hostKeyFile], { reject: false });
+  if (generated.exitCode !== 0) {
+    throw new InfrastructureError(`dropbearkey could not make the guest's host key: ${generated.stderr.trim()}`, 'apt-get install dropbear-bin');
+  }
+  // QEMU reads the share as the user it runs as.
+  chmodSync(hostKeyFile, 0o644);
+  const publicLine = /^ssh-ed25519 (\S+)/m.exec(generated.stdout)?.[1];
+  if (!publicLine) throw new InfrastructureError(`dropbearkey printed no ed25519 public key: ${generated.stdout}`);
+  writeFileSync(join(shareDir, 'host_key.pub'), `ssh-ed25519 ${publicLine}\n`);
+  return { shareDir, clientKey, hostKey: Buffer.from(publicLine, 'base64') };
+}
+
+export function readClientKey(keys: GuestKeys): string {
+  return readFileSync(keys.clientKey, 'utf8');
+}
+
+/** Kernel command line: 9p root, the init above, static user-network address; panic=-1 with
+ * QEMU -no-reboot makes a panic end the VM at once instead of hanging. */
+export function kernelCommandLine(extra: string[] = []): string {
+  return [
+    'console=ttyS0',
+    'root=/dev/root',
+    'rootfstype=9p',
+    'rootflags=trans=virtio,version=9p2000.L,cache=loose,msize=262144',
+    'ro',
+    `init=${guestInit}`,
+    'ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off',
+    'panic=-1',
+    ...extra,
+  ].join(' ');
+}

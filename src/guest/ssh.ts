@@ -1,0 +1,135 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import ssh2 from 'ssh2';
+import type { ClientChannel, SFTPWrapper } from 'ssh2';
+import { TimeoutError } from '../errors.ts';
+import type { ExecOptions, ExecResult } from '../vm/machine.ts';
+
+export interface SshTarget {
+  host: string;
+  port: number;
+  username: string;
+  privateKey: string;
+  /** The only host key accepted. */
+  hostKey: Buffer;
+}
+
+/** Quotes one argument for a POSIX shell: remote commands never interpolate raw input. */
+export function shellQuote(argument: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(argument) ? argument : `'${argument.replaceAll("'", `'\\''`)}'`;
+}
+
+export function shellCommand(args: string[]): string {
+  return args.map(shellQuote).join(' ');
+}
+
+/**
+ * One kept SSH connection (ssh2) for every command of a boot: exec with a timeout, SFTP upload.
+ * connect() retries until its deadline, because QEMU accepts the forwarded TCP connection
+ * before sshd listens.
+ */
+export class SshSession {
+  private client: ssh2.Client | undefined;
+  private sftpChannel: SFTPWrapper | undefined;
+
+  constructor(private readonly target: SshTarget) {}
+
+  /** Retries until connected or `timeoutMs` passes; `stillBooting` stops early (e.g. QEMU died). */
+  async connect(timeoutMs: number, stillBooting: () => string | null): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    let attempts = 0;
+    let lastError = 'no attempt';
+    while (Date.now() < deadline) {
+      const reason = stillBooting();
+      if (reason) throw new Error(reason);
+      attempts++;
+      try {
+        this.client = await this.once(Math.min(20_000, Math.max(1000, deadline - Date.now())));
+        return attempts;
+      } catch (error) {
+        lastError = (error as Error).message;
+        if (/host key/i.test(lastError)) throw error;
+        await sleep(1000);
+      }
+    }
+    throw new TimeoutError(
+      `no SSH login on 127.0.0.1:${this.target.port} within ${Math.round(timeoutMs / 1000)} s (${attempts} attempts, last: ${lastError})`,
+    );
+  }
+
+  private once(readyTimeout: number): Promise<ssh2.Client> {
+    return new Promise((resolve, reject) => {
+      const client = new ssh2.Client();
+      let hostKeyMismatch = false;
+      client
+        .on('ready', () => resolve(client))
+        .on('error', (error) => {
+          client.end();
+          reject(hostKeyMismatch ? new Error('the guest presented a host key other than the pinned one') : error);
+        })
+        .connect({
+          host: this.target.host,
+          port: this.target.port,
+          username: this.target.username,
+          privateKey: this.target.privateKey,
+          readyTimeout,
+          keepaliveInterval: 15_000,
+          hostVerifier: (key: Buffer) => {
+            hostKeyMismatch = !key.equals(this.target.hostKey);
+            return !hostKeyMismatch;
+          },
+        });
+    });
+  }
+
+  async exec(command: string, options: ExecOptions): Promise<ExecResult> {
+    const client = this.connected();
+    // The guest kills the command too, so nothing keeps running after a timeout.
+    const seconds = Math.max(1, Math.ceil(options.timeout / 1000));
+    const wrapped = `timeout -k 5 ${seconds} sh -c ${shellQuote(command)}`;
+    return new Promise((resolve, reject) => {
+      client.exec(wrapped, (error, channel: ClientChannel) => {
+        if (error) return reject(error);
+        let stdout = '';
+        let stderr = '';
+        const timer = setTimeout(() => {
+          channel.close();
+          reject(new TimeoutError(`guest command timed out after ${seconds} s: ${command}`));
+        }, options.timeout + 10_000);
+        channel.on('data', (data: Buffer) => (stdout += data.toString('utf8')));
+        channel.stderr.on('data', (data: Buffer) => (stderr += data.toString('utf8')));
+        channel.on('close', (code: number | null, signal?: string) => {
+          clearTimeout(timer);
+          // timeout(1) exits 124 when it had to stop the command.
+          if (code === 124) return reject(new TimeoutError(`guest command timed out after ${seconds} s: ${command}`));
+          resolve({ code: signal ? null : (code ?? null), stdout, stderr });
+        });
+        if (options.stdin !== undefined) channel.end(options.stdin);
+        else channel.end();
+      });
+    });
+  }
+
+  async upload(local: string, remote: string): Promise<void> {
+    const sftp = await this.sftp();
+    await new Promise<void>((resolve, reject) => sftp.fastPut(local, remote, (error) => (error ? reject(error) : resolve())));
+  }
+
+  private async sftp(): Promise<SFTPWrapper> {
+    if (this.sftpChannel) return this.sftpChannel;
+    const client = this.connected();
+    this.sftpChannel = await new Promise<SFTPWrapper>((resolve, reject) => client.sftp((error, sftp) => (error ? reject(error) : resolve(sftp))));
+    return this.sftpChannel;
+  }
+
+  private connected(): ssh2.Client {
+    if (!this.client) throw new Error('SSH session is not connected');
+    return this.client;
+  }
+
+  close(): void {
+    this.sftpChannel?.end();
+    this.sftpChannel = undefined;
+    this.client?.end();
+    this.client = undefined;
+  }
+}

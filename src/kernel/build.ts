@@ -1,0 +1,175 @@
+import { copyFileSync, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { BadInputError, ExitCode, InfrastructureError, LabError } from '../errors.ts';
+import { upgradeKernelScript } from '../paths.ts';
+import { Progress } from '../progress.ts';
+import { killGroup, onExit } from '../reaper.ts';
+import { buildKey, cache, isComplete, publish, readText, withKeyLock } from './cache.ts';
+import type { KernelSource } from './source.ts';
+
+/** A built kernel in the cache: what the VM boots and what is kept for debugging. */
+export interface KernelBuild {
+  key: string;
+  dir: string;
+  bzImage: string;
+  release: string;
+  version: string;
+  syscallTable: string;
+  log: string;
+  cached: boolean;
+  seconds: number;
+}
+
+export interface BuildRequest {
+  source: KernelSource;
+  /** Patch folders, in order (compat series first). Empty for the stock build. */
+  patchDirs: string[];
+  /** Patch file contents in application order: part of the cache key. */
+  patchTexts: string[];
+  /** Config fragments given to the script besides its own VM fragment. */
+  configFragments: string[];
+  localversion: string;
+  /** Cache key of the stock build whose tree the patched build starts from. */
+  reuseTreeOf?: string;
+  jobs: number;
+  compiler: string;
+  /** Where the build log goes (the run's folder); it is also kept with the build. */
+  log: string;
+  label: string;
+}
+
+/** gcc and ld versions: part of every cache key, since they change the objects. */
+export async function compilerIdentity(): Promise<string> {
+  const gcc = await execa('gcc', ['--version'], { reject: false });
+  const ld = await execa('ld', ['--version'], { reject: false });
+  return `${gcc.stdout.split('\n')[0]} / ${ld.stdout.split('\n')[0]}`;
+}
+
+const scriptBadInput = new Set([2, 65, 66, 78]);
+
+export async function buildKernel(request: BuildRequest): Promise<KernelBuild> {
+  const fragmentTexts = [join(upgradeKernelScript, '..', 'src', 'kernel', 'config', 'vm.config'), ...request.configFragments].map((file) =>
+    readFileSync(file, 'utf8'),
+  );
+  const key = buildKey({
+    sourceIdentity: request.source.identity,
+    patches: request.patchTexts,
+    configFragments: fragmentTexts,
+    compiler: request.compiler,
+    localversion: request.localversion,
+  });
+  const wantTree = request.reuseTreeOf === undefined;
+  const ready = (): boolean => isComplete(cache.build(key)) && (!wantTree || existsSync(cache.tree(key)));
+  const started = Date.now();
+  if (ready()) return describe(key, true, 0);
+  return withKeyLock(key, async () => {
+    // Another run may have built it while this one waited for the lock.
+    if (ready()) return describe(key, true, 0);
+    await runScript(request, key, wantTree);
+    return describe(key, false, (Date.now() - started) / 1000);
+  });
+}
+
+function describe(key: string, cached: boolean, seconds: number): KernelBuild {
+  const dir = cache.build(key);
+  return {
+    key,
+    dir,
+    bzImage: join(dir, 'bzImage'),
+    release: readText(join(dir, 'kernelrelease')),
+    version: readText(join(dir, 'version')),
+    syscallTable: join(dir, 'syscall_64.tbl'),
+    log: join(dir, 'build.log'),
+    cached,
+    seconds,
+  };
+}
+
+async function runScript(request: BuildRequest, key: string, keepTree: boolean): Promise<void> {
+  const work = join(cache.scratch(), `${key}-${process.pid}`);
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  writeFileSync(join(work, 'owner'), String(process.pid));
+  const removeWork = onExit(() => rmSync(work, { recursive: true, force: true }));
+  const out = join(work, 'out');
+  const args = [
+    ...request.source.scriptArgs,
+    '--work', work,
+    '--localversion', request.localversion,
+    '--jobs', String(request.jobs),
+    '--build-only', out,
+    ...request.patchDirs.flatMap((dir) => ['--patches', dir]),
+    ...request.configFragments.flatMap((file) => ['--config-fragment', file]),
+    ...(request.reuseTreeOf ? ['--reuse-tree', cache.tree(request.reuseTreeOf)] : []),
+  ];
+  mkdirSync(cache.ccache(), { recursive: true });
+  mkdirSync(join(request.log, '..'), { recursive: true });
+  const log = createWriteStream(request.log);
+  const progress = new Progress(request.label);
+  let phase = 'start';
+  let compiled = 0;
+  const child = execa(upgradeKernelScript, args, {
+    reject: false,
+    all: true,
+    buffer: false,
+    detached: true,
+    env: { CCACHE_DIR: cache.ccache(), CCACHE_MAXSIZE: process.env.CCACHE_MAXSIZE ?? '5G' },
+  });
+  const pid = child.pid;
+  if (pid) writeFileSync(join(work, 'make.pid'), String(pid));
+  const killBuild = onExit(() => pid && killGroup(pid, 'SIGKILL'));
+  const tail: string[] = [];
+  progress.info(`building ${request.localversion.replace(/^-/, '')} kernel: upgrade-kernel.sh ${args.join(' ')}`);
+  progress.live(() => `${phase}: ${compiled} files compiled`);
+  child.all?.setEncoding('utf8');
+  let pending = '';
+  child.all?.on('data', (chunk: string) => {
+    log.write(chunk);
+    const lines = (pending + chunk).split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) {
+      tail.push(line);
+      if (tail.length > 40) tail.shift();
+      const phaseLine = /^syscall-lab: phase (\S+)/.exec(line);
+      if (phaseLine) phase = phaseLine[1]!;
+      else if (/^\s+(CC|AS|LD)\s/.test(line)) compiled++;
+      else if (/^syscall-lab: (?!phase)/.test(line)) progress.info(line.replace(/^syscall-lab: /, ''));
+    }
+  });
+  const result = await child;
+  progress.stop();
+  killBuild();
+  await new Promise<void>((resolve) => log.end(resolve));
+  try {
+    if (result.exitCode !== 0) throw scriptError(result.exitCode ?? -1, tail, request);
+    progress.info(`built ${readText(join(out, 'kernelrelease'))}: ${compiled} files compiled`);
+    copyFileSync(request.log, join(out, 'build.log'));
+    if (keepTree) {
+      const tree = readdirSync(work).find((name) => name.startsWith('linux-'));
+      if (!tree) throw new InfrastructureError(`upgrade-kernel.sh left no tree in ${work}`);
+      publish(join(work, tree), cache.tree(key));
+    }
+    publish(out, cache.build(key));
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+    removeWork();
+  }
+}
+
+function scriptError(code: number, tail: string[], request: BuildRequest): LabError {
+  const errorLine = tail.find((line) => line.startsWith('upgrade-kernel.sh: error: '))?.replace('upgrade-kernel.sh: error: ', '');
+  if (scriptBadInput.has(code) && errorLine) {
+    const match = /^(.*) \(fix: (.*)\)$/s.exec(errorLine);
+    return new BadInputError(match?.[1] ?? errorLine, match?.[2]);
+  }
+  const evidence = `last ${tail.length} lines of ${request.log}:\n${tail.join('\n')}`;
+  const isPatched = request.patchDirs.length > 0;
+  return new LabError(
+    `the ${isPatched ? 'patched' : 'stock'} kernel did not build (upgrade-kernel.sh exit ${code})${errorLine ? `: ${errorLine}` : ''}; full log: ${request.log}`,
+    // A patch that does not compile is the patch's failure; a stock build failing is the machine's.
+    isPatched ? ExitCode.checkFailed : ExitCode.infrastructure,
+    isPatched ? 'fix the compiler errors above in your patch' : 'see the log; run `syscall-lab doctor` to check the host',
+    evidence,
+  );
+}

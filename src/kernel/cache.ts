@@ -1,0 +1,77 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import lockfile from 'proper-lockfile';
+import { cacheRoot } from '../paths.ts';
+
+/** Bump when upgrade-kernel.sh changes what a build produces: every cached build is redone. */
+export const buildRecipeVersion = 1;
+
+export interface BuildKeyInput {
+  sourceIdentity: string;
+  /** Contents of every patch, in application order (compat series first). */
+  patches: string[];
+  /** Contents of every config fragment, in merge order. */
+  configFragments: string[];
+  compiler: string;
+  localversion: string;
+}
+
+export function buildKey(input: BuildKeyInput): string {
+  const hash = createHash('sha256');
+  hash.update(JSON.stringify({ recipe: buildRecipeVersion, ...input }));
+  return hash.digest('hex').slice(0, 24);
+}
+
+export function shortHash(texts: string[]): string {
+  const hash = createHash('sha256');
+  for (const text of texts) hash.update(text).update('\0');
+  return hash.digest('hex').slice(0, 8);
+}
+
+/** The cache's folders: each entry is complete or absent, never half-written. */
+export const cache = {
+  builds: (): string => join(cacheRoot(), 'builds'),
+  build: (key: string): string => join(cacheRoot(), 'builds', key),
+  tree: (key: string): string => join(cacheRoot(), 'trees', key),
+  scratch: (): string => join(cacheRoot(), 'tmp'),
+  ccache: (): string => join(cacheRoot(), 'ccache'),
+  runs: (): string => join(cacheRoot(), 'runs'),
+  locks: (): string => join(cacheRoot(), 'locks'),
+};
+
+export function isComplete(buildDir: string): boolean {
+  return existsSync(join(buildDir, 'bzImage')) && existsSync(join(buildDir, 'kernelrelease'));
+}
+
+/** Moves a finished folder into place in one rename; a crash before it leaves no entry at all. */
+export function publish(finished: string, destination: string): void {
+  rmSync(destination, { recursive: true, force: true });
+  mkdirSync(join(destination, '..'), { recursive: true });
+  renameSync(finished, destination);
+}
+
+/**
+ * Holds a cross-process lock on one cache key while `work` runs: a second run that
+ * wants the same build waits, then finds it done. A crashed holder's lock goes stale.
+ */
+export async function withKeyLock<T>(key: string, work: () => Promise<T>): Promise<T> {
+  mkdirSync(cache.locks(), { recursive: true });
+  const target = join(cache.locks(), key);
+  const release = await lockfile.lock(target, {
+    realpath: false,
+    lockfilePath: `${target}.lock`,
+    stale: 60_000,
+    update: 10_000,
+    retries: { retries: 24 * 60 * 6, minTimeout: 10_000, maxTimeout: 10_000 },
+  });
+  try {
+    return await work();
+  } finally {
+    await release().catch(() => undefined);
+  }
+}
+
+export function readText(file: string): string {
+  return readFileSync(file, 'utf8').trim();
+}

@@ -1,0 +1,113 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { execa } from 'execa';
+import { BadInputError } from '../errors.ts';
+import { projectRoot, upgradeKernelScript } from '../paths.ts';
+import { parseVersion } from './versions.ts';
+
+/** A patch set: the patch files of one folder, in the order they apply. */
+export interface PatchSet {
+  dir: string;
+  files: string[];
+  /** Notices about files that are not patches (shown, not fatal). */
+  notices: string[];
+}
+
+/** A syscall-table entry that a patch set adds (from the "+" lines of its table hunks). */
+export interface AddedSyscall {
+  number: number;
+  abi: string;
+  name: string;
+  entry: string;
+  patch: string;
+}
+
+/**
+ * Lists a folder's patches through upgrade-kernel.sh, the one implementation of
+ * "*.patch/*.diff in name order, or the series file": the guest uses the same rule.
+ */
+export async function readPatchSet(dir: string): Promise<PatchSet> {
+  const result = await execa(upgradeKernelScript, ['--list-patches', dir], { reject: false });
+  if (result.exitCode !== 0) {
+    const message = result.stderr.replace(/^upgrade-kernel\.sh: error: /m, '').trim();
+    const [cause, fix] = splitFix(message);
+    throw new BadInputError(cause, fix);
+  }
+  const notices = result.stderr
+    .split('\n')
+    .filter((line) => line.startsWith('syscall-lab: notice: '))
+    .map((line) => line.replace('syscall-lab: notice: ', ''));
+  const files = result.stdout.split('\n').filter(Boolean);
+  for (const file of files) assertIsPatch(file);
+  return { dir, files, notices };
+}
+
+function splitFix(message: string): [string, string | undefined] {
+  const match = /^(.*) \(fix: (.*)\)$/s.exec(message);
+  return match ? [match[1]!, match[2]!] : [message, undefined];
+}
+
+export function assertIsPatch(file: string): void {
+  const text = readFileSync(file, 'utf8');
+  if (!/^\+\+\+ /m.test(text) || !/^@@ -\d+(,\d+)? \+\d+(,\d+)? @@/m.test(text)) {
+    throw new BadInputError(
+      `${file} is not a unified diff (no "+++" header or "@@" hunk)`,
+      "regenerate it with 'diff -u' or 'git format-patch', or move it out of the patch folder",
+    );
+  }
+}
+
+const syscallTablePath = /(^|\/)syscall_64\.tbl$/;
+
+/** Syscalls added by a set of patches: the "+" lines of their x86-64 syscall-table hunks. */
+export function addedSyscalls(patches: { file: string; text: string }[]): AddedSyscall[] {
+  const added: AddedSyscall[] = [];
+  for (const { file, text } of patches) {
+    let inTable = false;
+    for (const line of text.split('\n')) {
+      if (line.startsWith('+++ ')) {
+        inTable = syscallTablePath.test(line.slice(4).split('\t')[0]!.trim());
+        continue;
+      }
+      if (!inTable || !line.startsWith('+')) continue;
+      const fields = line.slice(1).trim().split(/\s+/);
+      if (fields.length < 3 || !/^\d+$/.test(fields[0]!)) continue;
+      added.push({ number: Number(fields[0]), abi: fields[1]!, name: fields[2]!, entry: fields[3] ?? '', patch: basename(file) });
+    }
+  }
+  const byNumber = new Map<number, AddedSyscall>();
+  for (const syscall of added) {
+    const other = byNumber.get(syscall.number);
+    if (other) {
+      throw new BadInputError(
+        `${other.patch} and ${syscall.patch} both add syscall number ${syscall.number} (${other.name}, ${syscall.name})`,
+        'give each new syscall its own number',
+      );
+    }
+    byNumber.set(syscall.number, syscall);
+  }
+  return added;
+}
+
+export function addedSyscallsOfSet(set: PatchSet): AddedSyscall[] {
+  return addedSyscalls(set.files.map((file) => ({ file, text: readFileSync(file, 'utf8') })));
+}
+
+/**
+ * The patch set for a version: patches-<version>, else patches-<X.Y>, else the newest
+ * patches-<X.Y.*> of the same series (patches-3.9.11 serves every 3.9.x), with a notice.
+ */
+export function defaultPatchDir(version: string, root = projectRoot): { dir: string; notice?: string } {
+  const { major, minor } = parseVersion(version);
+  const series = `${major}.${minor}`;
+  for (const name of [`patches-${version}`, `patches-${series}`]) {
+    if (existsSync(join(root, name))) return { dir: join(root, name) };
+  }
+  const sameSeries = readdirSync(root)
+    .filter((name) => name.startsWith(`patches-${series}.`))
+    .sort((a, b) => b.localeCompare(a, 'en', { numeric: true }));
+  if (sameSeries[0]) {
+    return { dir: join(root, sameSeries[0]), notice: `using ${sameSeries[0]} for ${version} (same ${series} series)` };
+  }
+  throw new BadInputError(`there is no patch set for Linux ${version} (no patches-${version} or patches-${series})`, `pass --patches DIR with your patches for ${version}`);
+}

@@ -1,0 +1,133 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { BadInputError, InfrastructureError } from '../errors.ts';
+import { isVersionString, parseVersion, pinnedVersions, versionFromMakefile } from './versions.ts';
+
+/** Where a kernel's source comes from, validated before anything is built. */
+export interface KernelSource {
+  /** What the user asked for: "6.1" or a path. */
+  requested: string;
+  kind: 'apt' | 'download' | 'tarball' | 'tree';
+  /** The version; for a path, read from its Makefile. */
+  version: string;
+  /** Arguments that tell upgrade-kernel.sh where the source is. */
+  scriptArgs: string[];
+  /** What identifies the source's content in cache keys. */
+  identity: string;
+  /** Debian package that provides it (kind "apt"). */
+  aptPackage?: string;
+  /** Local file or folder (tarball, tree, apt tarball). */
+  path?: string;
+}
+
+export async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** Resolves --kernel (version or path) and --sha256; reads nothing over the network. */
+export async function resolveSource(requested: string, sha256?: string): Promise<KernelSource> {
+  if (sha256 !== undefined && !/^[0-9a-f]{64}$/.test(sha256)) {
+    throw new BadInputError(`--sha256 "${sha256}" is not a sha256`, 'give the 64 lowercase hex digits of the tarball\'s checksum');
+  }
+  if (isVersionString(requested)) return resolveVersion(requested, sha256);
+  if (/^[0-9][0-9a-z.!-]*$/i.test(requested) && !existsSync(requested)) parseVersion(requested);
+  if (!existsSync(requested)) {
+    throw new BadInputError(`kernel source ${requested} does not exist`, 'give a version (e.g. 6.1), a kernel tarball or a source tree');
+  }
+  const path = realpathSync(requested);
+  if (statSync(path).isDirectory()) {
+    if (sha256) throw new BadInputError(`--sha256 applies to a tarball, not to the tree ${requested}`, 'drop --sha256');
+    const makefile = join(path, 'Makefile');
+    if (!existsSync(makefile) || !existsSync(join(path, 'kernel')) || !existsSync(join(path, 'arch', 'x86'))) {
+      throw new BadInputError(`${requested} is not a Linux source tree (no Makefile, kernel/ or arch/x86/)`, 'point at the top of a kernel tree');
+    }
+    const version = versionFromMakefile(readFileSync(makefile, 'utf8'));
+    // A tree changes in place: key it by where it is, its version and its Makefile's age.
+    const identity = `tree:${path}:${version}:${statSync(makefile).mtimeMs}`;
+    return { requested, kind: 'tree', version, scriptArgs: ['--source', path], identity, path };
+  }
+  const digest = await sha256File(path);
+  if (sha256 && digest !== sha256) {
+    throw new BadInputError(`sha256 of ${requested} is ${digest}, expected ${sha256}`, 'download the tarball again, or pass the right --sha256');
+  }
+  const version = await versionOfTarball(path);
+  return {
+    requested,
+    kind: 'tarball',
+    version,
+    scriptArgs: ['--source', path, ...(sha256 ? ['--sha256', sha256] : [])],
+    identity: `sha256:${digest}`,
+    path,
+  };
+}
+
+async function resolveVersion(version: string, sha256?: string): Promise<KernelSource> {
+  const pinned = pinnedVersions().find((row) => row.version === version);
+  if (!pinned && !sha256) {
+    throw new BadInputError(
+      `Linux ${version} is not in the pinned table (src/kernel/versions.tsv)`,
+      `pass --sha256 with the checksum from kernel.org's sha256sums.asc to trust it, or use a pinned version (${pinnedVersions().map((row) => row.version).join(', ')})`,
+    );
+  }
+  if (pinned?.apt) {
+    return {
+      requested: version,
+      kind: 'apt',
+      version,
+      scriptArgs: ['--version', version],
+      // Debian's package updates in place: the tarball's content is the identity, read when building.
+      identity: `apt:${pinned.apt.package}`,
+      aptPackage: pinned.apt.package,
+      path: pinned.apt.path,
+    };
+  }
+  const expected = sha256 ?? pinned!.sha256!;
+  return {
+    requested: version,
+    kind: 'download',
+    version,
+    scriptArgs: ['--version', version, ...(sha256 ? ['--sha256', sha256] : [])],
+    identity: `sha256:${expected}`,
+  };
+}
+
+/** Reads the top-level Makefile out of a tarball; reading it whole also finds truncation. */
+export async function versionOfTarball(tarball: string): Promise<string> {
+  // The first member names the top folder; stop reading there (head closes the pipe).
+  const first = await execa('sh', ['-c', 'tar -tf "$1" 2>&1 | head -n 1', 'sh', tarball], { reject: false });
+  const top = first.stdout.split('/')[0] ?? '';
+  if (!first.stdout.includes('/') || top.startsWith('tar:')) {
+    throw new BadInputError(
+      `${tarball} is not a readable tar archive (${first.stdout.trim() || 'empty'})`,
+      'download it again: it is truncated or corrupt',
+    );
+  }
+  const makefile = await execa('tar', ['-xOf', tarball, `${top}/Makefile`], { reject: false });
+  if (makefile.exitCode !== 0) {
+    const truncated = /Unexpected EOF|corrupt|not in xz|Error is not recoverable/i.test(makefile.stderr);
+    throw new BadInputError(
+      truncated
+        ? `${tarball} is truncated or corrupt (${lastLine(makefile.stderr)})`
+        : `${tarball} holds no ${top}/Makefile: not a kernel source tarball`,
+      truncated ? 'download it again' : 'give a Linux source tarball (linux-X.Y.Z.tar.xz)',
+    );
+  }
+  return versionFromMakefile(makefile.stdout);
+}
+
+function lastLine(text: string): string {
+  return text.trim().split('\n').pop() ?? '';
+}
+
+/** Identity of an apt-provided tarball, once the package is installed. */
+export async function settleIdentity(source: KernelSource): Promise<KernelSource> {
+  if (source.kind !== 'apt' || !source.path) return source;
+  if (!existsSync(source.path)) {
+    throw new InfrastructureError(`${source.path} is missing`, `apt-get install ${source.aptPackage}`);
+  }
+  return { ...source, identity: `sha256:${await sha256File(source.path)}` };
+}

@@ -1,0 +1,258 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { allChecks } from './checks/index.ts';
+import type { Check, CheckContext } from './checks/check.ts';
+import { skipped } from './checks/check.ts';
+import { userlandSources, type Options } from './config.ts';
+import { execa } from 'execa';
+import { BadInputError, ExitCode, LabError } from './errors.ts';
+import { buildKernel, compilerIdentity, type KernelBuild } from './kernel/build.ts';
+import { cache, shortHash } from './kernel/cache.ts';
+import { addedSyscallsOfSet, defaultPatchDir, readPatchSet, type PatchSet } from './kernel/patches.ts';
+import { resolveSource, settleIdentity, type KernelSource } from './kernel/source.ts';
+import { newSyscalls, parseSyscallTable, syscallHeader, type SyscallEntry } from './kernel/syscalls.ts';
+import { projectRoot, upgradeKernelScript } from './paths.ts';
+import { Progress } from './progress.ts';
+import type { CheckResult, PhaseTiming, RunReport } from './report/model.ts';
+import { prepareGuestKeys } from './guest/rootfs.ts';
+import { shellCommand } from './guest/ssh.ts';
+import { scanConsole } from './vm/console.ts';
+import { BootError, probeAccel, QemuMachine, timeoutScale, type Accel } from './vm/qemu.ts';
+
+/** One kernel of the matrix, fully validated before anything is built. */
+export interface PlannedRun {
+  source: KernelSource;
+  patchSet: PatchSet;
+  userlandFiles: string[];
+  notices: string[];
+}
+
+const guestDir = '/tmp/syscall-lab';
+const probeSource = join(projectRoot, 'src', 'checks', 'guest', 'probe.c');
+
+/** Checks every input of every kernel: nothing is downloaded, built or booted before this passes. */
+export async function planRuns(options: Options): Promise<PlannedRun[]> {
+  const plans: PlannedRun[] = [];
+  const userlandFiles = [
+    ...userlandSources(join(projectRoot, 'userland', 'examples')),
+    ...userlandSources(options.userland ?? join(projectRoot, 'userland', 'tests')),
+  ];
+  for (const requested of options.kernel) {
+    const source = await resolveSource(requested, options.sha256);
+    const notices: string[] = [];
+    let patchDir = options.patches;
+    if (!patchDir) {
+      const found = defaultPatchDir(source.version);
+      patchDir = found.dir;
+      if (found.notice) notices.push(found.notice);
+    }
+    const patchSet = await readPatchSet(patchDir);
+    notices.push(...patchSet.notices);
+    if (addedSyscallsOfSet(patchSet).length === 0) {
+      notices.push(`${patchDir} adds no entry to syscall_64.tbl: the built-in syscall checks will be skipped`);
+    }
+    plans.push({ source, patchSet, userlandFiles, notices });
+  }
+  return plans;
+}
+
+/** Tries the patch series on a scratch copy of the files it touches (upgrade-kernel.sh --check-patches). */
+async function dryRunPatches(plan: PlannedRun): Promise<void> {
+  const result = await execa(upgradeKernelScript, [...plan.source.scriptArgs, '--check-patches', '--patches', plan.patchSet.dir, '--work', cache.scratch()], {
+    reject: false,
+    all: true,
+  });
+  if (result.exitCode === 0) return;
+  const line = result.all?.split('\n').find((l) => l.startsWith('upgrade-kernel.sh: error: '))?.replace('upgrade-kernel.sh: error: ', '');
+  const match = line ? /^(.*) \(fix: (.*)\)$/s.exec(line) : null;
+  if ([2, 65, 66].includes(result.exitCode ?? 0)) throw new BadInputError(match?.[1] ?? line ?? 'the patch series does not apply', match?.[2]);
+  throw new LabError(`could not try the patch series: ${result.all?.split('\n').slice(-5).join(' ')}`, ExitCode.infrastructure);
+}
+
+export interface RunEnvironment {
+  options: Options;
+  runDir: string;
+  accel: Accel;
+  /** How to reproduce this run, one line. */
+  reproduce: string;
+}
+
+class PhaseClock {
+  readonly phases: PhaseTiming[] = [];
+  async time<T>(name: string, work: () => Promise<T>, cached: (value: T) => boolean = () => false): Promise<T> {
+    const started = Date.now();
+    const value = await work();
+    this.phases.push({ name, seconds: Math.round((Date.now() - started) / 100) / 10, cached: cached(value) });
+    return value;
+  }
+}
+
+/** The stock kernel (built once per source and config) and the patched one built from its tree. */
+export async function buildKernels(plan: PlannedRun, options: Options, runDir: string, clock = new PhaseClock()): Promise<{ stock: KernelBuild; patched: KernelBuild }> {
+  await clock.time('patch-dry-run', () => dryRunPatches(plan));
+  const source = await settleIdentity(plan.source);
+  const compiler = await compilerIdentity();
+  const patchTexts = plan.patchSet.files.map((file) => readFileSync(file, 'utf8'));
+  const common = { source, configFragments: options.configFragment ? [options.configFragment] : [], jobs: options.jobs, compiler };
+  const stock = await clock.time(
+    'build-stock',
+    () => buildKernel({ ...common, patchDirs: [], patchTexts: [], localversion: '-stock', log: join(runDir, 'build-stock.log'), label: `${plan.source.requested} stock` }),
+    (build) => build.cached,
+  );
+  const patched = await clock.time(
+    'build-patched',
+    () =>
+      buildKernel({
+        ...common,
+        patchDirs: [plan.patchSet.dir],
+        patchTexts,
+        localversion: `-patched-${shortHash(patchTexts)}`,
+        reuseTreeOf: stock.key,
+        log: join(runDir, 'build-patched.log'),
+        label: `${plan.source.requested} patched`,
+      }),
+    (build) => build.cached,
+  );
+  return { stock, patched };
+}
+
+export interface RunOutcome {
+  report: RunReport;
+  /** Set when the run stopped early: why, as an exit code. */
+  errorExitCode?: number;
+  machine?: QemuMachine;
+}
+
+export async function runOne(plan: PlannedRun, env: RunEnvironment): Promise<RunOutcome> {
+  const { options, runDir, accel } = env;
+  const progress = new Progress(plan.source.requested);
+  const clock = new PhaseClock();
+  const report: RunReport = {
+    kernel: { requested: plan.source.requested, version: plan.source.version, source: plan.source.path ?? plan.source.requested, patches: plan.patchSet.files },
+    backend: options.backend,
+    accel,
+    phases: clock.phases,
+    checks: [],
+    logs: { console: [], build: [] },
+    reproduce: env.reproduce,
+  };
+  for (const notice of plan.notices) progress.info(`notice: ${notice}`);
+  let machine: QemuMachine | undefined;
+  try {
+    const { stock, patched } = await buildKernels(plan, options, runDir, clock);
+    report.logs.build.push(stock.log, patched.log);
+    report.kernel.version = stock.version;
+    report.kernel.stockRelease = stock.release;
+    report.kernel.patchedRelease = patched.release;
+
+    const added = newSyscalls(parseSyscallTable(readFileSync(stock.syscallTable, 'utf8')), parseSyscallTable(readFileSync(patched.syscallTable, 'utf8')));
+    const headerFile = join(runDir, 'syscall-lab-syscalls.h');
+    writeFileSync(headerFile, syscallHeader(added, patched.release));
+    progress.info(`new syscalls: ${added.map((entry) => `${entry.name}=${entry.number}`).join(', ') || 'none'}`);
+
+    const scale = timeoutScale(accel);
+    const keys = await prepareGuestKeys(runDir);
+    machine = new QemuMachine({
+      runDir,
+      kernel: { image: stock.bzImage, release: stock.release },
+      keys,
+      accel,
+      cpus: options.cpus,
+      memoryMiB: options.memory,
+      bootTimeout: (options.bootTimeout ?? 60 * scale) * 1000,
+    });
+    const context: CheckContext = {
+      machine,
+      added,
+      probe: `${guestDir}/probe`,
+      guestDir,
+      commandTimeout: 30_000 * scale,
+      patchedRelease: patched.release,
+      userlandFiles: plan.userlandFiles,
+      syscallHeader: `${guestDir}/syscall-lab-syscalls.h`,
+    };
+    progress.info(`booting ${stock.release} (${accel})`);
+    await clock.time('boot-stock', () => machine!.start());
+    report.logs.console = machine.consoleLogs;
+    await clock.time('checks-stock', async () => {
+      await prepareGuest(context, headerFile);
+      report.checks.push(...(await runChecks(allChecks.filter((check) => check.stage === 'stock'), context, progress)));
+    });
+    progress.info(`rebooting into ${patched.release}`);
+    await clock.time('boot-patched', () => machine!.reboot({ image: patched.bzImage, release: patched.release }));
+    await clock.time('checks-patched', async () => {
+      await prepareGuest(context, headerFile);
+      report.checks.push(...(await runChecks(allChecks.filter((check) => check.stage === 'patched'), context, progress)));
+    });
+    return { report, machine };
+  } catch (error) {
+    report.error = describeError(error);
+    if (error instanceof BootError && error.kernelCrashed && error.kernel.release.includes('-patched-')) {
+      // The patched kernel crashing while it boots is the patch's fault: a failed check.
+      report.checks.push({ name: 'patched-kernel-running', status: 'fail', expected: error.kernel.release, actual: 'kernel crashed while booting', details: error.consoleTail });
+    }
+    const crashedPatched = report.checks.some((check) => check.status === 'fail');
+    return { report, machine, errorExitCode: crashedPatched ? ExitCode.checkFailed : error instanceof LabError ? error.exitCode : ExitCode.infrastructure };
+  }
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof LabError) {
+    return [error.message, error.fix && `fix: ${error.fix}`, error.details].filter(Boolean).join('\n');
+  }
+  return error instanceof Error ? (error.stack ?? error.message) : String(error);
+}
+
+/** Uploads and compiles the probe and the syscall header (the guest's /tmp is new each boot). */
+async function prepareGuest(context: CheckContext, headerFile: string): Promise<void> {
+  const { machine, commandTimeout } = context;
+  await machine.exec(shellCommand(['mkdir', '-p', guestDir]), { timeout: commandTimeout });
+  await machine.copy(probeSource, `${guestDir}/probe.c`);
+  await machine.copy(headerFile, context.syscallHeader);
+  const compiled = await machine.exec(shellCommand(['gcc', '-O2', '-o', context.probe, `${guestDir}/probe.c`]), { timeout: commandTimeout * 2 });
+  if (compiled.code !== 0) throw new LabError(`the probe did not compile in the guest: ${compiled.stderr}`, ExitCode.infrastructure);
+}
+
+/** Runs checks one by one; an oops or panic on the console during a check fails that check. */
+export async function runChecks(checks: Check[], context: CheckContext, progress: Progress): Promise<CheckResult[]> {
+  const results: CheckResult[] = [];
+  for (const check of checks) {
+    const syscall: SyscallEntry | undefined = check.needs ? context.added.find((entry) => entry.name === check.needs) : undefined;
+    if (check.needs && !syscall) {
+      results.push(skipped(check.name, `the patch set adds no ${check.needs} syscall`));
+      continue;
+    }
+    progress.live(() => `check ${check.name}`);
+    const mark = context.machine.console().mark();
+    let checkResults: CheckResult[];
+    try {
+      checkResults = await check.run(context, syscall);
+    } catch (error) {
+      checkResults = [{ name: check.name, status: 'fail', expected: 'the check completes', actual: (error as Error).message, details: '' }];
+    }
+    progress.stop();
+    const crashes = scanConsole(context.machine.console().since(mark)).filter((finding) => finding.severity === 'failure');
+    if (crashes.length) {
+      checkResults = checkResults.map((r) => ({
+        ...r,
+        status: 'fail',
+        actual: `${r.actual}; kernel ${crashes.map((c) => c.kind).join(', ')} on the console`,
+        details: `${crashes.map((c) => c.excerpt).join('\n')}\n${r.details}`,
+      }));
+    }
+    for (const r of checkResults) progress.info(`${r.status.toUpperCase()} ${r.name}: ${r.actual}`);
+    results.push(...checkResults);
+  }
+  return results;
+}
+
+export function chooseAccel(requested: Options['accel']): { accel: Accel; notice?: string } {
+  const probed = probeAccel();
+  if (requested === 'kvm' && probed.accel !== 'kvm') {
+    throw new LabError(`--accel kvm, but KVM is not usable: ${probed.reason}`, ExitCode.infrastructure, 'load kvm and give this user /dev/kvm, or use --accel tcg');
+  }
+  if (requested === 'tcg' || probed.accel === 'tcg') {
+    return { accel: 'tcg', notice: requested === 'tcg' ? undefined : `no KVM (${probed.reason}): using TCG software emulation, timeouts x${timeoutScale('tcg')}` };
+  }
+  return { accel: 'kvm' };
+}

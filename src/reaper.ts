@@ -1,0 +1,119 @@
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * Nothing outlives the process: every child process group, VM and scratch folder is
+ * registered here and removed on exit, on an error, on Ctrl-C or SIGTERM. What a crashed
+ * earlier run left behind is found by its owner pid and removed by reapLeftovers().
+ */
+type Cleanup = () => void;
+const cleanups = new Map<number, Cleanup>();
+let nextId = 0;
+let installed = false;
+
+/** Registers a synchronous cleanup (it must also work from the 'exit' event); returns its remover. */
+export function onExit(cleanup: Cleanup): () => void {
+  install();
+  const id = nextId++;
+  cleanups.set(id, cleanup);
+  return () => cleanups.delete(id);
+}
+
+export function runCleanups(): void {
+  for (const [id, cleanup] of [...cleanups].reverse()) {
+    cleanups.delete(id);
+    try {
+      cleanup();
+    } catch {
+      // Best effort: one failed cleanup must not stop the others.
+    }
+  }
+}
+
+/** Kills a whole process group (a child started detached: make and its compilers, QEMU). */
+export function killGroup(pid: number, signal: NodeJS.Signals = 'SIGTERM'): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+const signalHandlers: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+const signalExitCodes: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
+const interruptListeners = new Set<(signal: NodeJS.Signals) => void>();
+
+/** Called on the first Ctrl-C/SIGTERM, before cleanups run, so a pipeline can stop waiting. */
+export function onInterrupt(listener: (signal: NodeJS.Signals) => void): () => void {
+  install();
+  interruptListeners.add(listener);
+  return () => interruptListeners.delete(listener);
+}
+
+function install(): void {
+  if (installed) return;
+  installed = true;
+  process.on('exit', runCleanups);
+  for (const signal of signalHandlers) {
+    process.on(signal, () => {
+      process.stderr.write(`\nsyscall-lab: ${signal}: stopping VMs and builds, removing temporary files\n`);
+      for (const listener of interruptListeners) listener(signal);
+      runCleanups();
+      process.exit(signalExitCodes[signal] ?? 1);
+    });
+  }
+}
+
+/** A folder owned by a process records its pid in a file named "owner". */
+export function ownerOf(dir: string): number | null {
+  const file = join(dir, 'owner');
+  if (!existsSync(file)) return null;
+  const pid = Number(readFileSync(file, 'utf8').trim());
+  return Number.isInteger(pid) && pid > 0 ? pid : null;
+}
+
+/**
+ * Removes what crashed earlier runs left: for each folder under `parent` whose owner is dead,
+ * kill the processes it recorded (*.pid files) and, when `removeDir` allows it, the folder.
+ */
+export function reapLeftovers(parent: string, removeDir: (dir: string) => boolean): string[] {
+  if (!existsSync(parent)) return [];
+  const reaped: string[] = [];
+  for (const name of readdirSync(parent)) {
+    const dir = join(parent, name);
+    const owner = ownerOf(dir);
+    if (owner === null || owner === process.pid || isAlive(owner)) continue;
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.pid'))) {
+      const pid = Number(readFileSync(join(dir, file), 'utf8').trim());
+      // Only a process that names this folder on its command line: a pid may have been reused.
+      if (Number.isInteger(pid) && pid > 0 && isAlive(pid) && commandLineOf(pid).includes(dir)) {
+        killGroup(pid, 'SIGKILL');
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // Already gone.
+        }
+        reaped.push(`${file.replace(/\.pid$/, '')} ${pid} of dead run ${owner}`);
+      }
+    }
+    if (removeDir(dir)) rmSync(dir, { recursive: true, force: true });
+  }
+  return reaped;
+}
+
+function commandLineOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+  } catch {
+    return '';
+  }
+}

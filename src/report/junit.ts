@@ -1,0 +1,118 @@
+import type { RunReport } from './model.ts';
+import { writeFileAtomic } from './atomic-write.ts';
+
+// Characters XML 1.0 forbids even as character references; lone surrogates are caught because
+// the `u` flag makes them match as single code points outside the allowed ranges.
+const ILLEGAL_XML = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
+
+function escapeText(text: string): string {
+  return text
+    .replace(ILLEGAL_XML, '')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&apos;');
+}
+
+// Parsers normalise raw newlines and tabs in attribute values to spaces; references keep them.
+function escapeAttr(text: string): string {
+  return escapeText(text).replace(/\n/g, '&#10;').replace(/\r/g, '&#13;').replace(/\t/g, '&#9;');
+}
+
+function seconds(n: number): string {
+  return (Number.isFinite(n) && n > 0 ? n : 0).toFixed(3);
+}
+
+function oneLine(text: string, fallback: string): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat === '' ? fallback : flat;
+}
+
+interface Suite {
+  xml: string;
+  tests: number;
+  failures: number;
+  errors: number;
+  skipped: number;
+  time: number;
+}
+
+function testcase(classname: string, name: string, body: string): string {
+  const open = `    <testcase classname="${escapeAttr(classname)}" name="${escapeAttr(name)}" time="0.000"`;
+  return body === '' ? `${open}/>` : `${open}>\n${body}\n    </testcase>`;
+}
+
+function suite(run: RunReport): Suite {
+  const classname = `syscall-lab.${run.kernel.version}`;
+  const cases: string[] = [];
+  let failures = 0;
+  let skipped = 0;
+  let errors = 0;
+
+  for (const check of run.checks) {
+    let body = '';
+    if (check.status === 'fail') {
+      failures++;
+      const message = `expected ${check.expected}, got ${check.actual}`;
+      body = `      <failure message="${escapeAttr(message)}">${escapeText(check.details)}</failure>`;
+    } else if (check.status === 'skip') {
+      skipped++;
+      body = `      <skipped message="${escapeAttr(oneLine(check.details, 'skipped'))}"/>`;
+    }
+    cases.push(testcase(classname, check.name, body));
+
+    for (const sub of check.subresults ?? []) {
+      let subBody = '';
+      if (sub.status === 'fail') {
+        failures++;
+        subBody = `      <failure message="KTAP: not ok"/>`;
+      } else if (sub.status === 'skip') {
+        skipped++;
+        subBody = `      <skipped message="KTAP: SKIP"/>`;
+      }
+      cases.push(testcase(classname, `${check.name}/${sub.name}`, subBody));
+    }
+  }
+
+  if (run.error !== undefined) {
+    errors++;
+    const message = oneLine(run.error.split('\n')[0] ?? '', 'run failed');
+    cases.push(
+      testcase(classname, 'run', `      <error message="${escapeAttr(message)}">${escapeText(run.error)}</error>`),
+    );
+  }
+
+  const time = run.phases.reduce((sum, p) => sum + (Number.isFinite(p.seconds) ? p.seconds : 0), 0);
+  const name = `syscall-lab ${run.kernel.requested} (${run.backend}/${run.accel})`;
+  const out = [
+    ...run.logs.console.map((p) => `console: ${p}`),
+    ...run.logs.build.map((p) => `build: ${p}`),
+    `reproduce: ${run.reproduce}`,
+  ].join('\n');
+  const xml = [
+    `  <testsuite name="${escapeAttr(name)}" tests="${cases.length}" failures="${failures}" errors="${errors}" skipped="${skipped}" time="${seconds(time)}">`,
+    ...cases,
+    `    <system-out>${escapeText(out)}</system-out>`,
+    '  </testsuite>',
+  ].join('\n');
+  return { xml, tests: cases.length, failures, errors, skipped, time };
+}
+
+/** JUnit XML for CI: one testsuite per run, one testcase per check and per KTAP sub-result. */
+export function toJunit(runs: RunReport[]): string {
+  const suites = runs.map(suite);
+  const total = (key: 'tests' | 'failures' | 'errors' | 'skipped' | 'time'): number =>
+    suites.reduce((sum, s) => sum + s[key], 0);
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuites name="syscall-lab" tests="${total('tests')}" failures="${total('failures')}" errors="${total('errors')}" skipped="${total('skipped')}" time="${seconds(total('time'))}">`,
+    ...suites.map((s) => s.xml),
+    '</testsuites>',
+    '',
+  ].join('\n');
+}
+
+export async function writeJunitReport(file: string, runs: RunReport[]): Promise<void> {
+  await writeFileAtomic(file, toJunit(runs));
+}

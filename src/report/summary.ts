@@ -1,0 +1,148 @@
+import type { CheckResult, CheckStatus, RunReport } from './model.ts';
+
+export interface StatusCounts {
+  passed: number;
+  failed: number;
+  skipped: number;
+}
+
+const STATUS_LABEL: Record<CheckStatus, string> = { pass: 'PASS', fail: 'FAIL', skip: 'SKIP' };
+const DETAIL_LINES = 15;
+const CELL_WIDTH = 60;
+const DETAIL_INDENT = '      ';
+
+/** Counts top-level checks over every run (sub-results are evidence for their check, not checks). */
+export function countStatuses(runs: RunReport[]): StatusCounts {
+  const counts: StatusCounts = { passed: 0, failed: 0, skipped: 0 };
+  for (const run of runs) {
+    for (const check of run.checks) {
+      if (check.status === 'pass') counts.passed++;
+      else if (check.status === 'fail') counts.failed++;
+      else counts.skipped++;
+    }
+  }
+  return counts;
+}
+
+// Guest consoles emit \r, ANSI escapes and stray control bytes; echoing them raw would garble the
+// terminal that shows the report.
+function sanitize(text: string): string {
+  return text
+    .replace(/\r\n?/g, '\n')
+    .replace(/\x1b\[[0-?]*[ -/]*[@-~]/g, '')
+    .replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '');
+}
+
+// A newline or tab inside a table cell would break the column alignment.
+function cell(text: string): string {
+  const flat = sanitize(text).replace(/\s+/g, ' ').trim();
+  return flat.length > CELL_WIDTH ? `${flat.slice(0, CELL_WIDTH - 3)}...` : flat;
+}
+
+function table(rows: string[][]): string[] {
+  const widths: number[] = [];
+  for (const row of rows) {
+    row.forEach((c, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, c.length);
+    });
+  }
+  return rows.map((row) => row.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd());
+}
+
+function detailLines(check: CheckResult): string[] {
+  const out: string[] = [];
+  for (const sub of check.subresults ?? []) {
+    if (sub.status !== 'pass') out.push(`${STATUS_LABEL[sub.status]} ${cell(sub.name)}`);
+  }
+  const lines = sanitize(check.details).replace(/\s+$/, '').split('\n');
+  if (lines.length > 1 || lines[0] !== '') {
+    out.push(...lines.slice(0, DETAIL_LINES));
+    if (lines.length > DETAIL_LINES) {
+      out.push(`... ${lines.length - DETAIL_LINES} more lines (full text in the JSON report)`);
+    }
+  }
+  return out.map((l) => `${DETAIL_INDENT}${l}`.trimEnd());
+}
+
+function header(run: RunReport): string {
+  const k = run.kernel;
+  const releases: string[] = [];
+  if (k.stockRelease !== undefined) releases.push(`stock ${k.stockRelease}`);
+  if (k.patchedRelease !== undefined) releases.push(`patched ${k.patchedRelease}`);
+  const uname = releases.length > 0 ? `, uname -r: ${releases.join(', ')}` : '';
+  return `== kernel ${k.requested} (version ${k.version}${uname}) | backend ${run.backend} | accel ${run.accel}`;
+}
+
+function phasesLine(run: RunReport): string {
+  if (run.phases.length === 0) return 'phases: none';
+  const parts = run.phases.map(
+    (p) => `${p.name} ${p.seconds.toFixed(1)}s${p.cached ? ' (cached)' : ''}`,
+  );
+  return `phases: ${parts.join(', ')}`;
+}
+
+function formatRun(run: RunReport): string[] {
+  const out = [header(run)];
+  if (run.checks.length === 0) {
+    out.push('  (no checks ran)');
+  } else {
+    const rows = [
+      ['STATUS', 'CHECK', 'EXPECTED', 'ACTUAL'],
+      ...run.checks.map((c) => [STATUS_LABEL[c.status], cell(c.name), cell(c.expected), cell(c.actual)]),
+    ];
+    const [head, ...body] = table(rows);
+    out.push(`  ${head ?? ''}`);
+    body.forEach((line, i) => {
+      out.push(`  ${line}`);
+      const check = run.checks[i];
+      if (check !== undefined && check.status !== 'pass') out.push(...detailLines(check));
+    });
+  }
+  out.push(phasesLine(run));
+  out.push(`console log: ${run.logs.console.length > 0 ? run.logs.console.join(', ') : '-'}`);
+  out.push(`build log: ${run.logs.build.length > 0 ? run.logs.build.join(', ') : '-'}`);
+  out.push(`reproduce: ${run.reproduce}`);
+  if (run.error !== undefined) {
+    const [first = '', ...rest] = sanitize(run.error).replace(/\s+$/, '').split('\n');
+    out.push(`error: ${first}`, ...rest.map((l) => `  ${l}`));
+  }
+  return out;
+}
+
+// Two runs of the same version (e.g. kvm and tcg) need distinct column headings.
+function columnLabels(runs: RunReport[]): string[] {
+  const base = runs.map((r) => r.kernel.requested);
+  const detailed = runs.map((r, i) =>
+    base.filter((b) => b === base[i]).length > 1 ? `${r.kernel.requested} ${r.backend}/${r.accel}` : base[i] ?? '',
+  );
+  return detailed.map((label, i) =>
+    detailed.filter((d) => d === label).length > 1 ? `${label} #${i + 1}` : label,
+  );
+}
+
+function matrix(runs: RunReport[]): string[] {
+  const names: string[] = [];
+  for (const run of runs) {
+    for (const c of run.checks) if (!names.includes(c.name)) names.push(c.name);
+  }
+  const rows = [
+    ['CHECK', ...columnLabels(runs).map(cell)],
+    ...names.map((name) => [
+      cell(name),
+      ...runs.map((run) => {
+        const check = run.checks.find((c) => c.name === name);
+        return check === undefined ? '-' : STATUS_LABEL[check.status];
+      }),
+    ]),
+  ];
+  return ['== matrix', ...table(rows).map((l) => `  ${l}`)];
+}
+
+/** The terminal report: one block per run, a check matrix when comparing kernels, then the totals. */
+export function formatSummary(runs: RunReport[]): string {
+  const blocks = runs.map((run) => formatRun(run).join('\n'));
+  if (runs.length > 1) blocks.push(matrix(runs).join('\n'));
+  const { passed, failed, skipped } = countStatuses(runs);
+  blocks.push(`${passed} passed, ${failed} failed, ${skipped} skipped`);
+  return `${blocks.join('\n\n')}\n`;
+}

@@ -1,0 +1,247 @@
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { execa, type ResultPromise } from 'execa';
+import { InfrastructureError, LabError } from '../errors.ts';
+import { guestRoot, kernelCommandLine, readClientKey, type GuestKeys } from '../guest/rootfs.ts';
+import { SshSession } from '../guest/ssh.ts';
+import { killGroup, onExit } from '../reaper.ts';
+import { ConsoleFile, scanConsole } from './console.ts';
+import type { BootableKernel, ConsoleLog, ExecOptions, ExecResult, Machine } from './machine.ts';
+
+export type Accel = 'kvm' | 'tcg';
+
+/** KVM when /dev/kvm can be opened read-write; TCG (software emulation) otherwise. */
+export function probeAccel(device = '/dev/kvm'): { accel: Accel; reason?: string } {
+  if (!existsSync(device)) return { accel: 'tcg', reason: `${device} does not exist` };
+  try {
+    accessSync(device, constants.R_OK | constants.W_OK);
+    return { accel: 'kvm' };
+  } catch {
+    return { accel: 'tcg', reason: `${device} is not usable by this user (add it to the kvm group)` };
+  }
+}
+
+/** TCG runs guests several times slower: every wait is scaled by this. */
+export function timeoutScale(accel: Accel): number {
+  return accel === 'kvm' ? 1 : 4;
+}
+
+export interface QemuOptions {
+  runDir: string;
+  kernel: BootableKernel;
+  keys: GuestKeys;
+  accel: Accel;
+  cpus: number;
+  memoryMiB: number;
+  /** Boot-to-SSH limit in ms (already scaled for the accelerator). */
+  bootTimeout: number;
+  qemuBinary?: string;
+}
+
+/** A boot that did not reach SSH; carries the console tail as evidence. */
+export class BootError extends LabError {
+  constructor(
+    message: string,
+    readonly kernel: BootableKernel,
+    readonly consoleTail: string,
+    readonly consolePath: string,
+    /** A panic or oops while booting: the kernel's fault, not the machine's. */
+    readonly kernelCrashed: boolean,
+  ) {
+    super(message, 3, kernelCrashed ? 'see the console excerpt' : 'see the console log; `syscall-lab doctor` checks the host', consoleTail);
+  }
+}
+
+async function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/**
+ * QEMU backend: the kernel booted directly (-kernel), the host's root read-only over 9p,
+ * user networking with restrict=on and SSH forwarded on 127.0.0.1 only, the serial console
+ * in a file per boot, -no-reboot so that a reboot or a panic ends QEMU.
+ */
+export class QemuMachine implements Machine {
+  readonly backend = 'qemu';
+  readonly accel: Accel;
+  private child: ResultPromise | undefined;
+  private exited: { code: number | null; signal: string | undefined } | undefined;
+  private stderr = '';
+  private ssh: SshSession | undefined;
+  private consoleFile: ConsoleFile | undefined;
+  private boots = 0;
+  private kernel: BootableKernel;
+  private port = 0;
+  private removeReaper: (() => void) | undefined;
+  /** Console logs of every boot, in order. */
+  readonly consoleLogs: string[] = [];
+  /** Seconds from QEMU start to the first SSH command, per boot. */
+  readonly bootSeconds: number[] = [];
+
+  constructor(private readonly options: QemuOptions) {
+    this.accel = options.accel;
+    this.kernel = options.kernel;
+  }
+
+  get sshPort(): number {
+    return this.port;
+  }
+
+  get currentKernel(): BootableKernel {
+    return this.kernel;
+  }
+
+  async start(): Promise<void> {
+    if (this.child && !this.exited) return;
+    this.boots++;
+    this.exited = undefined;
+    this.stderr = '';
+    this.port = await freeLoopbackPort();
+    const consolePath = join(this.options.runDir, `console-${this.boots}-${this.kernel.release}.log`);
+    this.consoleLogs.push(consolePath);
+    this.consoleFile = new ConsoleFile(consolePath);
+    mkdirSync(this.options.runDir, { recursive: true });
+    writeFileSync(consolePath, '');
+    const args = this.arguments(consolePath);
+    writeFileSync(join(this.options.runDir, 'qemu.cmdline'), `${[this.options.qemuBinary ?? 'qemu-system-x86_64', ...args].join(' ')}\n`);
+    const started = Date.now();
+    this.child = execa(this.options.qemuBinary ?? 'qemu-system-x86_64', args, {
+      reject: false,
+      detached: true,
+      stdin: 'ignore',
+      stdout: 'ignore',
+      buffer: false,
+    });
+    const child = this.child;
+    const pid = child.pid;
+    if (!pid) throw new InfrastructureError('qemu-system-x86_64 did not start', 'apt-get install qemu-system-x86');
+    writeFileSync(join(this.options.runDir, 'qemu.pid'), String(pid));
+    this.removeReaper = onExit(() => killGroup(pid, 'SIGKILL'));
+    child.stderr?.on('data', (data: Buffer) => (this.stderr += data.toString('utf8')));
+    void child.then((result) => {
+      this.exited = { code: result.exitCode ?? null, signal: result.signal };
+    });
+    this.ssh = new SshSession({
+      host: '127.0.0.1',
+      port: this.port,
+      username: 'root',
+      privateKey: readClientKey(this.options.keys),
+      hostKey: this.options.keys.hostKey,
+    });
+    try {
+      await this.ssh.connect(this.options.bootTimeout, () => this.bootProblem());
+    } catch (error) {
+      const crashed = scanConsole(this.consoleFile.since()).some((finding) => finding.severity === 'failure');
+      await this.stop();
+      throw new BootError(
+        `${this.kernel.release} did not reach SSH: ${(error as Error).message}`,
+        this.kernel,
+        this.consoleFile.tail(40),
+        consolePath,
+        crashed,
+      );
+    }
+    this.bootSeconds.push((Date.now() - started) / 1000);
+  }
+
+  /** Why waiting for SSH is pointless now, or null while the guest may still come up. */
+  private bootProblem(): string | null {
+    if (this.exited) {
+      const stderr = this.stderr.trim();
+      return `QEMU exited (code ${this.exited.code ?? this.exited.signal}) before SSH answered${stderr ? `: ${stderr}` : ''}`;
+    }
+    const crash = scanConsole(this.consoleFile?.since() ?? '').find((finding) => finding.kind === 'panic');
+    return crash ? `the kernel panicked while booting: ${crash.line}` : null;
+  }
+
+  private arguments(consolePath: string): string[] {
+    const { accel, cpus, memoryMiB, keys, runDir } = this.options;
+    return [
+      '-name', `syscall-lab,process=syscall-lab-${process.pid}`,
+      '-machine', 'pc',
+      '-accel', accel,
+      '-cpu', accel === 'kvm' ? 'host' : 'max',
+      '-smp', String(cpus),
+      '-m', String(memoryMiB),
+      '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
+      '-kernel', this.kernel.image,
+      '-append', kernelCommandLine(),
+      '-chardev', `file,id=console,path=${consolePath}`,
+      '-serial', 'chardev:console',
+      '-fsdev', `local,id=root,path=${guestRoot},security_model=none,readonly=on,multidevs=remap`,
+      '-device', 'virtio-9p-pci,fsdev=root,mount_tag=/dev/root',
+      '-fsdev', `local,id=lab,path=${keys.shareDir},security_model=none,readonly=on`,
+      '-device', 'virtio-9p-pci,fsdev=lab,mount_tag=syscalllab',
+      '-netdev', `user,id=net,restrict=on,hostfwd=tcp:127.0.0.1:${this.port}-:22`,
+      '-device', 'virtio-net-pci,netdev=net',
+      '-device', 'virtio-rng-pci',
+      '-pidfile', join(runDir, 'qemu-self.pid'),
+    ];
+  }
+
+  exec(command: string, options: ExecOptions): Promise<ExecResult> {
+    if (!this.ssh) throw new Error('the machine is not started');
+    return this.ssh.exec(command, options);
+  }
+
+  copy(local: string, remote: string): Promise<void> {
+    if (!this.ssh) throw new Error('the machine is not started');
+    return this.ssh.upload(local, remote);
+  }
+
+  async reboot(kernel?: BootableKernel): Promise<void> {
+    await this.shutdown();
+    if (kernel) this.kernel = kernel;
+    await this.start();
+  }
+
+  console(): ConsoleLog {
+    if (!this.consoleFile) throw new Error('the machine has not booted');
+    return this.consoleFile;
+  }
+
+  /** Asks the guest to reboot (QEMU exits: -no-reboot), then makes sure QEMU is gone. */
+  private async shutdown(): Promise<void> {
+    if (this.child && !this.exited && this.ssh) {
+      await this.ssh.exec('sync; reboot -f', { timeout: 10_000 }).catch(() => undefined);
+      await this.waitForExit(15_000);
+    }
+    await this.stop();
+  }
+
+  private async waitForExit(ms: number): Promise<boolean> {
+    const deadline = Date.now() + ms;
+    while (!this.exited && Date.now() < deadline) await sleep(200);
+    return Boolean(this.exited);
+  }
+
+  async stop(): Promise<void> {
+    this.ssh?.close();
+    this.ssh = undefined;
+    const pid = this.child?.pid;
+    if (pid && !this.exited) {
+      killGroup(pid, 'SIGTERM');
+      if (!(await this.waitForExit(5000))) {
+        killGroup(pid, 'SIGKILL');
+        await this.waitForExit(5000);
+      }
+    }
+    this.removeReaper?.();
+    this.removeReaper = undefined;
+  }
+
+  /** The QEMU command line of the last boot, for the report's reproduce line. */
+  commandLine(): string {
+    return readFileSync(join(this.options.runDir, 'qemu.cmdline'), 'utf8').trim();
+  }
+}
