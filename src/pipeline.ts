@@ -8,6 +8,7 @@ import { execa } from 'execa';
 import { BadInputError, ExitCode, LabError } from './errors.ts';
 import { buildKernel, compilerIdentity, type KernelBuild } from './kernel/build.ts';
 import { cache, shortHash } from './kernel/cache.ts';
+import { compatDirsFor } from './kernel/compat.ts';
 import { addedSyscallsOfSet, defaultPatchDir, readPatchSet, type PatchSet } from './kernel/patches.ts';
 import { resolveSource, settleIdentity, type KernelSource } from './kernel/source.ts';
 import { newSyscalls, parseSyscallTable, syscallHeader, type SyscallEntry } from './kernel/syscalls.ts';
@@ -22,6 +23,8 @@ import { BootError, probeAccel, QemuMachine, timeoutScale, type Accel } from './
 /** One kernel of the matrix, fully validated before anything is built. */
 export interface PlannedRun {
   source: KernelSource;
+  /** Toolchain-compatibility series for old kernels, applied before patchSet (src/kernel/compat.ts). */
+  compat: PatchSet[];
   patchSet: PatchSet;
   userlandFiles: string[];
   notices: string[];
@@ -51,14 +54,17 @@ export async function planRuns(options: Options): Promise<PlannedRun[]> {
     if (addedSyscallsOfSet(patchSet).length === 0) {
       notices.push(`${patchDir} adds no entry to syscall_64.tbl: the built-in syscall checks will be skipped`);
     }
-    plans.push({ source, patchSet, userlandFiles, notices });
+    const compat = await Promise.all(compatDirsFor(source.version).map(readPatchSet));
+    for (const series of compat) notices.push(`applying the toolchain-compatibility series ${series.dir} (${series.files.length} patches)`);
+    plans.push({ source, compat, patchSet, userlandFiles, notices });
   }
   return plans;
 }
 
 /** Tries the patch series on a scratch copy of the files it touches (upgrade-kernel.sh --check-patches). */
 async function dryRunPatches(plan: PlannedRun): Promise<void> {
-  const result = await execa(upgradeKernelScript, [...plan.source.scriptArgs, '--check-patches', '--patches', plan.patchSet.dir, '--work', cache.scratch()], {
+  const patchArgs = [...plan.compat, plan.patchSet].flatMap((set) => ['--patches', set.dir]);
+  const result = await execa(upgradeKernelScript, [...plan.source.scriptArgs, '--check-patches', ...patchArgs, '--work', cache.scratch()], {
     reject: false,
     all: true,
   });
@@ -92,11 +98,13 @@ export async function buildKernels(plan: PlannedRun, options: Options, runDir: s
   await clock.time('patch-dry-run', () => dryRunPatches(plan));
   const source = await settleIdentity(plan.source);
   const compiler = await compilerIdentity();
-  const patchTexts = plan.patchSet.files.map((file) => readFileSync(file, 'utf8'));
+  const texts = (sets: PatchSet[]): string[] => sets.flatMap((set) => set.files.map((file) => readFileSync(file, 'utf8')));
+  const compatTexts = texts(plan.compat);
+  const patchTexts = texts([plan.patchSet]);
   const common = { source, configFragments: options.configFragment ? [options.configFragment] : [], jobs: options.jobs, compiler };
   const stock = await clock.time(
     'build-stock',
-    () => buildKernel({ ...common, patchDirs: [], patchTexts: [], localversion: '-stock', log: join(runDir, 'build-stock.log'), label: `${plan.source.requested} stock` }),
+    () => buildKernel({ ...common, patchDirs: plan.compat.map((set) => set.dir), patchTexts: compatTexts, localversion: '-stock', log: join(runDir, 'build-stock.log'), label: `${plan.source.requested} stock` }),
     (build) => build.cached,
   );
   const patched = await clock.time(
@@ -104,8 +112,9 @@ export async function buildKernels(plan: PlannedRun, options: Options, runDir: s
     () =>
       buildKernel({
         ...common,
+        // The stock tree already has the compat series: only the user's patches are applied.
         patchDirs: [plan.patchSet.dir],
-        patchTexts,
+        patchTexts: [...compatTexts, ...patchTexts],
         localversion: `-patched-${shortHash(patchTexts)}`,
         reuseTreeOf: stock.key,
         log: join(runDir, 'build-patched.log'),

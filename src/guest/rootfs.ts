@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import ssh2 from 'ssh2';
@@ -34,6 +34,8 @@ export async function prepareGuestKeys(runDir: string): Promise<GuestKeys> {
   writeFileSync(clientKey, client.private, { mode: 0o600 });
   writeFileSync(join(shareDir, 'authorized_keys'), `${client.public}\n`, { mode: 0o600 });
   const hostKeyFile = join(shareDir, 'host_key');
+  // dropbearkey never overwrites: a fresh key each time.
+  rmSync(hostKeyFile, { force: true });
   const generated = await execa('dropbearkey', ['-t', 'ed25519', '-f', hostKeyFile], { reject: false });
   if (generated.exitCode !== 0) {
     throw new InfrastructureError(`dropbearkey could not make the guest's host key: ${generated.stderr.trim()}`, 'apt-get install dropbear-bin');

@@ -139,6 +139,15 @@ const RESET_CONTEXT = 10;
 /** Hard limit on how far an incident's dump can run on, so one stall cannot swallow a log. */
 const MAX_INCIDENT = 400;
 
+/** One kind of headline line a kernel prints when something goes wrong. */
+interface Pattern {
+  kind: string;
+  severity: Severity;
+  re: RegExp;
+  /** Secondary lines only start a finding outside any incident (a lone Call Trace). */
+  secondary?: boolean;
+}
+
 /**
  * Headline patterns, tested on a line without its timestamp, first match wins. Anchored at
  * the start of the message so that userland lines ("probe: Bad address", dropbear's logs)
@@ -148,14 +157,6 @@ const MAX_INCIDENT = 400;
  * `(?:Oops: )*`: from 6.9 the die header reads "Oops: general protection fault, ..." and
  * a page fault reads "Oops: Oops: 0002 [#1]".
  */
-interface Pattern {
-  kind: string;
-  severity: Severity;
-  re: RegExp;
-  /** Secondary lines only start a finding outside any incident (a lone Call Trace). */
-  secondary?: boolean;
-}
-
 const PATTERNS: readonly Pattern[] = [
   // Always a panic line ("Kernel panic - not syncing: stack-protector: ..."): named by its cause.
   { kind: 'stack-protector', severity: 'failure', re: /^(?:Kernel panic - not syncing: )?stack-protector: Kernel stack is corrupted/ },
@@ -210,7 +211,7 @@ const TIMESTAMP = /(?:<\d>)?\[\s*\d+\.\d+\](?:\[\s*[TC]\d+\])? ?/;
  * Call Trace of a long stall report is not taken for a new incident.
  */
 const DUMP_LINE =
-  /^(?:\s|\? |<\/?(?:TASK|IRQ|NMI|EOI|SOFTIRQ)>|"echo 0 > |-+\[ cut here \]|(?:Call Trace|Stack|Code|Modules linked in|Hardware name|CPU|Pid|Process|IP|PGD|PUD|PMD|PTE|P4D|#PF|RIP|RSP|RAX|RBX|RCX|RDX|RSI|RDI|RBP|R\d+|FS|GS|CS|CR\d|DR\d|PKRU|Workqueue|Sending NMI|NMI backtrace|task|rcu|in_atomic\(\)|preempt_count|RCU nest depth|irq event stamp|hardirqs|softirqs|Preemption disabled|note|Kernel Offset|Tainted|Not tainted|Showing|Mem-Info)\b)|\[<[0-9a-f]{8,16}>\]/;
+  /^(?:\s|\? |<\/?(?:TASK|IRQ|NMI|EOI|SOFTIRQ)>|"echo 0 > |-+\[ cut here \]|(?:Call Trace|Stack|Code|Modules linked in|Hardware name|CPU|Pid|Process|IP|PGD|PUD|PMD|PTE|P4D|#PF|RIP|RSP|RAX|RBX|RCX|RDX|RSI|RDI|RBP|R\d+|FS|GS|CS|CR\d|DR\d|PKRU|Workqueue|Sending NMI|NMI backtrace|task|rcu|in_atomic\(\)|preempt_count|RCU nest depth|irq event stamp|hardirqs|softirqs|Preemption disabled|note|Kernel Offset|Rebooting in|Tainted|Not tainted|Showing|Mem-Info)\b)|\[<[0-9a-f]{8,16}>\]/;
 
 /** Removes what the scanner must not see: carriage returns, ANSI colours (systemd, getty), NULs. */
 function normalize(text: string): string[] {
@@ -305,6 +306,11 @@ export function scanConsole(text: string, options: ScanOptions = {}): ConsoleFin
       to = next.start - 1;
     }
     const excerpt = messages.slice(from, to + 1);
+    if (incident.kind !== 'reset' && !END_MARKER.test(messages[to] ?? '')) {
+      // No end marker closed it (stalls, lockups, 3.9 panics): the window's tail is whatever
+      // came next (dropbear's log, a shell prompt), so it ends at the dump's last line.
+      while (excerpt.length > 1 && !DUMP_LINE.test(excerpt[excerpt.length - 1] ?? '')) excerpt.pop();
+    }
     while (excerpt.length > 1 && excerpt[excerpt.length - 1] === '') excerpt.pop();
     return {
       kind: incident.kind,
@@ -350,7 +356,8 @@ export function verdict(findings: readonly ConsoleFinding[]): Verdict {
   const kinds = [...counts].map(([kind, n]) => (n > 1 ? `${kind} x${n}` : kind)).join(', ');
   const firstFailure = findings.find((finding) => finding.severity === 'failure');
   if (firstFailure) {
-    return { failed: true, summary: `kernel failure on the console: ${kinds} (first: ${firstFailure.line})` };
+    const first = firstFailure.line.length > 160 ? `${firstFailure.line.slice(0, 159)}…` : firstFailure.line;
+    return { failed: true, summary: `kernel failure on the console: ${kinds} (first: ${first})` };
   }
   return { failed: false, summary: `kernel warnings on the console: ${kinds}` };
 }

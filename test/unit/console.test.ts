@@ -110,6 +110,8 @@ describe('scanConsole on kernel 3.9', () => {
     const findings = scanConsole(fixture('3.9-rcu-stall-tcg'));
     expect(findings.map((f) => [f.kind, f.severity])).toEqual([['rcu-stall', 'warning']]);
     expect(verdict(findings).failed).toBe(false);
+    // No end marker: the excerpt ends with the stack, not with dropbear's next log line.
+    expect(excerptLines(findings[0]).at(-1)).toBe(' [<ffffffff81ab0698>] x86_64_start_kernel+0xf3/0x100');
   });
 
   it('finds nothing in a clean boot', () => {
@@ -171,6 +173,7 @@ describe('scanConsole on kernel 6.1', () => {
   it('reports a soft lockup as a warning', () => {
     const findings = scanConsole(fixture('6.1-soft-lockup-tcg'));
     expect(findings.map((f) => [f.kind, f.severity])).toEqual([['soft-lockup', 'warning']]);
+    expect(excerptLines(findings[0]).at(-1)).toBe(' </TASK>');
   });
 
   it('finds nothing in a clean boot full of harmless words', () => {
@@ -188,6 +191,7 @@ describe('scanConsole on kernel 6.1', () => {
     const lines = excerptLines(reset);
     expect(lines).toContain('probe: calling stackbomb(1000000)');
     expect(lines.at(-1)).toBe(reset?.line);
+    expect(verdict(findings).summary).toMatch(/^kernel failure on the console: reset \(first: Linux version 6\.1\.192.{100,}…\)$/);
   });
 });
 
@@ -315,10 +319,12 @@ describe('scanConsole incidents', () => {
   });
 
   it('ends an excerpt at a new boot banner, which is a reset', () => {
+    const banner = '[    0.000000] Linux version 3.9.11-patched (builder@syscall-lab) (gcc version 4.7.2 (Debian 4.7.2-5) ) #1 SMP Mon Jan 6 12:00:00 UTC 2025';
     const text = [
+      banner,
       '[    3.000000] Kernel panic - not syncing: Attempted to kill init! exitcode=0x0000000b',
       '[    3.000001] Pid: 1, comm: init Not tainted 3.9.11-patched #1',
-      '[    0.000000] Linux version 3.9.11-patched (builder@syscall-lab) (gcc version 4.7.2 (Debian 4.7.2-5) ) #1 SMP Mon Jan 6 12:00:00 UTC 2025',
+      banner,
       '[    0.000000] Command line: console=ttyS0',
     ].join('\n');
     const findings = scanConsole(text);

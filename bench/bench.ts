@@ -1,0 +1,87 @@
+/**
+ * Speed figures, printed (not asserted): seconds per phase for a cold run (empty cache,
+ * empty ccache), a warm re-run (everything cached), and an incremental run after editing one
+ * patch (patched kernel rebuilt from the stock tree), plus boot-to-SSH of each boot.
+ *
+ *   npm run bench                 all three (the cold run builds 6.1 from scratch: 15-25 min)
+ *   npm run bench -- --no-cold    warm and incremental only, on the normal cache
+ *   npm run bench -- --kernel X   another kernel (default 6.1)
+ */
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { dir } from 'tmp-promise';
+import { projectRoot } from '../src/paths.ts';
+import type { RunReport } from '../src/report/model.ts';
+
+const args = process.argv.slice(2);
+const kernel = args.includes('--kernel') ? args[args.indexOf('--kernel') + 1]! : '6.1';
+const cold = !args.includes('--no-cold');
+
+interface Scenario {
+  name: string;
+  report: RunReport;
+  exitCode: number | undefined;
+  wallSeconds: number;
+}
+
+async function runOnce(name: string, extraArgs: string[], env: Record<string, string>): Promise<Scenario> {
+  const out = await dir({ unsafeCleanup: true });
+  const json = join(out.path, 'report.json');
+  const started = Date.now();
+  process.stderr.write(`\n=== ${name} ===\n`);
+  const result = await execa('node', [join(projectRoot, 'bin', 'syscall-lab.mjs'), 'run', '--kernel', kernel, '--json', json, ...extraArgs], {
+    reject: false,
+    env,
+    stdout: 'ignore',
+    stderr: 'inherit',
+  });
+  const report = (JSON.parse(readFileSync(json, 'utf8')) as { runs: RunReport[] }).runs[0]!;
+  await out.cleanup();
+  return { name, report, exitCode: result.exitCode, wallSeconds: (Date.now() - started) / 1000 };
+}
+
+/** A copy of the default patch set with one line of one patch changed (same line count). */
+async function editedPatchSet(): Promise<string> {
+  const copy = await dir({ unsafeCleanup: true });
+  const source = join(projectRoot, `patches-${kernel}`);
+  cpSync(source, copy.path, { recursive: true });
+  const first = join(copy.path, '0001-callcount.patch');
+  const text = readFileSync(first, 'utf8');
+  writeFileSync(first, text.replace('+ * callcount(2): how many times', `+ * callcount(2): how many times (bench ${Date.now()})`));
+  return copy.path;
+}
+
+function print(scenarios: Scenario[]): void {
+  const phases = [...new Set(scenarios.flatMap((s) => s.report.phases.map((p) => p.name)))];
+  const width = Math.max(...phases.map((p) => p.length), 14);
+  const header = ['phase'.padEnd(width), ...scenarios.map((s) => s.name.padStart(14))].join('  ');
+  const rows = phases.map((phase) =>
+    [
+      phase.padEnd(width),
+      ...scenarios.map((s) => {
+        const p = s.report.phases.find((x) => x.name === phase);
+        return (p ? `${p.seconds.toFixed(1)}${p.cached ? ' (c)' : ''}` : '-').padStart(14);
+      }),
+    ].join('  '),
+  );
+  const total = ['wall clock'.padEnd(width), ...scenarios.map((s) => s.wallSeconds.toFixed(1).padStart(14))].join('  ');
+  const verdicts = ['exit code'.padEnd(width), ...scenarios.map((s) => String(s.exitCode).padStart(14))].join('  ');
+  process.stdout.write(`\nkernel ${kernel}, accel ${scenarios[0]?.report.accel}; seconds, (c) = from cache; boot-* = QEMU start to first SSH command\n`);
+  process.stdout.write([header, ...rows, total, verdicts].join('\n') + '\n');
+}
+
+const scenarios: Scenario[] = [];
+const baseEnv = { ...process.env } as Record<string, string>;
+if (cold) {
+  const coldCache = await dir({ unsafeCleanup: true });
+  scenarios.push(await runOnce('cold', [], { ...baseEnv, SYSCALL_LAB_CACHE: coldCache.path }));
+  scenarios.push(await runOnce('warm', [], { ...baseEnv, SYSCALL_LAB_CACHE: coldCache.path }));
+  const edited = await editedPatchSet();
+  scenarios.push(await runOnce('incremental', ['--patches', edited], { ...baseEnv, SYSCALL_LAB_CACHE: coldCache.path }));
+  await coldCache.cleanup();
+} else {
+  scenarios.push(await runOnce('warm', [], baseEnv));
+  scenarios.push(await runOnce('incremental', ['--patches', await editedPatchSet()], baseEnv));
+}
+print(scenarios);

@@ -1,0 +1,44 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { dir } from 'tmp-promise';
+import type { RunReport } from '../../src/report/model.ts';
+import { projectRoot } from '../../src/paths.ts';
+
+export interface CliRun {
+  exitCode: number | undefined;
+  stdout: string;
+  stderr: string;
+  report: { runs: RunReport[] };
+  junit: string;
+}
+
+/** Runs the real CLI (real builds, real QEMU boots) and reads back its JSON and JUnit reports. */
+export async function runCli(args: string[]): Promise<CliRun> {
+  const out = await dir({ unsafeCleanup: true });
+  const json = join(out.path, 'report.json');
+  const junit = join(out.path, 'report.xml');
+  const result = await execa('node', [join(projectRoot, 'bin', 'syscall-lab.mjs'), 'run', ...args, '--json', json, '--junit', junit], {
+    reject: false,
+    cwd: projectRoot,
+    stderr: ['pipe', 'inherit'],
+  });
+  const run: CliRun = {
+    exitCode: result.exitCode,
+    stdout: result.stdout,
+    stderr: result.stderr,
+    report: JSON.parse(readFileSync(json, 'utf8')) as { runs: RunReport[] },
+    junit: readFileSync(junit, 'utf8'),
+  };
+  await out.cleanup();
+  return run;
+}
+
+export async function leftoverQemu(): Promise<string> {
+  const found = await execa('pgrep', ['-af', 'qemu-system-x86_64.*syscall-lab'], { reject: false });
+  return found.stdout.trim();
+}
+
+export function statusOf(run: RunReport, name: string): string | undefined {
+  return run.checks.find((check) => check.name === name)?.status;
+}

@@ -1,0 +1,75 @@
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execa } from 'execa';
+import { dir, type DirectoryResult } from 'tmp-promise';
+import { prepareGuestKeys } from '../../src/guest/rootfs.ts';
+import { BootError, QemuMachine } from '../../src/vm/qemu.ts';
+
+// A fake qemu-system-x86_64 on PATH that records its arguments, then fails or hangs:
+// what the harness asks of QEMU, and that it cleans up after it, without booting anything.
+let bin: DirectoryResult;
+let runDir: DirectoryResult;
+const originalPath = process.env.PATH;
+
+function fakeQemu(behaviour: 'fail' | 'hang'): void {
+  const body =
+    behaviour === 'fail'
+      ? 'echo "qemu-system-x86_64: -accel kvm: Could not access KVM kernel module: No such file or directory" >&2; exit 1'
+      : 'exec sleep 300';
+  const script = join(bin.path, 'qemu-system-x86_64');
+  writeFileSync(script, `#!/bin/sh\nprintf '%s\\n' "$@" > "${join(bin.path, 'args')}"\n${body}\n`);
+  chmodSync(script, 0o755);
+}
+
+beforeAll(async () => {
+  bin = await dir({ unsafeCleanup: true });
+  runDir = await dir({ unsafeCleanup: true });
+  process.env.PATH = `${bin.path}:${originalPath}`;
+});
+
+afterAll(async () => {
+  process.env.PATH = originalPath;
+  await bin.cleanup();
+  await runDir.cleanup();
+});
+
+async function machine(bootTimeout: number): Promise<QemuMachine> {
+  const keys = await prepareGuestKeys(runDir.path);
+  return new QemuMachine({ runDir: runDir.path, kernel: { image: '/boot/fake-bzImage', release: '6.1.0-stock' }, keys, accel: 'tcg', cpus: 2, memoryMiB: 1024, bootTimeout });
+}
+
+describe('QemuMachine with a fake qemu on PATH', () => {
+  it('asks for a safe VM: no reboot, panic ends it, restricted user net, SSH on 127.0.0.1 only', async () => {
+    fakeQemu('fail');
+    const vm = await machine(20_000);
+    const error = await vm.start().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BootError);
+    expect((error as BootError).message).toContain('Could not access KVM kernel module');
+    const args = readFileSync(join(bin.path, 'args'), 'utf8').split('\n');
+    expect(args).toContain('-no-reboot');
+    expect(args[args.indexOf('-accel') + 1]).toBe('tcg');
+    expect(args[args.indexOf('-kernel') + 1]).toBe('/boot/fake-bzImage');
+    const append = args[args.indexOf('-append') + 1]!;
+    expect(append).toContain('panic=-1');
+    expect(append).toContain('rootfstype=9p');
+    const netdev = args[args.indexOf('-netdev') + 1]!;
+    expect(netdev).toContain('restrict=on');
+    expect(netdev).toMatch(/hostfwd=tcp:127\.0\.0\.1:\d+-:22/);
+    expect(args.filter((a) => a.includes('readonly=on'))).toHaveLength(2);
+  });
+
+  it('gives up on a guest that never answers SSH, with the console, and kills QEMU', async () => {
+    fakeQemu('hang');
+    const vm = await machine(3000);
+    const started = Date.now();
+    const error = await vm.start().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BootError);
+    expect((error as BootError).message).toMatch(/did not reach SSH.*no SSH login/);
+    expect(Date.now() - started).toBeLessThan(20_000);
+    const pid = Number(readFileSync(join(runDir.path, 'qemu.pid'), 'utf8'));
+    expect(existsSync(`/proc/${pid}`)).toBe(false);
+    const leftover = await execa('pgrep', ['-f', `${bin.path}/qemu-system-x86_64`], { reject: false });
+    expect(leftover.stdout).toBe('');
+  });
+});
