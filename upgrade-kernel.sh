@@ -268,8 +268,12 @@ copy_from_tarball() {
   top=$(tarball_top "$tarball")
   mapfile -t members < <(sed "s|^|$top/|")
   [ ${#members[@]} -gt 0 ] || return 0
-  # Members a patch creates are not in the archive: ignore their absence.
-  tar -xf "$tarball" -C "$dest" --strip-components=1 --ignore-failed-read "${members[@]}" 2>/dev/null || true
+  # Members a patch creates are not in the archive: their absence is fine, any other error is not
+  # (reading the whole archive here also finds a tarball truncated after the touched files).
+  local errors
+  errors=$(tar -xf "$tarball" -C "$dest" --strip-components=1 "${members[@]}" 2>&1 >/dev/null \
+    | grep -v -e 'Not found in archive' -e 'Exiting with failure status due to previous errors' || true)
+  [ -z "$errors" ] || die $EX_DATAERR "could not read $tarball: $(printf '%s' "$errors" | head -2 | tr '\n' ' ')(fix: download it again: it is truncated or corrupt)"
 }
 
 # The dry run copies from the tree the build will start from: a reused tree, a local tree or the tarball.
@@ -284,6 +288,7 @@ unpack() { # dest
   phase unpack
   rm -rf "$dest.part"
   mkdir -p "$dest.part"
+  cleanup+=("$dest.part")
   if [ -n "$reuse_tree" ]; then
     # -a keeps timestamps, so make rebuilds only what the patches change.
     cp -a --reflink=auto "$reuse_tree/." "$dest.part/"

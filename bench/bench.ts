@@ -6,6 +6,8 @@
  *   npm run bench                 all three (the cold run builds 6.1 from scratch: 15-25 min)
  *   npm run bench -- --no-cold    warm and incremental only, on the normal cache
  *   npm run bench -- --kernel X   another kernel (default 6.1)
+ *   npm run bench -- --soak N     N boot/check cycles on the cached kernel: failures (expect 0)
+ *                                 and the spread of boot-to-SSH times
  */
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,6 +19,7 @@ import type { RunReport } from '../src/report/model.ts';
 const args = process.argv.slice(2);
 const kernel = args.includes('--kernel') ? args[args.indexOf('--kernel') + 1]! : '6.1';
 const cold = !args.includes('--no-cold');
+const soak = args.includes('--soak') ? Number(args[args.indexOf('--soak') + 1]) : 0;
 
 interface Scenario {
   name: string;
@@ -71,8 +74,33 @@ function print(scenarios: Scenario[]): void {
   process.stdout.write([header, ...rows, total, verdicts].join('\n') + '\n');
 }
 
+function spread(values: number[]): string {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+  return `min ${sorted[0]?.toFixed(1)} s, median ${at(0.5).toFixed(1)} s, p90 ${at(0.9).toFixed(1)} s, max ${sorted.at(-1)?.toFixed(1)} s`;
+}
+
+async function soakRuns(cycles: number): Promise<void> {
+  const boots: number[] = [];
+  let failedRuns = 0;
+  for (let i = 1; i <= cycles; i++) {
+    const { report, exitCode } = await runOnce(`soak ${i}/${cycles}`, [], { ...process.env } as Record<string, string>);
+    boots.push(...report.phases.filter((p) => p.name.startsWith('boot-')).map((p) => p.seconds));
+    if (exitCode !== 0) {
+      failedRuns++;
+      const failing = report.checks.filter((c) => c.status === 'fail').map((c) => c.name);
+      process.stdout.write(`cycle ${i}: exit ${exitCode}${failing.length ? `, failed: ${failing.join(', ')}` : ''}${report.error ? `, error: ${report.error.split('\n')[0]}` : ''}\n`);
+    }
+  }
+  process.stdout.write(`\nsoak: ${cycles} cycles of kernel ${kernel}, ${failedRuns} failed (expect 0)\nboot-to-SSH over ${boots.length} boots: ${spread(boots)}\n`);
+}
+
 const scenarios: Scenario[] = [];
 const baseEnv = { ...process.env } as Record<string, string>;
+if (soak > 0) {
+  await soakRuns(soak);
+  process.exit(0);
+}
 if (cold) {
   const coldCache = await dir({ unsafeCleanup: true });
   scenarios.push(await runOnce('cold', [], { ...baseEnv, SYSCALL_LAB_CACHE: coldCache.path }));

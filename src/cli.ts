@@ -181,6 +181,10 @@ export async function main(argv: string[]): Promise<number> {
     .scriptName('syscall-lab')
     .env('SYSCALL_LAB')
     .config('config', 'JSON file with option values (same names as the flags)')
+    .option('cache', { type: 'string', global: true, describe: 'cache folder (default ~/.cache/syscall-lab)' })
+    .middleware((args) => {
+      if (args.cache) process.env.SYSCALL_LAB_CACHE = String(args.cache);
+    })
     .strict()
     .command(['run', '$0'], 'build stock + patched kernels, boot them, check the new syscalls', runOptions, async (args) => {
       exitCode = await run(toOptions(args));

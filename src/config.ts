@@ -19,7 +19,7 @@ export const optionsSchema = z
     accel: z.enum(['auto', 'kvm', 'tcg']),
     cpus: z.number().int().min(1).max(64),
     memory: z.number().int().min(256).max(65536),
-    jobs: z.number().int().min(1).max(256),
+    jobs: z.number().int().min(1),
     bootTimeout: z.number().positive().optional(),
     json: z.string().min(1).optional(),
     junit: z.string().min(1).optional(),

@@ -15,7 +15,7 @@ export interface SshTarget {
 
 /** Quotes one argument for a POSIX shell: remote commands never interpolate raw input. */
 export function shellQuote(argument: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(argument) ? argument : `'${argument.replaceAll("'", `'\\''`)}'`;
+  return /^[A-Za-z0-9_@%+:,./-]+$/.test(argument) ? argument : `'${argument.replaceAll("'", `'\\''`)}'`;
 }
 
 export function shellCommand(args: string[]): string {

@@ -1,4 +1,4 @@
-import { copyFileSync, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { BadInputError, ExitCode, InfrastructureError, LabError } from '../errors.ts';
@@ -86,7 +86,24 @@ function describe(key: string, cached: boolean, seconds: number): KernelBuild {
   };
 }
 
+/** A kernel tree, its objects and a copy for the patched build: checked before starting. */
+export const minimumFreeBytes = 6 * 1024 ** 3;
+
+export function assertDiskSpace(dir: string, needed = minimumFreeBytes): void {
+  mkdirSync(dir, { recursive: true });
+  const stats = statfsSync(dir);
+  const free = stats.bavail * stats.bsize;
+  if (free < needed) {
+    const gib = (bytes: number): string => `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
+    throw new InfrastructureError(
+      `only ${gib(free)} free in ${dir}; a kernel build needs about ${gib(needed)}`,
+      'free some space, run `syscall-lab clean --all`, or point SYSCALL_LAB_CACHE at a bigger disk',
+    );
+  }
+}
+
 async function runScript(request: BuildRequest, key: string, keepTree: boolean): Promise<void> {
+  assertDiskSpace(cache.scratch());
   const work = join(cache.scratch(), `${key}-${process.pid}`);
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });

@@ -26,7 +26,7 @@ export function newSyscalls(stock: SyscallEntry[], patched: SyscallEntry[]): Sys
 export function firstFreeNumbers(table: SyscallEntry[], count: number): number[] {
   const used = new Set(table.filter((entry) => entry.number < 512).map((entry) => entry.number));
   const free: number[] = [];
-  for (let n = Math.max(...used) + 1; free.length < count; n++) if (!used.has(n)) free.push(n);
+  for (let n = used.size ? Math.max(...used) + 1 : 0; free.length < count; n++) if (!used.has(n)) free.push(n);
   return free;
 }
 

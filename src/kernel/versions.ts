@@ -77,7 +77,8 @@ export function compareVersions(a: string, b: string): number {
 
 /** Reads VERSION/PATCHLEVEL/SUBLEVEL/EXTRAVERSION of a kernel Makefile, as `make kernelversion` would. */
 export function versionFromMakefile(makefile: string): string {
-  const field = (name: string): string => new RegExp(`^${name}\\s*=\\s*(\\S*)`, 'm').exec(makefile)?.[1] ?? '';
+  // [ \t]* not \s*: an empty EXTRAVERSION must not swallow the NAME line below it.
+  const field = (name: string): string => new RegExp(`^${name}[ \\t]*=[ \\t]*(\\S*)`, 'm').exec(makefile)?.[1] ?? '';
   const [v, p, s, e] = [field('VERSION'), field('PATCHLEVEL'), field('SUBLEVEL'), field('EXTRAVERSION')];
   if (!v || !p) throw new BadInputError('the Makefile has no VERSION/PATCHLEVEL: not a kernel tree', 'point at the top of a Linux source tree');
   return `${v}.${p}${s && s !== '0' ? `.${s}` : ''}${e}`;

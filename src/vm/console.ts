@@ -133,7 +133,7 @@ export interface ScanOptions {
 }
 
 /** How many lines after a finding's line its excerpt (and its own incident) runs at most. */
-const EXCERPT_FOLLOWING = 30;
+const EXCERPT_FOLLOWING = 40;
 /** How many lines before an unexpected banner show what the machine was doing when it reset. */
 const RESET_CONTEXT = 10;
 /** Hard limit on how far an incident's dump can run on, so one stall cannot swallow a log. */

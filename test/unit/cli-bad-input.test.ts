@@ -1,0 +1,156 @@
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { describe, expect, it } from 'vitest';
+import { projectRoot } from '../../src/paths.ts';
+import { filler } from './support/tarball.ts';
+import { useTempDirs } from './support/temp.ts';
+
+const tempDir = useTempDirs('syscall-lab-cli-');
+const bin = join(projectRoot, 'bin', 'syscall-lab.mjs');
+
+/** The environment without any SYSCALL_LAB_* (yargs reads those as flags) plus `extra`. */
+function cleanEnv(extra: Record<string, string>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) if (value !== undefined && !key.startsWith('SYSCALL_LAB_')) env[key] = value;
+  return { ...env, ...extra };
+}
+
+/** Runs the CLI with its cache under a fresh temp folder (XDG_CACHE_HOME/syscall-lab). */
+async function cli(args: string[], env: Record<string, string> = {}) {
+  const cacheHome = tempDir();
+  const started = Date.now();
+  const result = await execa(process.execPath, [bin, ...args], {
+    cwd: projectRoot,
+    reject: false,
+    timeout: 60_000,
+    extendEnv: false,
+    env: cleanEnv({ XDG_CACHE_HOME: cacheHome, ...env }),
+  });
+  return { ...result, seconds: (Date.now() - started) / 1000, cacheHome, output: `${result.stdout}\n${result.stderr}` };
+}
+
+/** Processes (QEMU, make) whose command line mentions `dir`. */
+async function processesMentioning(dir: string): Promise<string[]> {
+  const found = await execa('pgrep', ['-af', 'qemu-system-x86_64|make'], { reject: false });
+  return found.stdout.split('\n').filter((line) => line.includes(dir));
+}
+
+function leftovers(cacheHome: string): string[] {
+  const scratch = join(cacheHome, 'syscall-lab', 'tmp');
+  return existsSync(scratch) ? readdirSync(scratch) : [];
+}
+
+interface Case {
+  name: string;
+  args: (dirs: { temp: string }) => string[];
+  says: RegExp;
+}
+
+const hex64 = 'a'.repeat(64);
+
+const cases: Case[] = [
+  { name: 'an unpinned version (9.99)', args: () => ['--kernel', '9.99'], says: /not in the pinned table/ },
+  { name: 'a non-version (latest!)', args: () => ['--kernel', 'latest!'], says: /latest!/ },
+  { name: 'no --kernel', args: () => [], says: /give at least one --kernel/ },
+  { name: 'an unknown flag', args: () => ['--kernel', '6.1', '--bogus'], says: /Unknown argument: bogus/ },
+  { name: '--patches on a missing folder', args: () => ['--kernel', '6.1', '--patches', '/nonexistent'], says: /--patches \/nonexistent is not a folder/ },
+  {
+    name: '--patches on an empty folder',
+    args: ({ temp }) => {
+      mkdirSync(join(temp, 'empty'));
+      return ['--kernel', '6.1', '--patches', join(temp, 'empty')];
+    },
+    says: /no \*\.patch/,
+  },
+  {
+    name: '--userland without any .c file',
+    args: ({ temp }) => {
+      mkdirSync(join(temp, 'userland'));
+      writeFileSync(join(temp, 'userland', 'README'), 'x');
+      return ['--kernel', '6.1', '--userland', join(temp, 'userland')];
+    },
+    says: /holds no \*\.c file/,
+  },
+  { name: 'a missing tarball', args: () => ['--kernel', '/nonexistent.tar.xz'], says: /\/nonexistent\.tar\.xz does not exist/ },
+  {
+    name: 'garbage bytes named x.tar.xz',
+    args: ({ temp }) => {
+      writeFileSync(join(temp, 'x.tar.xz'), filler(4096));
+      return ['--kernel', join(temp, 'x.tar.xz')];
+    },
+    says: /truncated or corrupt|not a readable tar/,
+  },
+  { name: 'a malformed --sha256', args: () => ['--kernel', '6.1', '--sha256', 'xyz'], says: /--sha256 "xyz" is not a sha256/ },
+  { name: 'a non-numeric --cpus', args: () => ['--kernel', '6.1', '--cpus', 'abc'], says: /--cpus:/ },
+  { name: '--sha256 with two kernels', args: () => ['--kernel', '6.1', '--kernel', '3.9.11', '--sha256', hex64], says: /--sha256 applies to one kernel/ },
+];
+
+describe('syscall-lab run: bad input exits 2 quickly, leaving nothing behind', () => {
+  it.each(cases)('$name', async ({ args, says }) => {
+    const temp = tempDir();
+    const result = await cli(['run', ...args({ temp })]);
+    expect(result.output).toMatch(says);
+    expect(result.stderr).toMatch(/^syscall-lab: error: /m);
+    expect(result.stderr).toMatch(/^syscall-lab: fix: /m);
+    expect(result.stderr).not.toContain('internal error');
+    expect(result.exitCode).toBe(2);
+    expect(result.seconds).toBeLessThan(20);
+    expect(await processesMentioning(result.cacheHome)).toEqual([]);
+    expect(leftovers(result.cacheHome)).toEqual([]);
+    expect(existsSync(join(result.cacheHome, 'syscall-lab', 'builds'))).toBe(false);
+  });
+
+  it('says "pinned" for 9.99 and lists the pinned versions', async () => {
+    const result = await cli(['run', '--kernel', '9.99']);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain('pinned');
+    expect(result.stderr).toMatch(/fix: .*--sha256.*3\.9\.11/);
+  });
+
+  it('treats the default command as run', async () => {
+    const result = await cli(['--kernel', '9.99']);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain('not in the pinned table');
+  });
+
+  // SYSCALL_LAB_* variables are options too; the cache folder is one of them (--cache).
+  it('honours SYSCALL_LAB_CACHE', async () => {
+    const cache = tempDir();
+    const result = await cli(['run', '--kernel', '9.99'], { SYSCALL_LAB_CACHE: cache });
+    expect(result.stderr).not.toContain('Unknown argument');
+    expect(result.stderr).toContain('not in the pinned table');
+  });
+});
+
+describe('syscall-lab doctor', () => {
+  it('exits 0 when everything required is there, 3 otherwise, with the apt-get line only when something is missing', async () => {
+    const result = await cli(['doctor']);
+    expect([0, 3]).toContain(result.exitCode);
+    const lines = result.stdout.split('\n');
+    const required = lines.filter((line) => line.startsWith('MISSING'));
+    const optional = lines.filter((line) => line.startsWith('missing (optional)'));
+    expect(lines.some((line) => /^ok\s+gcc\s/.test(line)) || required.some((line) => /\sgcc\s/.test(line))).toBe(true);
+    expect(result.exitCode).toBe(required.length > 0 ? 3 : 0);
+    if (required.length + optional.length > 0) {
+      expect(result.stdout).toMatch(/to install: apt-get install -y --no-install-recommends \S/);
+      expect(result.stdout).not.toContain('everything is installed');
+    } else {
+      expect(result.stdout).not.toContain('apt-get install');
+      expect(result.stdout).toContain('everything is installed');
+    }
+  });
+
+  it('exits 3 and prints the apt-get line when tools are missing from PATH', async () => {
+    // Only sh on PATH: every command-type requirement is missing.
+    const bin = tempDir();
+    await execa('ln', ['-s', '/bin/sh', join(bin, 'sh')]);
+    const result = await cli(['doctor'], { PATH: bin });
+    expect(result.exitCode).toBe(3);
+    expect(result.stdout).toMatch(/^MISSING\s+qemu-system-x86_64\s+qemu-system-x86\s/m);
+    expect(result.stdout).toMatch(/^to install: apt-get install -y --no-install-recommends .*\bqemu-system-x86\b.*\bmake\b/m);
+    // Each package once, although dropbear and dropbearkey both need dropbear-bin.
+    const installLine = result.stdout.split('\n').find((line) => line.startsWith('to install:'))!;
+    expect(installLine.match(/\bdropbear-bin\b/g)).toHaveLength(1);
+  });
+});
