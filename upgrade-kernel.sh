@@ -395,46 +395,52 @@ install_kernel() {
 
 # --- main -------------------------------------------------------------------------------------
 
-while [ $# -gt 0 ]; do
-  case "$1" in
-    -h|--help) usage; exit 0 ;;
-    --version) need_arg "$@"; version=$2; shift 2 ;;
-    --source) need_arg "$@"; source=$2; shift 2 ;;
-    --sha256) need_arg "$@"; sha256=$2; shift 2 ;;
-    --mirror) need_arg "$@"; mirror=${2%/}; shift 2 ;;
-    --patches) need_arg "$@"; patch_dirs+=("$2"); shift 2 ;;
-    --config-fragment) need_arg "$@"; [ -f "$2" ] || die $EX_NOINPUT "config fragment $2 does not exist"; fragments+=("$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"); shift 2 ;;
-    --localversion) need_arg "$@"; localversion=$2; shift 2 ;;
-    --work) need_arg "$@"; work=$2; shift 2 ;;
-    --reuse-tree) need_arg "$@"; reuse_tree=$2; shift 2 ;;
-    --jobs) need_arg "$@"; jobs=$2; shift 2 ;;
-    --build-only) need_arg "$@"; build_only=$2; shift 2 ;;
-    --check-patches) check_only=true; shift ;;
-    --list-patches) need_arg "$@"; list_patches "$2"; exit 0 ;;
-    *) die $EX_USAGE "unknown option $1 (see --help)" ;;
-  esac
-done
+# Everything runs inside main(), and the call is the file's last line: bash parses a function
+# whole before running it, so editing this file while a build runs cannot derail that build.
+main() {
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      -h|--help) usage; exit 0 ;;
+      --version) need_arg "$@"; version=$2; shift 2 ;;
+      --source) need_arg "$@"; source=$2; shift 2 ;;
+      --sha256) need_arg "$@"; sha256=$2; shift 2 ;;
+      --mirror) need_arg "$@"; mirror=${2%/}; shift 2 ;;
+      --patches) need_arg "$@"; patch_dirs+=("$2"); shift 2 ;;
+      --config-fragment) need_arg "$@"; [ -f "$2" ] || die $EX_NOINPUT "config fragment $2 does not exist"; fragments+=("$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"); shift 2 ;;
+      --localversion) need_arg "$@"; localversion=$2; shift 2 ;;
+      --work) need_arg "$@"; work=$2; shift 2 ;;
+      --reuse-tree) need_arg "$@"; reuse_tree=$2; shift 2 ;;
+      --jobs) need_arg "$@"; jobs=$2; shift 2 ;;
+      --build-only) need_arg "$@"; build_only=$2; shift 2 ;;
+      --check-patches) check_only=true; shift ;;
+      --list-patches) need_arg "$@"; list_patches "$2"; exit 0 ;;
+      *) die $EX_USAGE "unknown option $1 (see --help)" ;;
+    esac
+  done
 
-[[ "$jobs" =~ ^[1-9][0-9]*$ ]] || die $EX_USAGE "--jobs must be a positive number, not '$jobs'"
-[ -z "$sha256" ] || [[ "$sha256" =~ ^[0-9a-f]{64}$ ]] || die $EX_USAGE "--sha256 must be 64 lowercase hex digits"
-[ -z "$reuse_tree" ] || [ -f "$reuse_tree/.config" ] || die $EX_NOINPUT "--reuse-tree $reuse_tree is not a configured kernel tree"
+  [[ "$jobs" =~ ^[1-9][0-9]*$ ]] || die $EX_USAGE "--jobs must be a positive number, not '$jobs'"
+  [ -z "$sha256" ] || [[ "$sha256" =~ ^[0-9a-f]{64}$ ]] || die $EX_USAGE "--sha256 must be 64 lowercase hex digits"
+  [ -z "$reuse_tree" ] || [ -f "$reuse_tree/.config" ] || die $EX_NOINPUT "--reuse-tree $reuse_tree is not a configured kernel tree"
 
-mkdir -p "$work"
-work=$(cd "$work" && pwd)
-resolve_source
+  mkdir -p "$work"
+  work=$(cd "$work" && pwd)
+  resolve_source
 
-read_patch_series
-dry_run_patches
-$check_only && exit 0
+  read_patch_series
+  dry_run_patches
+  $check_only && exit 0
 
-tree="$work/linux-${version:-$(basename "${source%%.tar*}")}"
-unpack "$tree"
-say "kernel version $(tree_version "$tree")"
-if [ ${#patch_dirs[@]} -gt 0 ]; then phase patch; apply_patches "$tree"; fi
-configure
-build
-if [ -n "$build_only" ]; then
-  collect "$build_only"
-else
-  install_kernel
-fi
+  tree="$work/linux-${version:-$(basename "${source%%.tar*}")}"
+  unpack "$tree"
+  say "kernel version $(tree_version "$tree")"
+  if [ ${#patch_dirs[@]} -gt 0 ]; then phase patch; apply_patches "$tree"; fi
+  configure
+  build
+  if [ -n "$build_only" ]; then
+    collect "$build_only"
+  else
+    install_kernel
+  fi
+}
+
+main "$@"; exit $?
