@@ -86,6 +86,7 @@ async function run(options: Options): Promise<number> {
     const keep = options.keep && outcome.machine && index === plans.length - 1 && !outcome.report.error;
     if (keep && outcome.machine) {
       writeFileSync(join(runDir, 'ssh-port'), String(outcome.machine.sshPort));
+      outcome.machine.release();
       rmSync(join(runDir, 'owner'));
       say(`VM kept running: syscall-lab ssh --run ${runDir} (stop it with: syscall-lab clean --vms)`);
     } else {

@@ -31,6 +31,7 @@ export const requirements: Requirement[] = [
   { what: 'top', probe: 'top', aptPackage: 'procps', why: 'taskcount-matches-top' },
   { what: 'ip', probe: 'ip', aptPackage: 'iproute2', why: "brings up the guest's loopback" },
   { what: 'ccache', probe: 'ccache', aptPackage: 'ccache', why: 'faster rebuilds', optional: true },
+  { what: 'ssh', probe: 'ssh', aptPackage: 'openssh-client', why: '`syscall-lab ssh` into a VM kept with --keep', optional: true },
 ];
 
 export interface RequirementStatus extends Requirement {

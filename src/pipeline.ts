@@ -5,7 +5,8 @@ import type { Check, CheckContext } from './checks/check.ts';
 import { skipped } from './checks/check.ts';
 import { userlandSources, type Options } from './config.ts';
 import { execa } from 'execa';
-import { BadInputError, ExitCode, LabError } from './errors.ts';
+import { BadInputError, ExitCode, InfrastructureError, LabError } from './errors.ts';
+import { MachineGoneError } from './vm/machine.ts';
 import { buildKernel, compilerIdentity, type KernelBuild } from './kernel/build.ts';
 import { cache, shortHash } from './kernel/cache.ts';
 import { compatDirsFor } from './kernel/compat.ts';
@@ -196,12 +197,14 @@ export async function runOne(plan: PlannedRun, env: RunEnvironment): Promise<Run
     return { report, machine };
   } catch (error) {
     report.error = describeError(error);
-    if (error instanceof BootError && error.kernelCrashed && error.kernel.release.includes('-patched-')) {
+    if (error instanceof CheckAbortedError) report.checks.push(...error.results);
+    const patchedCrashedAtBoot = error instanceof BootError && error.kernelCrashed && error.kernel.release === report.kernel.patchedRelease;
+    if (patchedCrashedAtBoot) {
       // The patched kernel crashing while it boots is the patch's fault: a failed check.
       report.checks.push({ name: 'patched-kernel-running', status: 'fail', expected: error.kernel.release, actual: 'kernel crashed while booting', details: error.consoleTail });
     }
-    const crashedPatched = report.checks.some((check) => check.status === 'fail');
-    return { report, machine, errorExitCode: crashedPatched ? ExitCode.checkFailed : error instanceof LabError ? error.exitCode : ExitCode.infrastructure };
+    const exitCode = patchedCrashedAtBoot ? ExitCode.checkFailed : error instanceof LabError ? error.exitCode : ExitCode.infrastructure;
+    return { report, machine, errorExitCode: exitCode };
   }
 }
 
@@ -222,6 +225,16 @@ async function prepareGuest(context: CheckContext, headerFile: string): Promise<
   if (compiled.code !== 0) throw new LabError(`the probe did not compile in the guest: ${compiled.stderr}`, ExitCode.infrastructure);
 }
 
+/** The VM died of a kernel crash during a check: the checks so far, the crashed one failed. */
+export class CheckAbortedError extends LabError {
+  constructor(
+    message: string,
+    readonly results: CheckResult[],
+  ) {
+    super(message, ExitCode.checkFailed);
+  }
+}
+
 /** Runs checks one by one; an oops or panic on the console during a check fails that check. */
 export async function runChecks(checks: Check[], context: CheckContext, progress: Progress): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
@@ -237,6 +250,14 @@ export async function runChecks(checks: Check[], context: CheckContext, progress
     try {
       checkResults = await check.run(context, syscall);
     } catch (error) {
+      progress.stop();
+      if (error instanceof MachineGoneError) {
+        const crash = scanConsole(error.consoleTail).find((finding) => finding.severity === 'failure');
+        // A panic ended the VM: the kernel failed this check. Otherwise the machine did (exit 3).
+        if (!crash) throw new InfrastructureError(`${error.message} while running ${check.name}`, 'see the console log', error.consoleTail);
+        results.push({ name: check.name, status: 'fail', expected: 'the kernel survives the check', actual: `kernel ${crash.kind}: ${crash.line}`, details: crash.excerpt });
+        throw new CheckAbortedError(`the VM died during ${check.name}`, results);
+      }
       checkResults = [{ name: check.name, status: 'fail', expected: 'the check completes', actual: (error as Error).message, details: '' }];
     }
     progress.stop();

@@ -42,6 +42,18 @@ export interface Machine {
   stop(): Promise<void>;
 }
 
+/** The VM is gone (QEMU exited, the guest powered off or panicked): no command can run any more. */
+export class MachineGoneError extends Error {
+  constructor(
+    message: string,
+    /** The end of the console: a panic there makes it the kernel's fault. */
+    readonly consoleTail: string,
+  ) {
+    super(message);
+    this.name = 'MachineGoneError';
+  }
+}
+
 /** What a check needs from the console: its text since a mark, and where it is kept. */
 export interface ConsoleLog {
   readonly path: string;

@@ -8,7 +8,7 @@ import { guestRoot, kernelCommandLine, readClientKey, type GuestKeys } from '../
 import { SshSession } from '../guest/ssh.ts';
 import { killGroup, onExit } from '../reaper.ts';
 import { ConsoleFile, scanConsole } from './console.ts';
-import type { BootableKernel, ConsoleLog, ExecOptions, ExecResult, Machine } from './machine.ts';
+import { MachineGoneError, type BootableKernel, type ConsoleLog, type ExecOptions, type ExecResult, type Machine } from './machine.ts';
 
 export type Accel = 'kvm' | 'tcg';
 
@@ -76,7 +76,6 @@ export class QemuMachine implements Machine {
   readonly accel: Accel;
   private child: ResultPromise | undefined;
   private exited: { code: number | null; signal: string | undefined } | undefined;
-  private stderr = '';
   private ssh: SshSession | undefined;
   private consoleFile: ConsoleFile | undefined;
   private boots = 0;
@@ -105,7 +104,6 @@ export class QemuMachine implements Machine {
     if (this.child && !this.exited) return;
     this.boots++;
     this.exited = undefined;
-    this.stderr = '';
     this.port = await freeLoopbackPort();
     const consolePath = join(this.options.runDir, `console-${this.boots}-${this.kernel.release}.log`);
     this.consoleLogs.push(consolePath);
@@ -115,11 +113,14 @@ export class QemuMachine implements Machine {
     const args = this.arguments(consolePath);
     writeFileSync(join(this.options.runDir, 'qemu.cmdline'), `${[this.options.qemuBinary ?? 'qemu-system-x86_64', ...args].join(' ')}\n`);
     const started = Date.now();
+    // QEMU's own messages go to a file, not a pipe: a VM kept with --keep outlives this process.
+    const stderrFile = join(this.options.runDir, 'qemu.log');
     this.child = execa(this.options.qemuBinary ?? 'qemu-system-x86_64', args, {
       reject: false,
       detached: true,
       stdin: 'ignore',
       stdout: 'ignore',
+      stderr: { file: stderrFile },
       buffer: false,
     });
     const child = this.child;
@@ -127,7 +128,6 @@ export class QemuMachine implements Machine {
     if (!pid) throw new InfrastructureError('qemu-system-x86_64 did not start', 'apt-get install qemu-system-x86');
     writeFileSync(join(this.options.runDir, 'qemu.pid'), String(pid));
     this.removeReaper = onExit(() => killGroup(pid, 'SIGKILL'));
-    child.stderr?.on('data', (data: Buffer) => (this.stderr += data.toString('utf8')));
     void child.then((result) => {
       this.exited = { code: result.exitCode ?? null, signal: result.signal };
     });
@@ -157,7 +157,7 @@ export class QemuMachine implements Machine {
   /** Why waiting for SSH is pointless now, or null while the guest may still come up. */
   private bootProblem(): string | null {
     if (this.exited) {
-      const stderr = this.stderr.trim();
+      const stderr = readFileSync(join(this.options.runDir, 'qemu.log'), 'utf8').trim();
       return `QEMU exited (code ${this.exited.code ?? this.exited.signal}) before SSH answered${stderr ? `: ${stderr}` : ''}`;
     }
     const crash = scanConsole(this.consoleFile?.since() ?? '').find((finding) => finding.kind === 'panic');
@@ -189,14 +189,27 @@ export class QemuMachine implements Machine {
     ];
   }
 
-  exec(command: string, options: ExecOptions): Promise<ExecResult> {
-    if (!this.ssh) throw new Error('the machine is not started');
-    return this.ssh.exec(command, options);
+  async exec(command: string, options: ExecOptions): Promise<ExecResult> {
+    return this.whileAlive(() => this.ssh!.exec(command, options));
   }
 
-  copy(local: string, remote: string): Promise<void> {
+  async copy(local: string, remote: string): Promise<void> {
+    return this.whileAlive(() => this.ssh!.upload(local, remote));
+  }
+
+  /** Runs an SSH operation; if QEMU has died meanwhile, says so instead of an SSH error. */
+  private async whileAlive<T>(operation: () => Promise<T>): Promise<T> {
     if (!this.ssh) throw new Error('the machine is not started');
-    return this.ssh.upload(local, remote);
+    try {
+      return await operation();
+    } catch (error) {
+      // A dying VM first shows as a broken connection; give QEMU a moment to finish exiting.
+      if (!this.exited) await this.waitForExit(3000);
+      if (this.exited) {
+        throw new MachineGoneError(`QEMU exited (code ${this.exited.code ?? this.exited.signal}) during the command`, this.consoleFile?.tail(60) ?? '');
+      }
+      throw error;
+    }
   }
 
   async reboot(kernel?: BootableKernel): Promise<void> {
@@ -240,8 +253,11 @@ export class QemuMachine implements Machine {
     this.removeReaper = undefined;
   }
 
-  /** The QEMU command line of the last boot, for the report's reproduce line. */
-  commandLine(): string {
-    return readFileSync(join(this.options.runDir, 'qemu.cmdline'), 'utf8').trim();
+  /** Leaves the VM running after this process exits (--keep): no reaper, no SSH connection. */
+  release(): void {
+    this.ssh?.close();
+    this.ssh = undefined;
+    this.removeReaper?.();
+    this.removeReaper = undefined;
   }
 }

@@ -8,7 +8,9 @@ import { taskcountMatchesProc } from '../../src/checks/taskcount-matches-proc.ts
 import { taskcountMatchesTop } from '../../src/checks/taskcount-matches-top.ts';
 import { userland } from '../../src/checks/userland.ts';
 import type { SyscallEntry } from '../../src/kernel/syscalls.ts';
-import { runChecks } from '../../src/pipeline.ts';
+import { CheckAbortedError, runChecks } from '../../src/pipeline.ts';
+import { InfrastructureError } from '../../src/errors.ts';
+import { MachineGoneError } from '../../src/vm/machine.ts';
 import { Progress } from '../../src/progress.ts';
 import type { ConsoleLog, ExecResult, Machine } from '../../src/vm/machine.ts';
 
@@ -186,5 +188,24 @@ describe('runChecks', () => {
     const patchedChecks = allChecks.filter((check) => check.stage === 'patched' && check.needs === 'callcount');
     const results = await runChecks(patchedChecks, context(new RecordedMachine(() => ({})), [taskcount]), new Progress('test'));
     expect(results.map((r) => [r.name, r.status])).toEqual([['callcount-increments', 'skip']]);
+  });
+
+  it('stops with a failed check when a kernel panic ended the VM during it', async () => {
+    const panicTail = '[   20.1] Kernel panic - not syncing: Fatal exception\n[   20.1] Kernel Offset: disabled\n';
+    const machine = new RecordedMachine(() => {
+      throw new MachineGoneError('QEMU exited (code 0) during the command', panicTail);
+    });
+    const error = await runChecks([callcountIncrements], context(machine), new Progress('test')).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CheckAbortedError);
+    expect((error as CheckAbortedError).results.map((r) => [r.name, r.status])).toEqual([['callcount-increments', 'fail']]);
+  });
+
+  it('reports the machine, not the kernel, when QEMU died without a crash on the console', async () => {
+    const machine = new RecordedMachine(() => {
+      throw new MachineGoneError('QEMU exited (code null) during the command', 'syscall-lab-init: sshd started\n');
+    });
+    const error = await runChecks([callcountIncrements], context(machine), new Progress('test')).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InfrastructureError);
+    expect((error as InfrastructureError).exitCode).toBe(3);
   });
 });
