@@ -8,7 +8,10 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 versions_table="$here/src/kernel/versions.tsv"
+# The VM fragment: vm.config over tinyconfig, or vm-defconfig.config over defconfig for trees
+# without tinyconfig (before 3.17); configure() picks one by the tree.
 default_fragment="$here/src/kernel/config/vm.config"
+defconfig_fragment="$here/src/kernel/config/vm-defconfig.config"
 
 # Exit codes (sysexits.h), mapped by the harness: bad input vs. build failure.
 readonly EX_USAGE=2 EX_DATAERR=65 EX_NOINPUT=66 EX_UNAVAILABLE=69 EX_SOFTWARE=70 EX_CONFIG=78
@@ -32,12 +35,15 @@ Source (one of):
 Changes:
   --patches DIR          apply DIR's *.patch/*.diff in name order (or its "series" file);
                          repeatable, folders are applied in the order given
-  --config-fragment F    extra Kconfig options merged after the VM fragment; repeatable
+  --config-fragment F    extra Kconfig options merged after the VM fragment (src/kernel/config/
+                         vm.config, or vm-defconfig.config before 3.17); repeatable
   --localversion S       CONFIG_LOCALVERSION, e.g. -patched (uname -r tells builds apart)
 
 Build:
   --work DIR             where the tree is unpacked (default /usr/local/src)
-  --reuse-tree DIR       start from a copy of an already built tree (incremental build)
+  --in-tree DIR          build in DIR, a tree this script built before: the patches an earlier
+                         --in-tree build applied are reverted, then these are applied, so make
+                         rebuilds only what differs (the source options are not needed)
   --jobs N               parallel make jobs (default: number of CPUs)
   --build-only OUT       do not install: copy bzImage, .config, System.map, vmlinux and the
                          syscall table to OUT
@@ -56,7 +62,7 @@ phase() { printf 'syscall-lab: phase %s\n' "$1"; }
 die() { local code=$1; shift; printf 'upgrade-kernel.sh: error: %s\n' "$*" >&2; exit "$code"; }
 
 version="" source="" sha256="" mirror="${KERNEL_MIRROR:-https://cdn.kernel.org/pub/linux/kernel}"
-patch_dirs=() fragments=() localversion="" work="/usr/local/src" reuse_tree="" jobs="$(nproc)"
+patch_dirs=() fragments=() localversion="" work="/usr/local/src" in_tree="" jobs="$(nproc)"
 build_only="" check_only=false
 patches=() cleanup=()
 trap 'rm -rf ${cleanup[@]+"${cleanup[@]}"}' EXIT
@@ -115,7 +121,10 @@ dry_run_patches() {
     is_patch "$p" || die $EX_DATAERR "$p is not a unified diff (no '+++' header or '@@' hunk) (fix: regenerate it with 'diff -u' or 'git format-patch')"
   done
   scratch=$(mktemp -d); cleanup+=("$scratch")
-  touched_paths "${patches[@]}" | copy_from_source "$scratch"
+  local -a earlier=()
+  [ -z "$in_tree" ] || mapfile -t earlier < <(applied_patches "$in_tree")
+  touched_paths "${patches[@]}" ${earlier[@]+"${earlier[@]}"} | copy_from_source "$scratch"
+  [ ${#earlier[@]} -eq 0 ] || revert_patches "$scratch" "${earlier[@]}"
   for p in "${patches[@]}"; do
     if ! out=$(cd "$scratch" && patch -p1 --batch --forward --no-backup-if-mismatch -r - <"$p" 2>&1); then
       die $EX_DATAERR "patch $(basename "$p") does not apply (nothing was changed): $(printf '%s' "$out" | grep -E 'FAILED|malformed|can.t find file|Reversed|No file to patch|Only garbage' | head -5 | tr '\n' ' ')(fix: rebase $p on this kernel version)"
@@ -134,14 +143,51 @@ copy_from_tree() {
   done
 }
 
-apply_patches() {
-  local tree=$1 p
+# A tree records what it was patched with in .syscall-lab/: base/ (applied when it was unpacked,
+# e.g. the compat series; permanent) and applied/ (applied by the last --in-tree build; reverted
+# by the next one). Copies are kept, since the user's patch files may change in between.
+record_dir() { printf '%s/.syscall-lab/%s\n' "$1" "$2"; }
+
+applied_patches() { # tree -> the patch copies of applied/, in the order they were applied
+  local dir
+  dir=$(record_dir "$1" applied)
+  [ -f "$dir/series" ] || return 0
+  sed "s|^|$dir/|" "$dir/series"
+}
+
+revert_patches() { # tree patch... (reverted last first)
+  local tree=$1 i; shift
+  local -a list=("$@")
+  for ((i = ${#list[@]} - 1; i >= 0; i--)); do
+    (cd "$tree" && patch -p1 -R --batch --remove-empty-files --no-backup-if-mismatch -s <"${list[$i]}") \
+      || die $EX_DATAERR "could not revert $(basename "${list[$i]}") in $tree (fix: delete the tree; it is rebuilt from the source)"
+  done
+}
+
+apply_patches() { # tree record(base|applied)
+  local tree=$1 dir p n=0
+  dir=$(record_dir "$tree" "$2")
+  mkdir -p "$dir"
   for p in "${patches[@]}"; do
     (cd "$tree" && patch -p1 --batch --forward --no-backup-if-mismatch -s <"$p") \
       || die $EX_DATAERR "patch $p failed on the real tree after a clean dry run"
-    printf '%s\n' "$(basename "$p")" >>"$tree/.syscall-lab-patches"
+    n=$((n + 1))
+    cp "$p" "$dir/$(printf '%04d' "$n")-$(basename "$p")"
+    printf '%s\n' "$(printf '%04d' "$n")-$(basename "$p")" >>"$dir/series"
   done
   say "applied ${#patches[@]} patches"
+}
+
+# --in-tree: take back what the previous build applied, then apply this build's patches.
+repatch_in_place() {
+  local -a earlier=()
+  mapfile -t earlier < <(applied_patches "$tree")
+  if [ ${#earlier[@]} -gt 0 ]; then
+    revert_patches "$tree" "${earlier[@]}"
+    say "reverted ${#earlier[@]} patches of the previous build"
+  fi
+  rm -rf "$(record_dir "$tree" applied)"
+  [ ${#patches[@]} -eq 0 ] || apply_patches "$tree" applied
 }
 
 # --- source -----------------------------------------------------------------------------------
@@ -276,9 +322,9 @@ copy_from_tarball() {
   [ -z "$errors" ] || die $EX_DATAERR "could not read $tarball: $(printf '%s' "$errors" | head -2 | tr '\n' ' ')(fix: download it again: it is truncated or corrupt)"
 }
 
-# The dry run copies from the tree the build will start from: a reused tree, a local tree or the tarball.
+# The dry run copies from the tree the build will start from: the tree itself, a local tree or the tarball.
 copy_from_source() {
-  if [ -n "$reuse_tree" ]; then copy_from_tree "$reuse_tree" "$1"
+  if [ -n "$in_tree" ]; then copy_from_tree "$in_tree" "$1"
   elif [ -n "$tree_in" ]; then copy_from_tree "$tree_in" "$1"
   else copy_from_tarball "$1"; fi
 }
@@ -289,10 +335,7 @@ unpack() { # dest
   rm -rf "$dest.part"
   mkdir -p "$dest.part"
   cleanup+=("$dest.part")
-  if [ -n "$reuse_tree" ]; then
-    # -a keeps timestamps, so make rebuilds only what the patches change.
-    cp -a --reflink=auto "$reuse_tree/." "$dest.part/"
-  elif [ -n "$tree_in" ]; then
+  if [ -n "$tree_in" ]; then
     cp -a --reflink=auto "$tree_in/." "$dest.part/"
   else
     check_tarball_members "$tarball"
@@ -320,8 +363,9 @@ kmake() {
 configure() {
   phase configure
   local f
-  if [ -n "$reuse_tree" ] && [ -f "$tree/.config" ]; then
-    say "reusing the configuration of $reuse_tree"
+  [ -f "$tree/kernel/configs/tiny.config" ] || default_fragment=$defconfig_fragment
+  if [ -n "$in_tree" ]; then
+    say "reusing the configuration of $in_tree"
   elif [ -f "$tree/kernel/configs/tiny.config" ]; then
     kmake -s tinyconfig
     if [ -f "$tree/kernel/configs/kvm_guest.config" ] || [ -f "$tree/arch/x86/configs/kvm_guest.config" ]; then
@@ -378,7 +422,7 @@ collect() { # out
   cp "$(syscall_table)" "$out.part/syscall_64.tbl"
   kmake -s kernelrelease >"$out.part/kernelrelease"
   tree_version "$tree" >"$out.part/version"
-  [ ! -f "$tree/.syscall-lab-patches" ] || cp "$tree/.syscall-lab-patches" "$out.part/patches"
+  cat "$(record_dir "$tree" base)/series" "$(record_dir "$tree" applied)/series" 2>/dev/null >"$out.part/patches" || true
   rm -rf "$out"; mv "$out.part" "$out"
   say "artefacts in $out (kernel $(cat "$out/kernelrelease"))"
 }
@@ -409,7 +453,7 @@ main() {
       --config-fragment) need_arg "$@"; [ -f "$2" ] || die $EX_NOINPUT "config fragment $2 does not exist"; fragments+=("$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"); shift 2 ;;
       --localversion) need_arg "$@"; localversion=$2; shift 2 ;;
       --work) need_arg "$@"; work=$2; shift 2 ;;
-      --reuse-tree) need_arg "$@"; reuse_tree=$2; shift 2 ;;
+      --in-tree) need_arg "$@"; in_tree=$2; shift 2 ;;
       --jobs) need_arg "$@"; jobs=$2; shift 2 ;;
       --build-only) need_arg "$@"; build_only=$2; shift 2 ;;
       --check-patches) check_only=true; shift ;;
@@ -420,20 +464,30 @@ main() {
 
   [[ "$jobs" =~ ^[1-9][0-9]*$ ]] || die $EX_USAGE "--jobs must be a positive number, not '$jobs'"
   [ -z "$sha256" ] || [[ "$sha256" =~ ^[0-9a-f]{64}$ ]] || die $EX_USAGE "--sha256 must be 64 lowercase hex digits"
-  [ -z "$reuse_tree" ] || [ -f "$reuse_tree/.config" ] || die $EX_NOINPUT "--reuse-tree $reuse_tree is not a configured kernel tree"
+  if [ -n "$in_tree" ]; then
+    [ -f "$in_tree/.config" ] && [ -d "$in_tree/.syscall-lab" ] || die $EX_NOINPUT "--in-tree $in_tree is not a tree this script built (fix: build it first without --in-tree)"
+    in_tree=$(cd "$in_tree" && pwd)
+  fi
 
   mkdir -p "$work"
   work=$(cd "$work" && pwd)
-  resolve_source
+  [ -n "$in_tree" ] || resolve_source
 
   read_patch_series
   dry_run_patches
   $check_only && exit 0
 
-  tree="$work/linux-${version:-$(basename "${source%%.tar*}")}"
-  unpack "$tree"
+  if [ -n "$in_tree" ]; then
+    tree=$in_tree
+    phase patch
+    repatch_in_place
+  else
+    tree="$work/linux-${version:-$(basename "${source%%.tar*}")}"
+    unpack "$tree"
+    mkdir -p "$(record_dir "$tree" base)"
+    if [ ${#patches[@]} -gt 0 ]; then phase patch; apply_patches "$tree" base; fi
+  fi
   say "kernel version $(tree_version "$tree")"
-  if [ ${#patch_dirs[@]} -gt 0 ]; then phase patch; apply_patches "$tree"; fi
   configure
   build
   if [ -n "$build_only" ]; then

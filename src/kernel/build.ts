@@ -2,7 +2,7 @@ import { copyFileSync, createWriteStream, existsSync, mkdirSync, readdirSync, re
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { BadInputError, ExitCode, InfrastructureError, LabError } from '../errors.ts';
-import { upgradeKernelScript } from '../paths.ts';
+import { projectRoot, upgradeKernelScript } from '../paths.ts';
 import { Progress } from '../progress.ts';
 import { killGroup, onExit } from '../reaper.ts';
 import { buildKey, cache, isComplete, publish, readText, withKeyLock } from './cache.ts';
@@ -48,27 +48,48 @@ export async function compilerIdentity(): Promise<string> {
 
 const scriptBadInput = new Set([2, 65, 66, 78]);
 
+/** The repo's own config fragments (the script picks one per kernel generation): all in the key. */
+function defaultFragmentTexts(): string[] {
+  const dir = join(projectRoot, 'src', 'kernel', 'config');
+  return readdirSync(dir)
+    .filter((name) => name.endsWith('.config'))
+    .sort()
+    .map((name) => readFileSync(join(dir, name), 'utf8'));
+}
+
+/**
+ * Builds (or finds in the cache) one kernel. The stock build unpacks the source into the
+ * cache's tree for its key and keeps it there; a patched build happens in that same tree, at
+ * the same path (kbuild and objtool record absolute paths: a copy elsewhere rebuilds
+ * everything), after reverting the previous patched build's patches. Builds of one tree are
+ * serialised by a lock on it.
+ */
 export async function buildKernel(request: BuildRequest): Promise<KernelBuild> {
-  const fragmentTexts = [join(upgradeKernelScript, '..', 'src', 'kernel', 'config', 'vm.config'), ...request.configFragments].map((file) =>
-    readFileSync(file, 'utf8'),
-  );
   const key = buildKey({
     sourceIdentity: request.source.identity,
     patches: request.patchTexts,
-    configFragments: fragmentTexts,
+    configFragments: [...defaultFragmentTexts(), ...request.configFragments.map((file) => readFileSync(file, 'utf8'))],
     compiler: request.compiler,
     localversion: request.localversion,
   });
-  const wantTree = request.reuseTreeOf === undefined;
-  const ready = (): boolean => isComplete(cache.build(key)) && (!wantTree || existsSync(cache.tree(key)));
+  const treeKey = request.reuseTreeOf ?? key;
+  const ready = (): boolean => isComplete(cache.build(key)) && treeDir(treeKey) !== undefined;
   const started = Date.now();
   if (ready()) return describe(key, true, 0);
-  return withKeyLock(key, async () => {
+  return withKeyLock(`tree-${treeKey}`, async () => {
     // Another run may have built it while this one waited for the lock.
     if (ready()) return describe(key, true, 0);
-    await runScript(request, key, wantTree);
+    await runScript(request, key, treeKey);
     return describe(key, false, (Date.now() - started) / 1000);
   });
+}
+
+/** The kernel tree of a stock build, once it is complete. */
+export function treeDir(stockKey: string): string | undefined {
+  const root = cache.tree(stockKey);
+  if (!existsSync(join(root, 'complete'))) return undefined;
+  const name = readdirSync(root).find((entry) => entry.startsWith('linux-'));
+  return name ? join(root, name) : undefined;
 }
 
 function describe(key: string, cached: boolean, seconds: number): KernelBuild {
@@ -102,8 +123,17 @@ export function assertDiskSpace(dir: string, needed = minimumFreeBytes): void {
   }
 }
 
-async function runScript(request: BuildRequest, key: string, keepTree: boolean): Promise<void> {
+async function runScript(request: BuildRequest, key: string, treeKey: string): Promise<void> {
   assertDiskSpace(cache.scratch());
+  const isStock = treeKey === key;
+  const inTree = isStock ? undefined : treeDir(treeKey);
+  if (!isStock && !inTree) throw new InfrastructureError(`the stock tree ${cache.tree(treeKey)} is missing`, 'run again: the stock kernel is rebuilt');
+  // A stock build starts from nothing: whatever a crashed build left in its tree goes.
+  if (isStock) rmSync(cache.tree(key), { recursive: true, force: true });
+  // While a patched build changes the tree, it is not known to be consistent: if this process
+  // dies halfway, the next run rebuilds the tree from the source instead of trusting it.
+  const completeMarker = join(cache.tree(treeKey), 'complete');
+  if (!isStock) rmSync(completeMarker, { force: true });
   const work = join(cache.scratch(), `${key}-${process.pid}`);
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
@@ -111,14 +141,13 @@ async function runScript(request: BuildRequest, key: string, keepTree: boolean):
   const removeWork = onExit(() => rmSync(work, { recursive: true, force: true }));
   const out = join(work, 'out');
   const args = [
-    ...request.source.scriptArgs,
-    '--work', work,
+    ...(inTree ? ['--in-tree', inTree] : request.source.scriptArgs),
+    '--work', isStock ? cache.tree(key) : work,
     '--localversion', request.localversion,
     '--jobs', String(request.jobs),
     '--build-only', out,
     ...request.patchDirs.flatMap((dir) => ['--patches', dir]),
     ...request.configFragments.flatMap((file) => ['--config-fragment', file]),
-    ...(request.reuseTreeOf ? ['--reuse-tree', cache.tree(request.reuseTreeOf)] : []),
   ];
   mkdirSync(cache.ccache(), { recursive: true });
   mkdirSync(join(request.log, '..'), { recursive: true });
@@ -135,7 +164,8 @@ async function runScript(request: BuildRequest, key: string, keepTree: boolean):
   });
   const pid = child.pid;
   if (pid) writeFileSync(join(work, 'make.pid'), String(pid));
-  const killBuild = onExit(() => pid && killGroup(pid, 'SIGKILL'));
+  // SIGTERM, not SIGKILL: make deletes the half-written target it was building.
+  const killBuild = onExit(() => pid && killGroup(pid, 'SIGTERM'));
   const tail: string[] = [];
   progress.info(`building ${request.localversion.replace(/^-/, '')} kernel: upgrade-kernel.sh ${args.join(' ')}`);
   progress.live(() => `${phase}: ${compiled} files compiled`);
@@ -159,15 +189,16 @@ async function runScript(request: BuildRequest, key: string, keepTree: boolean):
   killBuild();
   await new Promise<void>((resolve) => log.end(resolve));
   try {
+    // A compile error leaves the tree consistent (patches applied and recorded); anything else may not.
+    if (!isStock && (result.exitCode === 0 || result.exitCode === 70)) writeFileSync(completeMarker, `${new Date().toISOString()}\n`);
     if (result.exitCode !== 0) throw scriptError(result.exitCode ?? -1, tail, request);
     progress.info(`built ${readText(join(out, 'kernelrelease'))}: ${compiled} files compiled`);
     copyFileSync(request.log, join(out, 'build.log'));
-    if (keepTree) {
-      const tree = readdirSync(work).find((name) => name.startsWith('linux-'));
-      if (!tree) throw new InfrastructureError(`upgrade-kernel.sh left no tree in ${work}`);
-      publish(join(work, tree), cache.tree(key));
-    }
+    if (isStock) writeFileSync(completeMarker, `${new Date().toISOString()}\n`);
     publish(out, cache.build(key));
+  } catch (error) {
+    if (isStock) rmSync(cache.tree(key), { recursive: true, force: true });
+    throw error;
   } finally {
     rmSync(work, { recursive: true, force: true });
     removeWork();
