@@ -4,6 +4,7 @@ import type { Check, CheckContext } from './check.ts';
 import { result } from './check.ts';
 import type { CheckResult } from '../report/model.ts';
 import { shellCommand } from '../guest/ssh.ts';
+import { TimeoutError } from '../errors.ts';
 
 /** KTAP/TAP result lines ("ok 1 - name", "not ok 2 name # SKIP why") become sub-results. */
 export function parseKtap(output: string): SubResult[] {
@@ -35,7 +36,14 @@ async function compileAndRun(context: CheckContext, file: string): Promise<Check
   if (compile.code !== 0) {
     return result(name, false, 'compiles and exits 0', `does not compile (gcc exit ${compile.code})`, warnings);
   }
-  const run = await context.machine.exec(shellCommand([binary]), { timeout: context.commandTimeout });
+  let run;
+  try {
+    run = await context.machine.exec(shellCommand([binary]), { timeout: context.commandTimeout });
+  } catch (error) {
+    // A hanging program fails alone; the other programs still run.
+    if (!(error instanceof TimeoutError)) throw error;
+    return result(name, false, 'compiles and exits 0', `timed out after ${Math.round(context.commandTimeout / 1000)} s (killed)`, warnings);
+  }
   const output = `${run.stdout}${run.stderr}`.trim();
   const subresults = parseKtap(run.stdout);
   const failedSubtests = subresults.filter((sub) => sub.status === 'fail').length;

@@ -9,7 +9,7 @@ import { taskcountMatchesTop } from '../../src/checks/taskcount-matches-top.ts';
 import { userland } from '../../src/checks/userland.ts';
 import type { SyscallEntry } from '../../src/kernel/syscalls.ts';
 import { CheckAbortedError, runChecks } from '../../src/pipeline.ts';
-import { InfrastructureError } from '../../src/errors.ts';
+import { InfrastructureError, TimeoutError } from '../../src/errors.ts';
 import { MachineGoneError } from '../../src/vm/machine.ts';
 import { Progress } from '../../src/progress.ts';
 import type { ConsoleLog, ExecResult, Machine } from '../../src/vm/machine.ts';
@@ -167,6 +167,21 @@ describe('userland', () => {
     ]);
     expect(result!.status).toBe('fail');
     expect(machine.commands).toContain('gcc -Wall -O2 -include /tmp/syscall-lab/syscall-lab-syscalls.h -o /tmp/syscall-lab/userland/a_test /tmp/syscall-lab/userland/a_test.c');
+  });
+});
+
+describe('userland timeouts', () => {
+  it('fails a hanging program alone and still runs the next one', async () => {
+    const machine = new RecordedMachine((command) => {
+      if (command === '/tmp/syscall-lab/userland/hangs') throw new TimeoutError('guest command timed out after 1 s');
+      return {};
+    });
+    const results = await userland.run({ ...context(machine), userlandFiles: ['/src/hangs.c', '/src/works.c'] }, undefined);
+    expect(results.map((r) => [r.name, r.status])).toEqual([
+      ['userland:hangs.c', 'fail'],
+      ['userland:works.c', 'pass'],
+    ]);
+    expect(results[0]!.actual).toMatch(/timed out/);
   });
 });
 
