@@ -39,6 +39,27 @@ export function killGroup(pid: number, signal: NodeJS.Signals = 'SIGTERM'): void
   }
 }
 
+/**
+ * Stops a process group from a synchronous exit handler: SIGTERM (make deletes the target it was
+ * writing), a bounded wait for the group to go, then SIGKILL. Files it had open are then safe to remove.
+ */
+export function stopGroupSync(pid: number, graceMs = 3000): void {
+  killGroup(pid, 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  while (groupAlive(pid) && Date.now() < deadline) Atomics.wait(pause, 0, 0, 50);
+  if (groupAlive(pid)) killGroup(pid, 'SIGKILL');
+}
+
+function groupAlive(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);

@@ -4,7 +4,7 @@ import { execa } from 'execa';
 import { BadInputError, ExitCode, InfrastructureError, LabError } from '../errors.ts';
 import { projectRoot, upgradeKernelScript } from '../paths.ts';
 import { Progress } from '../progress.ts';
-import { killGroup, onExit } from '../reaper.ts';
+import { onExit, stopGroupSync } from '../reaper.ts';
 import { buildKey, cache, isComplete, publish, readText, withKeyLock } from './cache.ts';
 import type { KernelSource } from './source.ts';
 
@@ -164,8 +164,8 @@ async function runScript(request: BuildRequest, key: string, treeKey: string): P
   });
   const pid = child.pid;
   if (pid) writeFileSync(join(work, 'make.pid'), String(pid));
-  // SIGTERM, not SIGKILL: make deletes the half-written target it was building.
-  const killBuild = onExit(() => pid && killGroup(pid, 'SIGTERM'));
+  // SIGTERM first: make deletes the half-written target it was building.
+  const killBuild = onExit(() => pid && stopGroupSync(pid));
   const tail: string[] = [];
   progress.info(`building ${request.localversion.replace(/^-/, '')} kernel: upgrade-kernel.sh ${args.join(' ')}`);
   progress.live(() => `${phase}: ${compiled} files compiled`);
