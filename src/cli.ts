@@ -66,7 +66,8 @@ function reproduceLine(plan: PlannedRun, options: Options): string {
 async function reapEarlierRuns(): Promise<void> {
   const reaped = [
     ...reapLeftovers(cache.runs(), () => false),
-    ...reapLeftovers(cache.scratch(), () => true),
+    // Scratch folders are named <key>-<pid>.
+    ...reapLeftovers(cache.scratch(), () => true, (name) => Number(/-(\d+)$/.exec(name)?.[1]) || null),
   ];
   for (const line of reaped) say(`reaped ${line}`);
 }

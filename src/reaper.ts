@@ -106,12 +106,13 @@ export function ownerOf(dir: string): number | null {
  * Removes what crashed earlier runs left: for each folder under `parent` whose owner is dead,
  * kill the processes it recorded (*.pid files) and, when `removeDir` allows it, the folder.
  */
-export function reapLeftovers(parent: string, removeDir: (dir: string) => boolean): string[] {
+export function reapLeftovers(parent: string, removeDir: (dir: string) => boolean, ownerFromName?: (name: string) => number | null): string[] {
   if (!existsSync(parent)) return [];
   const reaped: string[] = [];
   for (const name of readdirSync(parent)) {
     const dir = join(parent, name);
-    const owner = ownerOf(dir);
+    // A folder half removed by a dying run may have lost its owner file: its name says whose it was.
+    const owner = ownerOf(dir) ?? ownerFromName?.(name) ?? null;
     if (owner === null || owner === process.pid || isAlive(owner)) continue;
     for (const file of readdirSync(dir).filter((f) => f.endsWith('.pid'))) {
       const pid = Number(readFileSync(join(dir, file), 'utf8').trim());
