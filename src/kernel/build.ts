@@ -5,6 +5,7 @@ import { BadInputError, ExitCode, InfrastructureError, LabError } from '../error
 import { projectRoot, upgradeKernelScript } from '../paths.ts';
 import { Progress } from '../progress.ts';
 import { onExit, stopGroupSync } from '../reaper.ts';
+import { compareVersions } from './versions.ts';
 import { buildKey, cache, isComplete, publish, readText, withKeyLock } from './cache.ts';
 import type { KernelSource } from './source.ts';
 
@@ -48,13 +49,13 @@ export async function compilerIdentity(): Promise<string> {
 
 const scriptBadInput = new Set([2, 65, 66, 78]);
 
-/** The repo's own config fragments (the script picks one per kernel generation): all in the key. */
-function defaultFragmentTexts(): string[] {
+/**
+ * The repo's fragment that upgrade-kernel.sh merges for this kernel: vm.config over tinyconfig
+ * where tinyconfig exists (3.17+), vm-defconfig.config over defconfig before. Part of the key.
+ */
+export function defaultFragment(version: string): string {
   const dir = join(projectRoot, 'src', 'kernel', 'config');
-  return readdirSync(dir)
-    .filter((name) => name.endsWith('.config'))
-    .sort()
-    .map((name) => readFileSync(join(dir, name), 'utf8'));
+  return join(dir, compareVersions(version, '3.17') >= 0 ? 'vm.config' : 'vm-defconfig.config');
 }
 
 /**
@@ -68,7 +69,7 @@ export async function buildKernel(request: BuildRequest): Promise<KernelBuild> {
   const key = buildKey({
     sourceIdentity: request.source.identity,
     patches: request.patchTexts,
-    configFragments: [...defaultFragmentTexts(), ...request.configFragments.map((file) => readFileSync(file, 'utf8'))],
+    configFragments: [defaultFragment(request.source.version), ...request.configFragments].map((file) => readFileSync(file, 'utf8')),
     compiler: request.compiler,
     localversion: request.localversion,
   });
