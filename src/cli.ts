@@ -5,7 +5,7 @@ import { hideBin } from 'yargs/helpers';
 import { defaults, parseOptions, type Options } from './config.ts';
 import { checkRequirements, ensureRequirements, formatDoctor, type Requirement } from './doctor.ts';
 import { ExitCode, LabError } from './errors.ts';
-import { cache } from './kernel/cache.ts';
+import { cache, isKeyLocked } from './kernel/cache.ts';
 import { buildKernels, chooseAccel, planRuns, runOne, type PlannedRun } from './pipeline.ts';
 import { killGroup, onInterrupt, ownerOf, reapLeftovers, isAlive } from './reaper.ts';
 import { writeJsonReport } from './report/json.ts';
@@ -151,6 +151,16 @@ async function clean(all: boolean, vms: boolean): Promise<number> {
     }
   }
   rmSync(cache.scratch(), { recursive: true, force: true });
+  // Trees without their "complete" marker were left by a build that died: never reused, only big.
+  const trees = join(cache.builds(), '..', 'trees');
+  if (existsSync(trees)) {
+    for (const name of readdirSync(trees)) {
+      if (!existsSync(join(trees, name, 'complete')) && !isKeyLocked(`tree-${name}`)) {
+        rmSync(join(trees, name), { recursive: true, force: true });
+        say(`removed the unfinished kernel tree ${name}`);
+      }
+    }
+  }
   if (all) {
     for (const dir of [cache.builds(), join(cache.builds(), '..', 'trees'), cache.ccache(), cache.locks()]) rmSync(dir, { recursive: true, force: true });
     say('removed every cached build, tree and ccache');

@@ -72,6 +72,12 @@ export async function withKeyLock<T>(key: string, work: () => Promise<T>): Promi
   }
 }
 
+/** Whether a run is building with this key right now (its lock is held and fresh). */
+export function isKeyLocked(key: string): boolean {
+  const target = join(cache.locks(), key);
+  return lockfile.checkSync(target, { realpath: false, lockfilePath: `${target}.lock`, stale: 60_000 });
+}
+
 export function readText(file: string): string {
   return readFileSync(file, 'utf8').trim();
 }
