@@ -1,66 +1,34 @@
-import type { CheckResult, KernelInfo, PhaseTiming, RunReport } from './model.ts';
+import type { CheckResult, RunReport } from './model.ts';
 import { writeFileAtomic } from './atomic-write.ts';
 
-interface JsonKernel {
-  requested: string;
-  version: string;
-  source: string;
-  patches: string[];
-  stockRelease?: string;
-  patchedRelease?: string;
-}
+// The file's shape is a stable contract for CI scripts: each object keeps exactly these keys, in
+// this order, whatever extra properties a RunReport object happens to carry at runtime.
+const RUN_KEYS = ['kernel', 'backend', 'accel', 'phases', 'checks', 'logs', 'reproduce', 'error'] as const;
+const KERNEL_KEYS = ['requested', 'version', 'source', 'patches', 'stockRelease', 'patchedRelease'] as const;
+const PHASE_KEYS = ['name', 'seconds', 'cached'] as const;
+const CHECK_KEYS = ['name', 'status', 'expected', 'actual', 'details', 'subresults'] as const;
+const SUBRESULT_KEYS = ['name', 'status'] as const;
+const LOG_KEYS = ['console', 'build'] as const;
 
-interface JsonRun {
-  kernel: JsonKernel;
-  backend: string;
-  accel: string;
-  phases: PhaseTiming[];
-  checks: CheckResult[];
-  logs: { console: string[]; build: string[] };
-  reproduce: string;
-  error?: string;
-}
-
-// Keys are picked one by one so the file's shape is a stable contract for CI scripts, whatever
-// extra properties a RunReport object happens to carry at runtime.
-function kernelJson(k: KernelInfo): JsonKernel {
-  const out: JsonKernel = {
-    requested: k.requested,
-    version: k.version,
-    source: k.source,
-    patches: [...k.patches],
-  };
-  if (k.stockRelease !== undefined) out.stockRelease = k.stockRelease;
-  if (k.patchedRelease !== undefined) out.patchedRelease = k.patchedRelease;
-  return out;
+/** The listed keys of `value` that are set, in the list's order. */
+function pick<T extends object, K extends keyof T>(value: T, keys: readonly K[]): Pick<T, K> {
+  return Object.fromEntries(keys.filter((key) => value[key] !== undefined).map((key) => [key, value[key]])) as Pick<T, K>;
 }
 
 function checkJson(c: CheckResult): CheckResult {
-  const out: CheckResult = {
-    name: c.name,
-    status: c.status,
-    expected: c.expected,
-    actual: c.actual,
-    details: c.details,
-  };
-  if (c.subresults !== undefined) {
-    out.subresults = c.subresults.map((s) => ({ name: s.name, status: s.status }));
-  }
+  const out = pick(c, CHECK_KEYS);
+  if (c.subresults !== undefined) out.subresults = c.subresults.map((s) => pick(s, SUBRESULT_KEYS));
   return out;
 }
 
-function runJson(r: RunReport): JsonRun {
-  const out: JsonRun = {
-    kernel: kernelJson(r.kernel),
-    backend: r.backend,
-    accel: r.accel,
-    phases: r.phases.map((p) => ({ name: p.name, seconds: p.seconds, cached: p.cached })),
+function runJson(r: RunReport): RunReport {
+  return {
+    ...pick(r, RUN_KEYS),
+    kernel: pick(r.kernel, KERNEL_KEYS),
+    phases: r.phases.map((p) => pick(p, PHASE_KEYS)),
     checks: r.checks.map(checkJson),
-    logs: { console: [...r.logs.console], build: [...r.logs.build] },
-    reproduce: r.reproduce,
+    logs: pick(r.logs, LOG_KEYS),
   };
-  if (r.error !== undefined) out.error = r.error;
-  return out;
 }
 
 /** The machine-readable report: `{"runs": [...]}`, 2-space indented, newline-terminated. */

@@ -34,22 +34,13 @@ export class ConsoleFile implements ConsoleLog {
    * removed (the 8250 console writes CRLF).
    */
   since(mark = 0): string {
-    let fd: number;
-    try {
-      fd = openSync(this.path, 'r');
-    } catch (error) {
-      if (isMissing(error)) return '';
-      throw error;
-    }
-    try {
+    return readOpen(this.path, (fd) => {
       const size = fstatSync(fd).size;
       // A mark beyond the end means the file was started over (a new QEMU run truncated it):
       // everything in it is then newer than the mark.
       const start = mark > size ? 0 : Math.max(0, mark);
       return decode(readRange(fd, start, size));
-    } finally {
-      closeSync(fd);
-    }
+    });
   }
 
   /**
@@ -58,14 +49,7 @@ export class ConsoleFile implements ConsoleLog {
    */
   tail(lines: number): string {
     if (lines <= 0) return '';
-    let fd: number;
-    try {
-      fd = openSync(this.path, 'r');
-    } catch (error) {
-      if (isMissing(error)) return '';
-      throw error;
-    }
-    try {
+    return readOpen(this.path, (fd) => {
       const size = fstatSync(fd).size;
       const chunk = 64 * 1024;
       let start = size;
@@ -83,9 +67,23 @@ export class ConsoleFile implements ConsoleLog {
       const all = decode(Buffer.concat(parts)).split('\n');
       if (all.length > 0 && all[all.length - 1] === '') all.pop();
       return all.slice(-lines).join('\n');
-    } finally {
-      closeSync(fd);
-    }
+    });
+  }
+}
+
+/** `read` on the file opened for reading, closed afterwards; '' while the file does not exist yet. */
+function readOpen(path: string, read: (fd: number) => string): string {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (error) {
+    if (isMissing(error)) return '';
+    throw error;
+  }
+  try {
+    return read(fd);
+  } finally {
+    closeSync(fd);
   }
 }
 

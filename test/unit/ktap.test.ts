@@ -2,15 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { parseKtap } from '../../src/checks/userland.ts';
 
 describe('parseKtap', () => {
-  it('reads ok / not ok lines with "- " before the name', () => {
-    expect(parseKtap('KTAP version 1\n1..2\nok 1 - callcount increments\nnot ok 2 - taskcount matches\n')).toEqual([
-      { name: 'callcount increments', status: 'pass' },
-      { name: 'taskcount matches', status: 'fail' },
-    ]);
-  });
-
-  it('reads lines without "- "', () => {
-    expect(parseKtap('ok 1 callcount increments\nnot ok 2 taskcount matches\n')).toEqual([
+  it.each([
+    ['with "- " before the name', 'KTAP version 1\n1..2\nok 1 - callcount increments\nnot ok 2 - taskcount matches\n'],
+    ['without "- "', 'ok 1 callcount increments\nnot ok 2 taskcount matches\n'],
+  ])('reads ok / not ok lines %s', (_, output) => {
+    expect(parseKtap(output)).toEqual([
       { name: 'callcount increments', status: 'pass' },
       { name: 'taskcount matches', status: 'fail' },
     ]);

@@ -4,20 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunReport } from '../../src/report/model.ts';
 import { toJson, writeJsonReport } from '../../src/report/json.ts';
+import { run396, run61 } from './support/sample-runs.ts';
 
 function runs(): RunReport[] {
   return [
-    {
-      kernel: {
-        requested: '6.1',
-        version: '6.1.0',
-        source: '/cache/linux-6.1',
-        patches: ['add-hello.patch'],
-        stockRelease: '6.1.0',
-        patchedRelease: '6.1.0-lab',
-      },
-      backend: 'qemu',
-      accel: 'kvm',
+    run61({
       phases: [{ name: 'build-stock', seconds: 812.3, cached: true }],
       checks: [
         { name: 'hello', status: 'pass', expected: '0', actual: '0', details: '' },
@@ -34,19 +25,13 @@ function runs(): RunReport[] {
         },
         { name: 'needs-kvm', status: 'skip', expected: 'kvm', actual: 'tcg', details: 'no /dev/kvm' },
       ],
-      logs: { console: ['/logs/6.1/console.log'], build: ['/logs/6.1/build.log'] },
-      reproduce: 'syscall-lab run --kernel 6.1',
-    },
-    {
-      kernel: { requested: '3.9.6', version: '3.9.6', source: '/cache/linux-3.9.6', patches: [] },
-      backend: 'qemu',
-      accel: 'tcg',
+    }),
+    run396({
       phases: [],
       checks: [{ name: 'hello', status: 'fail', expected: '0', actual: '-38', details: 'ENOSYS' }],
       logs: { console: [], build: [] },
-      reproduce: 'syscall-lab run --kernel 3.9.6',
       error: 'boot panic',
-    },
+    }),
   ];
 }
 

@@ -4,20 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunReport } from '../../src/report/model.ts';
 import { toJunit, writeJunitReport } from '../../src/report/junit.ts';
+import { run396, run61 } from './support/sample-runs.ts';
 
 function runs(): RunReport[] {
   return [
-    {
-      kernel: {
-        requested: '6.1',
-        version: '6.1.0',
-        source: '/cache/linux-6.1',
-        patches: ['add-hello.patch'],
-        stockRelease: '6.1.0',
-        patchedRelease: '6.1.0-lab',
-      },
-      backend: 'qemu',
-      accel: 'kvm',
+    run61({
       phases: [
         { name: 'build-stock', seconds: 800.25, cached: true },
         { name: 'boot', seconds: 12.5, cached: false },
@@ -38,19 +29,13 @@ function runs(): RunReport[] {
         },
         { name: 'needs-kvm', status: 'skip', expected: 'kvm', actual: 'tcg', details: 'no /dev/kvm\non this host' },
       ],
-      logs: { console: ['/logs/6.1/console.log'], build: ['/logs/6.1/build.log'] },
-      reproduce: 'syscall-lab run --kernel 6.1',
-    },
-    {
-      kernel: { requested: '3.9.6', version: '3.9.6', source: '/cache/linux-3.9.6', patches: [] },
-      backend: 'qemu',
-      accel: 'tcg',
+    }),
+    run396({
       phases: [{ name: 'build-patched', seconds: 300, cached: false }],
       checks: [{ name: 'hello', status: 'fail', expected: '0', actual: '-38', details: 'ENOSYS' }],
       logs: { console: ['/logs/3.9.6/console <1>.log'], build: [] },
-      reproduce: 'syscall-lab run --kernel 3.9.6',
       error: 'boot panic: <VFS>',
-    },
+    }),
   ];
 }
 

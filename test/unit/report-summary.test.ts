@@ -1,19 +1,10 @@
 import { describe, it, expect } from 'vitest';
 import type { RunReport } from '../../src/report/model.ts';
 import { countStatuses, formatSummary } from '../../src/report/summary.ts';
+import { run396, run61 } from './support/sample-runs.ts';
 
 function runs(): RunReport[] {
-  const modern: RunReport = {
-    kernel: {
-      requested: '6.1',
-      version: '6.1.0',
-      source: '/cache/linux-6.1',
-      patches: ['add-hello.patch'],
-      stockRelease: '6.1.0',
-      patchedRelease: '6.1.0-lab',
-    },
-    backend: 'qemu',
-    accel: 'kvm',
+  const modern = run61({
     phases: [
       { name: 'build-stock', seconds: 812.34, cached: true },
       { name: 'boot', seconds: 12, cached: false },
@@ -33,21 +24,15 @@ function runs(): RunReport[] {
       },
       { name: 'needs-kvm', status: 'skip', expected: 'kvm', actual: 'tcg', details: 'no /dev/kvm on this host' },
     ],
-    logs: { console: ['/logs/6.1/console.log'], build: ['/logs/6.1/build.log'] },
-    reproduce: 'syscall-lab run --kernel 6.1',
-  };
-  const old: RunReport = {
-    kernel: { requested: '3.9.6', version: '3.9.6', source: '/cache/linux-3.9.6', patches: [] },
-    backend: 'qemu',
-    accel: 'tcg',
+  });
+  const old = run396({
     phases: [{ name: 'build-patched', seconds: 300.06, cached: false }],
     checks: [
       { name: 'hello-returns-zero', status: 'fail', expected: '0', actual: '-38 (ENOSYS)', details: 'syscall 451 not wired' },
     ],
     logs: { console: ['/logs/3.9.6/console.log'], build: [] },
-    reproduce: 'syscall-lab run --kernel 3.9.6',
     error: 'boot panic: VFS unable to mount root fs\nsecond line',
-  };
+  });
   return [modern, old];
 }
 
