@@ -179,15 +179,27 @@ apply_patches() { # tree record(base|applied)
 }
 
 # --in-tree: take back what the previous build applied, then apply this build's patches.
+# A file that ends up as it was gets its old timestamp back, so make rebuilds only what changed
+# (editing one patch recompiles one file, not everything that includes syscalls.h).
 repatch_in_place() {
   local -a earlier=()
+  local before path unchanged=0
   mapfile -t earlier < <(applied_patches "$tree")
+  before=$(mktemp -d); cleanup+=("$before")
+  touched_paths ${earlier[@]+"${earlier[@]}"} ${patches[@]+"${patches[@]}"} | copy_from_tree "$tree" "$before"
   if [ ${#earlier[@]} -gt 0 ]; then
     revert_patches "$tree" "${earlier[@]}"
     say "reverted ${#earlier[@]} patches of the previous build"
   fi
   rm -rf "$(record_dir "$tree" applied)"
   [ ${#patches[@]} -eq 0 ] || apply_patches "$tree" applied
+  while IFS= read -r path; do
+    if [ -f "$tree/$path" ] && cmp -s "$before/$path" "$tree/$path"; then
+      touch -r "$before/$path" "$tree/$path"
+      unchanged=$((unchanged + 1))
+    fi
+  done < <(cd "$before" && find . -type f | sed 's|^\./||')
+  say "$unchanged files the patches touch are unchanged since the previous build"
 }
 
 # --- source -----------------------------------------------------------------------------------
