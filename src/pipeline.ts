@@ -10,9 +10,9 @@ import { MachineGoneError } from './vm/machine.ts';
 import { buildKernel, compilerIdentity, type KernelBuild } from './kernel/build.ts';
 import { cache, shortHash } from './kernel/cache.ts';
 import { compatDirsFor } from './kernel/compat.ts';
-import { addedSyscallsOfSet, defaultPatchDir, readPatchSet, type PatchSet } from './kernel/patches.ts';
+import { addedSyscallsOfSet, editedSyscallTables, defaultPatchDir, readPatchSet, type PatchSet } from './kernel/patches.ts';
 import { resolveSource, settleIdentity, type KernelSource } from './kernel/source.ts';
-import { newSyscalls, parseSyscallTable, syscallHeader, type SyscallEntry } from './kernel/syscalls.ts';
+import { newSyscalls, parseSyscallTable, syscallHeader, syscallTableLocation, type SyscallEntry } from './kernel/syscalls.ts';
 import { projectRoot, upgradeKernelScript } from './paths.ts';
 import { Progress } from './progress.ts';
 import type { CheckResult, PhaseTiming, RunReport } from './report/model.ts';
@@ -52,6 +52,14 @@ export async function planRuns(options: Options): Promise<PlannedRun[]> {
     }
     const patchSet = await readPatchSet(patchDir);
     notices.push(...patchSet.notices);
+    const expectedTable = syscallTableLocation(source.version);
+    const wrongTable = editedSyscallTables(patchSet).find((table) => table !== expectedTable);
+    if (wrongTable) {
+      throw new BadInputError(
+        `${patchDir} edits ${wrongTable}, but Linux ${source.version} keeps its x86-64 syscall table at ${expectedTable}`,
+        `use a patch set made for ${source.version} (the table moved to arch/x86/entry/syscalls/ in 4.2)`,
+      );
+    }
     if (addedSyscallsOfSet(patchSet).length === 0) {
       notices.push(`${patchDir} adds no entry to syscall_64.tbl: the built-in syscall checks will be skipped`);
     }

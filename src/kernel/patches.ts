@@ -89,6 +89,15 @@ export function addedSyscalls(patches: { file: string; text: string }[]): AddedS
   return added;
 }
 
+/** The syscall tables a patch set edits (paths inside the tree, -p1). */
+export function editedSyscallTables(set: PatchSet): string[] {
+  const tables = new Set<string>();
+  for (const file of set.files) {
+    for (const match of readFileSync(file, 'utf8').matchAll(/^\+\+\+ (?:[^/\s]+\/)?(\S*syscall_64\.tbl)/gm)) tables.add(match[1]!);
+  }
+  return [...tables];
+}
+
 export function addedSyscallsOfSet(set: PatchSet): AddedSyscall[] {
   return addedSyscalls(set.files.map((file) => ({ file, text: readFileSync(file, 'utf8') })));
 }

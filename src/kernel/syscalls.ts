@@ -1,9 +1,16 @@
+import { compareVersions } from './versions.ts';
+
 /** The x86-64 syscall table (syscall_64.tbl) and the header userland programs are compiled with. */
 export interface SyscallEntry {
   number: number;
   abi: string;
   name: string;
   entry: string;
+}
+
+/** Where the x86-64 table lives: arch/x86/syscalls/ until Linux 4.1, arch/x86/entry/syscalls/ from 4.2. */
+export function syscallTableLocation(version: string): string {
+  return compareVersions(version, '4.2') >= 0 ? 'arch/x86/entry/syscalls/syscall_64.tbl' : 'arch/x86/syscalls/syscall_64.tbl';
 }
 
 export function parseSyscallTable(text: string): SyscallEntry[] {

@@ -1,0 +1,34 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { compatDirsFor } from '../../src/kernel/compat.ts';
+import { editedSyscallTables, readPatchSet } from '../../src/kernel/patches.ts';
+import { syscallTableLocation } from '../../src/kernel/syscalls.ts';
+import { projectRoot } from '../../src/paths.ts';
+
+// What differs between kernel generations: the compat series and where the syscall table is.
+describe('toolchain-compatibility series', () => {
+  it.each(['3.9', '3.9.6', '3.9.11'])('applies to %s', (version) => {
+    expect(compatDirsFor(version)).toEqual([join(projectRoot, 'src', 'kernel', 'compat', 'linux-3.9')]);
+  });
+
+  it.each(['3.8.13', '3.10', '4.19.325', '6.1', '6.12.16'])('does not apply to %s', (version) => {
+    expect(compatDirsFor(version)).toEqual([]);
+  });
+});
+
+describe('syscall table location', () => {
+  it.each([
+    ['3.9.11', 'arch/x86/syscalls/syscall_64.tbl'],
+    ['4.1', 'arch/x86/syscalls/syscall_64.tbl'],
+    ['4.2', 'arch/x86/entry/syscalls/syscall_64.tbl'],
+    ['6.1', 'arch/x86/entry/syscalls/syscall_64.tbl'],
+    ['6.12.16', 'arch/x86/entry/syscalls/syscall_64.tbl'],
+  ])('%s keeps it at %s', (version, path) => {
+    expect(syscallTableLocation(version)).toBe(path);
+  });
+
+  it('matches what each shipped patch set edits', async () => {
+    expect(editedSyscallTables(await readPatchSet(join(projectRoot, 'patches-6.1')))).toEqual([syscallTableLocation('6.1')]);
+    expect(editedSyscallTables(await readPatchSet(join(projectRoot, 'patches-3.9.11')))).toEqual([syscallTableLocation('3.9.11')]);
+  });
+});
