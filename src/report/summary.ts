@@ -20,6 +20,9 @@ export function countStatuses(runs: RunReport[]): StatusCounts {
       else if (check.status === 'fail') counts.failed++;
       else counts.skipped++;
     }
+    // A run that stopped early failed as a whole (JUnit has it as the "run" test case too):
+    // its closing line must never read "0 failed".
+    if (run.error) counts.failed++;
   }
   return counts;
 }

@@ -41,8 +41,8 @@ function lines(text: string): string[] {
 }
 
 describe('countStatuses', () => {
-  it('counts top-level checks over all runs', () => {
-    expect(countStatuses(runs())).toEqual({ passed: 1, failed: 2, skipped: 1 });
+  it('counts top-level checks over all runs, and a run that stopped early as one failure', () => {
+    expect(countStatuses(runs())).toEqual({ passed: 1, failed: 3, skipped: 1 });
     expect(countStatuses([])).toEqual({ passed: 0, failed: 0, skipped: 0 });
   });
 });
@@ -109,7 +109,7 @@ describe('formatSummary', () => {
     expect(matrix.find((l) => l.includes('ktap-suite'))).toMatch(/FAIL\s+-$/);
     expect(matrix.find((l) => l.includes('needs-kvm'))).toMatch(/SKIP\s+-$/);
     const nonEmpty = all.filter((l) => l !== '');
-    expect(nonEmpty[nonEmpty.length - 1]).toBe('1 passed, 2 failed, 1 skipped');
+    expect(nonEmpty[nonEmpty.length - 1]).toBe('1 passed, 3 failed, 1 skipped');
   });
 
   it('has no matrix for a single run', () => {
