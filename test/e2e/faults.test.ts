@@ -37,7 +37,9 @@ describe('faults', () => {
     await seen;
     // Let the patched boot get going, then kill the VM from outside.
     await new Promise((resolve) => setTimeout(resolve, 30_000));
-    await execa('pkill', ['-KILL', '-f', 'qemu-system-x86_64.*syscall-lab'], { reject: false });
+    // Only this run's VM: QEMU is named after the pid of the CLI that started it.
+    const killed = await execa('pkill', ['-KILL', '-f', `process=syscall-lab-${child.pid}`], { reject: false });
+    expect(killed.exitCode).toBe(0);
     const result = await child;
     expect(result.exitCode).toBe(3);
     expect(result.all).toMatch(/error: .*QEMU exited/);
