@@ -64,7 +64,7 @@ die() { local code=$1; shift; printf 'upgrade-kernel.sh: error: %s\n' "$*" >&2; 
 version="" source="" sha256="" mirror="${KERNEL_MIRROR:-https://cdn.kernel.org/pub/linux/kernel}"
 patch_dirs=() fragments=() localversion="" work="/usr/local/src" in_tree="" jobs="$(nproc)"
 build_only="" check_only=false
-patches=() cleanup=()
+patches=() cleanup=() release_override=()
 trap 'rm -rf ${cleanup[@]+"${cleanup[@]}"}' EXIT
 
 need_arg() { [ $# -ge 2 ] && [ -n "$2" ] || die $EX_USAGE "$1 needs a value (see --help)"; }
@@ -369,7 +369,26 @@ kmake() {
     # Trees of the same version in different folders share the cache.
     export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$work}" CCACHE_NOHASHDIR=1
   fi
-  make -C "$tree" ARCH=x86_64 CC="$cc" HOSTCC="$cc" "$@"
+  make -C "$tree" ARCH=x86_64 CC="$cc" HOSTCC="$cc" ${release_override[@]+"${release_override[@]}"} "$@"
+}
+
+# uname -r must tell builds apart. Some trees' scripts/setlocalversion is broken (the 3.9.6 ONL
+# tree's has a syntax error) and drops CONFIG_LOCALVERSION: mark the release through EXTRAVERSION.
+mark_release() {
+  local release extra
+  release_override=()
+  release=$(kmake -s kernelrelease 2>/dev/null)
+  case "$release" in
+    *"$localversion") return ;;
+  esac
+  extra=$(awk -F'[ \t]*=[ \t]*' '/^EXTRAVERSION/ { print $2; exit }' "$tree/Makefile")
+  release_override=("EXTRAVERSION=$extra$localversion")
+  say "notice: $tree ignores CONFIG_LOCALVERSION (scripts/setlocalversion); marking the release with EXTRAVERSION=$extra$localversion"
+  release=$(kmake -s kernelrelease 2>/dev/null)
+  case "$release" in
+    *"$localversion") ;;
+    *) die $EX_SOFTWARE "cannot make the kernel release end in $localversion (it is $release)" ;;
+  esac
 }
 
 configure() {
@@ -396,6 +415,7 @@ configure() {
   "$tree/scripts/config" --file "$tree/.config" --set-str LOCALVERSION "$localversion" --disable LOCALVERSION_AUTO
   kmake -s olddefconfig
   check_required "$default_fragment" ${fragments[@]+"${fragments[@]}"}
+  mark_release
 }
 
 # Every option a fragment sets must survive olddefconfig: a dropped dependency is an error.
@@ -494,7 +514,8 @@ main() {
     phase patch
     repatch_in_place
   else
-    tree="$work/linux-${version:-$(basename "${source%%.tar*}")}"
+    local name=${version:-$(basename "${source%%.tar*}")}
+    tree="$work/linux-${name#linux-}"
     unpack "$tree"
     mkdir -p "$(record_dir "$tree" base)"
     if [ ${#patches[@]} -gt 0 ]; then phase patch; apply_patches "$tree" base; fi

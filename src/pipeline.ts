@@ -16,7 +16,7 @@ import { newSyscalls, parseSyscallTable, syscallHeader, syscallTableLocation, ty
 import { projectRoot, upgradeKernelScript } from './paths.ts';
 import { Progress } from './progress.ts';
 import type { CheckResult, PhaseTiming, RunReport } from './report/model.ts';
-import { prepareGuestKeys } from './guest/rootfs.ts';
+import { guestKernelArgs, prepareGuestKeys } from './guest/rootfs.ts';
 import { shellCommand } from './guest/ssh.ts';
 import { scanConsole } from './vm/console.ts';
 import { BootError, probeAccel, QemuMachine, timeoutScale, type Accel } from './vm/qemu.ts';
@@ -177,6 +177,7 @@ export async function runOne(plan: PlannedRun, env: RunEnvironment): Promise<Run
       accel,
       cpus: options.cpus,
       memoryMiB: options.memory,
+      kernelArgs: guestKernelArgs(stock.version),
       bootTimeout: (options.bootTimeout ?? 60 * scale) * 1000,
     });
     const context: CheckContext = {

@@ -32,7 +32,7 @@ main() {
   done
 
   mkdir -p /run/syscall-lab /run/sshd
-  mount -t 9p -o trans=virtio,version=9p2000.L,ro syscalllab /run/syscall-lab || { log "no syscalllab share"; poweroff_now; }
+  mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144 syscalllab /run/syscall-lab || { log "no syscalllab share"; poweroff_now; }
   hostname syscall-lab-guest
   ip link set lo up
 

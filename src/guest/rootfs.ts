@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import ssh2 from 'ssh2';
 import { InfrastructureError } from '../errors.ts';
+import { compareVersions } from '../kernel/versions.ts';
 import { projectRoot } from '../paths.ts';
 
 /**
@@ -50,6 +51,18 @@ export async function prepareGuestKeys(runDir: string): Promise<GuestKeys> {
 
 export function readClientKey(keys: GuestKeys): string {
   return readFileSync(keys.clientKey, 'utf8');
+}
+
+/**
+ * Kernel parameters a kernel generation needs to run this guest.
+ * - loglevel=7: every console message up to KERN_INFO, whatever the tree's default (the 3.9.6
+ *   ONL tree defaults to 3 and would hide WARNINGs from the console watch).
+ * - nosmap before 3.11: 3.9's signal-frame code writes the alternate stack with SMAP enforced
+ *   (fixed upstream in 3.11 by save_altstack_ex), so under QEMU's "-cpu max" every process with
+ *   a signal handler dies of SIGSEGV. A kernel bug of that era, not of the toolchain.
+ */
+export function guestKernelArgs(version: string): string[] {
+  return ['loglevel=7', ...(compareVersions(version, '3.11') < 0 ? ['nosmap'] : [])];
 }
 
 /** Kernel command line: 9p root, the init above, static user-network address; panic=-1 with

@@ -35,6 +35,8 @@ export interface QemuOptions {
   accel: Accel;
   cpus: number;
   memoryMiB: number;
+  /** Extra kernel parameters (guestKernelArgs of the kernel's version). */
+  kernelArgs: string[];
   /** Boot-to-SSH limit in ms (already scaled for the accelerator). */
   bootTimeout: number;
   qemuBinary?: string;
@@ -175,7 +177,7 @@ export class QemuMachine implements Machine {
       '-m', String(memoryMiB),
       '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
       '-kernel', this.kernel.image,
-      '-append', kernelCommandLine(),
+      '-append', kernelCommandLine(this.options.kernelArgs),
       '-chardev', `file,id=console,path=${consolePath}`,
       '-serial', 'chardev:console',
       '-fsdev', `local,id=root,path=${guestRoot},security_model=none,readonly=on,multidevs=remap`,

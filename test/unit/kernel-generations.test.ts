@@ -32,3 +32,12 @@ describe('syscall table location', () => {
     expect(editedSyscallTables(await readPatchSet(join(projectRoot, 'patches-3.9.11')))).toEqual([syscallTableLocation('3.9.11')]);
   });
 });
+
+describe('guest kernel parameters', () => {
+  it('turns SMAP off only before 3.11, whose signal frames break under it', async () => {
+    const { guestKernelArgs } = await import('../../src/guest/rootfs.ts');
+    expect(guestKernelArgs('3.9.6')).toEqual(['loglevel=7', 'nosmap']);
+    expect(guestKernelArgs('3.11')).toEqual(['loglevel=7']);
+    expect(guestKernelArgs('6.1.192')).toEqual(['loglevel=7']);
+  });
+});

@@ -36,7 +36,7 @@ afterAll(async () => {
 
 async function machine(bootTimeout: number): Promise<QemuMachine> {
   const keys = await prepareGuestKeys(runDir.path);
-  return new QemuMachine({ runDir: runDir.path, kernel: { image: '/boot/fake-bzImage', release: '6.1.0-stock' }, keys, accel: 'tcg', cpus: 2, memoryMiB: 1024, bootTimeout });
+  return new QemuMachine({ runDir: runDir.path, kernel: { image: '/boot/fake-bzImage', release: '6.1.0-stock' }, keys, accel: 'tcg', cpus: 2, memoryMiB: 1024, kernelArgs: ['loglevel=7'], bootTimeout });
 }
 
 describe('QemuMachine with a fake qemu on PATH', () => {
@@ -52,6 +52,7 @@ describe('QemuMachine with a fake qemu on PATH', () => {
     expect(args[args.indexOf('-kernel') + 1]).toBe('/boot/fake-bzImage');
     const append = args[args.indexOf('-append') + 1]!;
     expect(append).toContain('panic=-1');
+    expect(append).toContain('loglevel=7');
     expect(append).toContain('rootfstype=9p');
     const netdev = args[args.indexOf('-netdev') + 1]!;
     expect(netdev).toContain('restrict=on');
