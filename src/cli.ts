@@ -6,7 +6,7 @@ import { defaults, parseOptions, type Options } from './config.ts';
 import { checkRequirements, ensureRequirements, formatDoctor, type Requirement } from './doctor.ts';
 import { ExitCode, LabError } from './errors.ts';
 import { cache, isKeyLocked } from './kernel/cache.ts';
-import { buildKernels, chooseAccel, planRuns, runOne, type PlannedRun } from './pipeline.ts';
+import { buildKernels, checkPatchSeries, chooseAccel, planRuns, runOne, type PlannedRun } from './pipeline.ts';
 import { killGroup, onInterrupt, ownerOf, reapLeftovers, isAlive } from './reaper.ts';
 import { writeJsonReport } from './report/json.ts';
 import { writeJunitReport } from './report/junit.ts';
@@ -113,6 +113,7 @@ async function prepare(options: Options): Promise<PlannedRun[]> {
     .filter((plan) => plan.source.kind === 'apt' && plan.source.path)
     .map((plan) => ({ what: `Linux ${plan.source.version} source`, probe: plan.source.path!, aptPackage: plan.source.aptPackage!, why: `--kernel ${plan.source.requested}` }));
   await ensureRequirements(extra, say);
+  await checkPatchSeries(plans);
   return plans;
 }
 

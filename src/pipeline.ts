@@ -29,6 +29,8 @@ export interface PlannedRun {
   patchSet: PatchSet;
   userlandFiles: string[];
   notices: string[];
+  /** Seconds the dry run of the patch series took (checkPatchSeries). */
+  dryRunSeconds?: number;
 }
 
 const guestDir = '/tmp/syscall-lab';
@@ -70,7 +72,19 @@ export async function planRuns(options: Options): Promise<PlannedRun[]> {
   return plans;
 }
 
-/** Tries the patch series on a scratch copy of the files it touches (upgrade-kernel.sh --check-patches). */
+/**
+ * Tries every kernel's patch series on a scratch copy of the files it touches
+ * (upgrade-kernel.sh --check-patches), all before the first build: a series that does not apply
+ * stops the whole matrix as bad input. Needs the sources present (run after the requirements).
+ */
+export async function checkPatchSeries(plans: PlannedRun[]): Promise<void> {
+  for (const plan of plans) {
+    const started = Date.now();
+    await dryRunPatches(plan);
+    plan.dryRunSeconds = Math.round((Date.now() - started) / 100) / 10;
+  }
+}
+
 async function dryRunPatches(plan: PlannedRun): Promise<void> {
   const patchArgs = [...plan.compat, plan.patchSet].flatMap((set) => ['--patches', set.dir]);
   const result = await execa(upgradeKernelScript, [...plan.source.scriptArgs, '--check-patches', ...patchArgs, '--work', cache.scratch()], {
@@ -104,7 +118,7 @@ class PhaseClock {
 
 /** The stock kernel (built once per source and config) and the patched one built from its tree. */
 export async function buildKernels(plan: PlannedRun, options: Options, runDir: string, clock = new PhaseClock()): Promise<{ stock: KernelBuild; patched: KernelBuild }> {
-  await clock.time('patch-dry-run', () => dryRunPatches(plan));
+  if (plan.dryRunSeconds !== undefined) clock.phases.push({ name: 'patch-dry-run', seconds: plan.dryRunSeconds, cached: false });
   const source = await settleIdentity(plan.source);
   const compiler = await compilerIdentity();
   const texts = (sets: PatchSet[]): string[] => sets.flatMap((set) => set.files.map((file) => readFileSync(file, 'utf8')));

@@ -83,6 +83,27 @@ const cases: Case[] = [
   },
   { name: 'a malformed --sha256', args: () => ['--kernel', '6.1', '--sha256', 'xyz'], says: /--sha256 "xyz" is not a sha256/ },
   { name: 'a non-numeric --cpus', args: () => ['--kernel', '6.1', '--cpus', 'abc'], says: /--cpus:/ },
+  {
+    name: 'a *.patch file that is not a diff',
+    args: ({ temp }) => {
+      mkdirSync(join(temp, 'notes'));
+      writeFileSync(join(temp, 'notes', '0001-ideas.patch'), 'add a syscall that counts tasks\n');
+      return ['--kernel', '6.1', '--patches', join(temp, 'notes')];
+    },
+    says: /0001-ideas\.patch is not a unified diff/,
+  },
+  {
+    name: 'two patches taking one syscall number',
+    args: ({ temp }) => {
+      const table = (name: string) =>
+        `--- a/arch/x86/entry/syscalls/syscall_64.tbl\n+++ b/arch/x86/entry/syscalls/syscall_64.tbl\n@@ -1,1 +1,2 @@\n 450\tcommon\tset_mempolicy_home_node\tsys_set_mempolicy_home_node\n+451\tcommon\t${name}\t\tsys_${name}\n`;
+      mkdirSync(join(temp, 'clash'));
+      writeFileSync(join(temp, 'clash', '0001-a.patch'), table('alpha'));
+      writeFileSync(join(temp, 'clash', '0002-b.patch'), table('beta'));
+      return ['--kernel', '6.1', '--patches', join(temp, 'clash')];
+    },
+    says: /0001-a\.patch and 0002-b\.patch both add syscall number 451/,
+  },
   { name: '--sha256 with two kernels', args: () => ['--kernel', '6.1', '--kernel', '3.9.11', '--sha256', hex64], says: /--sha256 applies to one kernel/ },
 ];
 
@@ -97,6 +118,22 @@ describe('syscall-lab run: bad input exits 2 quickly, leaving nothing behind', (
     expect(result.exitCode).toBe(2);
     expect(result.seconds).toBeLessThan(20);
     expect(await processesMentioning(result.cacheHome)).toEqual([]);
+    expect(leftovers(result.cacheHome)).toEqual([]);
+    expect(existsSync(join(result.cacheHome, 'syscall-lab', 'builds'))).toBe(false);
+  });
+
+  // Needs Debian's linux-source-6.1 (CI installs it): the dry run reads the tarball.
+  it.runIf(existsSync('/usr/src/linux-source-6.1.tar.xz'))('a series that does not apply: names the patch and hunk, builds nothing', async () => {
+    const temp = tempDir();
+    mkdirSync(join(temp, 'stale'));
+    writeFileSync(
+      join(temp, 'stale', '0001-stale.patch'),
+      '--- a/Makefile\n+++ b/Makefile\n@@ -1,3 +1,3 @@\n # SPDX-License-Identifier: GPL-2.0\n-VERSION = 5\n+VERSION = 7\n PATCHLEVEL = 1\n',
+    );
+    const result = await cli(['run', '--kernel', '6.1', '--patches', join(temp, 'stale')]);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(/0001-stale\.patch does not apply .*Hunk #1 FAILED/);
+    expect(result.seconds).toBeLessThan(60);
     expect(leftovers(result.cacheHome)).toEqual([]);
     expect(existsSync(join(result.cacheHome, 'syscall-lab', 'builds'))).toBe(false);
   });
