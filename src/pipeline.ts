@@ -10,6 +10,7 @@ import { MachineGoneError } from './vm/machine.ts';
 import { buildKernel, compilerIdentity, type KernelBuild } from './kernel/build.ts';
 import { cache, shortHash } from './kernel/cache.ts';
 import { compatDirsFor } from './kernel/compat.ts';
+import { scriptBadInput, scriptBadInputCodes, scriptErrorLine } from './kernel/script-errors.ts';
 import { addedSyscallsOfSet, editedSyscallTables, defaultPatchDir, readPatchSet, type PatchSet } from './kernel/patches.ts';
 import { resolveSource, settleIdentity, type KernelSource } from './kernel/source.ts';
 import { newSyscalls, parseSyscallTable, syscallHeader, syscallTableLocation, type SyscallEntry } from './kernel/syscalls.ts';
@@ -92,9 +93,8 @@ async function dryRunPatches(plan: PlannedRun): Promise<void> {
     all: true,
   });
   if (result.exitCode === 0) return;
-  const line = result.all?.split('\n').find((l) => l.startsWith('upgrade-kernel.sh: error: '))?.replace('upgrade-kernel.sh: error: ', '');
-  const match = line ? /^(.*) \(fix: (.*)\)$/s.exec(line) : null;
-  if ([2, 65, 66].includes(result.exitCode ?? 0)) throw new BadInputError(match?.[1] ?? line ?? 'the patch series does not apply', match?.[2]);
+  const line = scriptErrorLine(result.all ?? '');
+  if (scriptBadInputCodes.has(result.exitCode ?? 0)) throw scriptBadInput(line ?? 'the patch series does not apply');
   throw new LabError(`could not try the patch series: ${result.all?.split('\n').slice(-5).join(' ')}`, ExitCode.infrastructure);
 }
 

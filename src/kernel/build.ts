@@ -1,10 +1,11 @@
 import { copyFileSync, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { BadInputError, ExitCode, InfrastructureError, LabError } from '../errors.ts';
+import { ExitCode, InfrastructureError, LabError } from '../errors.ts';
 import { projectRoot, upgradeKernelScript } from '../paths.ts';
 import { Progress } from '../progress.ts';
 import { onExit, stopGroupSync } from '../reaper.ts';
+import { scriptBadInput, scriptBadInputCodes, scriptErrorLine } from './script-errors.ts';
 import { compareVersions } from './versions.ts';
 import { buildKey, cache, isComplete, publish, readText, withKeyLock } from './cache.ts';
 import type { KernelSource } from './source.ts';
@@ -47,7 +48,6 @@ export async function compilerIdentity(): Promise<string> {
   return `${gcc.stdout.split('\n')[0]} / ${ld.stdout.split('\n')[0]}`;
 }
 
-const scriptBadInput = new Set([2, 65, 66, 78]);
 
 /**
  * The repo's fragment that upgrade-kernel.sh merges for this kernel: vm.config over tinyconfig
@@ -207,11 +207,8 @@ async function runScript(request: BuildRequest, key: string, treeKey: string): P
 }
 
 function scriptError(code: number, tail: string[], request: BuildRequest): LabError {
-  const errorLine = tail.find((line) => line.startsWith('upgrade-kernel.sh: error: '))?.replace('upgrade-kernel.sh: error: ', '');
-  if (scriptBadInput.has(code) && errorLine) {
-    const match = /^(.*) \(fix: (.*)\)$/s.exec(errorLine);
-    return new BadInputError(match?.[1] ?? errorLine, match?.[2]);
-  }
+  const errorLine = scriptErrorLine(tail.join('\n'));
+  if (scriptBadInputCodes.has(code) && errorLine) return scriptBadInput(errorLine);
   const evidence = `last ${tail.length} lines of ${request.log}:\n${tail.join('\n')}`;
   const isPatched = request.patchDirs.length > 0;
   return new LabError(

@@ -3,6 +3,7 @@ import { basename, join } from 'node:path';
 import { execa } from 'execa';
 import { BadInputError } from '../errors.ts';
 import { projectRoot, upgradeKernelScript } from '../paths.ts';
+import { scriptBadInput, scriptErrorLine } from './script-errors.ts';
 import { parseVersion } from './versions.ts';
 
 /** A patch set: the patch files of one folder, in the order they apply. */
@@ -28,11 +29,7 @@ export interface AddedSyscall {
  */
 export async function readPatchSet(dir: string): Promise<PatchSet> {
   const result = await execa(upgradeKernelScript, ['--list-patches', dir], { reject: false });
-  if (result.exitCode !== 0) {
-    const message = result.stderr.replace(/^upgrade-kernel\.sh: error: /m, '').trim();
-    const [cause, fix] = splitFix(message);
-    throw new BadInputError(cause, fix);
-  }
+  if (result.exitCode !== 0) throw scriptBadInput(scriptErrorLine(result.stderr) ?? result.stderr.trim());
   const notices = result.stderr
     .split('\n')
     .filter((line) => line.startsWith('syscall-lab: notice: '))
@@ -40,11 +37,6 @@ export async function readPatchSet(dir: string): Promise<PatchSet> {
   const files = result.stdout.split('\n').filter(Boolean);
   for (const file of files) assertIsPatch(file);
   return { dir, files, notices };
-}
-
-function splitFix(message: string): [string, string | undefined] {
-  const match = /^(.*) \(fix: (.*)\)$/s.exec(message);
-  return match ? [match[1]!, match[2]!] : [message, undefined];
 }
 
 export function assertIsPatch(file: string): void {
