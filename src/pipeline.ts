@@ -5,7 +5,7 @@ import type { Check, CheckContext } from './checks/check.ts';
 import { skipped } from './checks/check.ts';
 import { userlandSources, type Options } from './config.ts';
 import { execa } from 'execa';
-import { BadInputError, ExitCode, InfrastructureError, LabError } from './errors.ts';
+import { BadInputError, ExitCode, LabError } from './errors.ts';
 import { MachineGoneError } from './vm/machine.ts';
 import { buildKernel, compilerIdentity, type KernelBuild } from './kernel/build.ts';
 import { cache, shortHash } from './kernel/cache.ts';
@@ -248,13 +248,18 @@ async function prepareGuest(context: CheckContext, headerFile: string): Promise<
   if (compiled.code !== 0) throw new LabError(`the probe did not compile in the guest: ${compiled.stderr}`, ExitCode.infrastructure);
 }
 
-/** The VM died of a kernel crash during a check: the checks so far, the crashed one failed. */
+/**
+ * The VM died during a check: the results so far travel with the error. A kernel crash is the
+ * kernel's failure (exit 1, the crashed check failed); otherwise the machine's (exit 3).
+ */
 export class CheckAbortedError extends LabError {
   constructor(
     message: string,
     readonly results: CheckResult[],
+    exitCode: ExitCode,
+    details?: string,
   ) {
-    super(message, ExitCode.checkFailed);
+    super(message, exitCode, exitCode === ExitCode.checkFailed ? undefined : 'see the console log', details);
   }
 }
 
@@ -277,9 +282,9 @@ export async function runChecks(checks: Check[], context: CheckContext, progress
       if (error instanceof MachineGoneError) {
         const crash = scanConsole(error.consoleTail).find((finding) => finding.severity === 'failure');
         // A panic ended the VM: the kernel failed this check. Otherwise the machine did (exit 3).
-        if (!crash) throw new InfrastructureError(`${error.message} while running ${check.name}`, 'see the console log', error.consoleTail);
+        if (!crash) throw new CheckAbortedError(`${error.message} while running ${check.name}`, results, ExitCode.infrastructure, error.consoleTail);
         results.push({ name: check.name, status: 'fail', expected: 'the kernel survives the check', actual: `kernel ${crash.kind}: ${crash.line}`, details: crash.excerpt });
-        throw new CheckAbortedError(`the VM died during ${check.name}`, results);
+        throw new CheckAbortedError(`the VM died during ${check.name}`, results, ExitCode.checkFailed);
       }
       checkResults = [{ name: check.name, status: 'fail', expected: 'the check completes', actual: (error as Error).message, details: '' }];
     }

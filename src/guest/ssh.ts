@@ -30,6 +30,8 @@ export function shellCommand(args: string[]): string {
 export class SshSession {
   private client: ssh2.Client | undefined;
   private sftpChannel: SFTPWrapper | undefined;
+  /** Rejecters of the operations in flight: a dropped connection must settle them all. */
+  private readonly pending = new Set<(error: Error) => void>();
 
   constructor(private readonly target: SshTarget) {}
 
@@ -43,7 +45,9 @@ export class SshSession {
       if (reason) throw new Error(reason);
       attempts++;
       try {
-        this.client = await this.once(Math.min(20_000, Math.max(1000, deadline - Date.now())));
+        const client = await this.once(Math.min(20_000, Math.max(1000, deadline - Date.now())));
+        client.on('close', () => this.dropAll(new Error('the SSH connection to the guest closed')));
+        this.client = client;
         return attempts;
       } catch (error) {
         lastError = (error as Error).message;
@@ -81,12 +85,35 @@ export class SshSession {
     });
   }
 
+  private dropAll(error: Error): void {
+    for (const reject of this.pending) reject(error);
+    this.pending.clear();
+  }
+
+  /** A promise that also rejects if the connection drops before it settles. */
+  private settle<T>(operation: (resolve: (value: T) => void, reject: (error: Error) => void) => void): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const fail = (error: Error): void => {
+        this.pending.delete(fail);
+        reject(error);
+      };
+      this.pending.add(fail);
+      operation(
+        (value) => {
+          this.pending.delete(fail);
+          resolve(value);
+        },
+        fail,
+      );
+    });
+  }
+
   async exec(command: string, options: ExecOptions): Promise<ExecResult> {
     const client = this.connected();
     // The guest kills the command too, so nothing keeps running after a timeout.
     const seconds = Math.max(1, Math.ceil(options.timeout / 1000));
     const wrapped = `timeout -k 5 ${seconds} sh -c ${shellQuote(command)}`;
-    return new Promise((resolve, reject) => {
+    return this.settle<ExecResult>((resolve, reject) => {
       client.exec(wrapped, (error, channel: ClientChannel) => {
         if (error) return reject(error);
         let stdout = '';
@@ -111,13 +138,13 @@ export class SshSession {
 
   async upload(local: string, remote: string): Promise<void> {
     const sftp = await this.sftp();
-    await new Promise<void>((resolve, reject) => sftp.fastPut(local, remote, (error) => (error ? reject(error) : resolve())));
+    await this.settle<void>((resolve, reject) => sftp.fastPut(local, remote, (error) => (error ? reject(error) : resolve())));
   }
 
   private async sftp(): Promise<SFTPWrapper> {
     if (this.sftpChannel) return this.sftpChannel;
     const client = this.connected();
-    this.sftpChannel = await new Promise<SFTPWrapper>((resolve, reject) => client.sftp((error, sftp) => (error ? reject(error) : resolve(sftp))));
+    this.sftpChannel = await this.settle<SFTPWrapper>((resolve, reject) => client.sftp((error, sftp) => (error ? reject(error) : resolve(sftp))));
     return this.sftpChannel;
   }
 

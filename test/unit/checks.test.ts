@@ -9,7 +9,7 @@ import { taskcountMatchesTop } from '../../src/checks/taskcount-matches-top.ts';
 import { userland } from '../../src/checks/userland.ts';
 import type { SyscallEntry } from '../../src/kernel/syscalls.ts';
 import { CheckAbortedError, runChecks } from '../../src/pipeline.ts';
-import { InfrastructureError, TimeoutError } from '../../src/errors.ts';
+import { TimeoutError } from '../../src/errors.ts';
 import { MachineGoneError } from '../../src/vm/machine.ts';
 import { Progress } from '../../src/progress.ts';
 import type { ConsoleLog, ExecResult, Machine } from '../../src/vm/machine.ts';
@@ -219,8 +219,9 @@ describe('runChecks', () => {
     const machine = new RecordedMachine(() => {
       throw new MachineGoneError('QEMU exited (code null) during the command', 'syscall-lab-init: sshd started\n');
     });
-    const error = await runChecks([callcountIncrements], context(machine), new Progress('test')).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(InfrastructureError);
-    expect((error as InfrastructureError).exitCode).toBe(3);
+    const error = await runChecks([enosysControl, callcountIncrements], context(machine), new Progress('test')).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CheckAbortedError);
+    expect((error as CheckAbortedError).exitCode).toBe(3);
+    expect((error as CheckAbortedError).message).toMatch(/QEMU exited .* while running enosys-control/);
   });
 });
