@@ -19,7 +19,7 @@ import { Progress } from './progress.ts';
 import type { CheckResult, PhaseTiming, RunReport } from './report/model.ts';
 import { guestKernelArgs, prepareGuestKeys } from './guest/rootfs.ts';
 import { shellCommand } from './guest/ssh.ts';
-import { scanConsole } from './vm/console.ts';
+import { scanConsole, verdict } from './vm/console.ts';
 import { BootError, probeAccel, QemuMachine, timeoutScale, type Accel } from './vm/qemu.ts';
 
 /** One kernel of the matrix, fully validated before anything is built. */
@@ -289,12 +289,14 @@ export async function runChecks(checks: Check[], context: CheckContext, progress
       checkResults = [{ name: check.name, status: 'fail', expected: 'the check completes', actual: (error as Error).message, details: '' }];
     }
     progress.stop();
-    const crashes = scanConsole(context.machine.console().since(mark)).filter((finding) => finding.severity === 'failure');
-    if (crashes.length) {
+    const findings = scanConsole(context.machine.console().since(mark));
+    const onConsole = verdict(findings);
+    if (onConsole.failed) {
+      const crashes = findings.filter((finding) => finding.severity === 'failure');
       checkResults = checkResults.map((r) => ({
         ...r,
         status: 'fail',
-        actual: `${r.actual}; kernel ${crashes.map((c) => c.kind).join(', ')} on the console`,
+        actual: `${r.actual}; ${onConsole.summary}`,
         details: `${crashes.map((c) => c.excerpt).join('\n')}\n${r.details}`,
       }));
     }

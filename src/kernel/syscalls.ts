@@ -29,14 +29,6 @@ export function newSyscalls(stock: SyscallEntry[], patched: SyscallEntry[]): Sys
   return patched.filter((entry) => entry.abi !== 'x32' && !known.has(`${entry.number}:${entry.name}`));
 }
 
-/** The numbers a patch can still take: the first free ones after the last native entry. */
-export function firstFreeNumbers(table: SyscallEntry[], count: number): number[] {
-  const used = new Set(table.filter((entry) => entry.number < 512).map((entry) => entry.number));
-  const free: number[] = [];
-  for (let n = used.size ? Math.max(...used) + 1 : 0; free.length < count; n++) if (!used.has(n)) free.push(n);
-  return free;
-}
-
 /** Force-included into every userland program (gcc -include), so SYS_<name> works on any kernel. */
 export function syscallHeader(entries: SyscallEntry[], kernelRelease: string): string {
   const lines = [

@@ -63,11 +63,6 @@ export function parseVersion(text: string): KernelVersion {
   return { major: Number(match[1]), minor: Number(match[2]), patch: match[3] === undefined ? null : Number(match[3]), extra: match[4] ?? '' };
 }
 
-export function seriesOf(version: string): string {
-  const { major, minor } = parseVersion(version);
-  return `${major}.${minor}`;
-}
-
 /** Compares versions numerically; a missing patch level counts as 0. */
 export function compareVersions(a: string, b: string): number {
   const x = parseVersion(a);

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { firstFreeNumbers, newSyscalls, parseSyscallTable, syscallHeader, type SyscallEntry } from '../../src/kernel/syscalls.ts';
+import { newSyscalls, parseSyscallTable, syscallHeader, type SyscallEntry } from '../../src/kernel/syscalls.ts';
 import { useTempDirs } from './support/temp.ts';
 
 const tempDir = useTempDirs('syscall-lab-syscalls-');
@@ -84,17 +84,6 @@ describe('newSyscalls', () => {
   it('counts a renamed number as new', () => {
     const renamed = stock61.replace('449\tcommon\tfutex_waitv', '449\tcommon\tfutex_waitv2');
     expect(newSyscalls(parseSyscallTable(stock61), parseSyscallTable(renamed)).map((e) => e.name)).toEqual(['futex_waitv2']);
-  });
-});
-
-describe('firstFreeNumbers', () => {
-  it('gives the numbers after the last native entry, ignoring the x32 range', () => {
-    expect(firstFreeNumbers(parseSyscallTable(stock61), 2)).toEqual([451, 452]);
-    expect(firstFreeNumbers(parseSyscallTable(patched61), 1)).toEqual([453]);
-  });
-
-  it('gives none for count 0', () => {
-    expect(firstFreeNumbers(parseSyscallTable(stock61), 0)).toEqual([]);
   });
 });
 

@@ -7,7 +7,6 @@ import {
   parseVersion,
   parseVersionsTable,
   pinnedVersions,
-  seriesOf,
   versionFromMakefile,
 } from '../../src/kernel/versions.ts';
 
@@ -40,12 +39,6 @@ describe('parseVersion / isVersionString', () => {
     expect((error as BadInputError).exitCode).toBe(2);
     expect((error as BadInputError).message).toContain('"latest!" is not a kernel version');
     expect((error as BadInputError).fix).toMatch(/6\.1 or 3\.9\.11/);
-  });
-
-  it('seriesOf drops the patch level', () => {
-    expect(seriesOf('3.9.11')).toBe('3.9');
-    expect(seriesOf('6.1')).toBe('6.1');
-    expect(seriesOf('6.12.16')).toBe('6.12');
   });
 });
 
