@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { defaults, parseOptions, type Options } from './config.ts';
@@ -153,7 +154,7 @@ async function clean(all: boolean, vms: boolean): Promise<number> {
   }
   rmSync(cache.scratch(), { recursive: true, force: true });
   // Trees without their "complete" marker were left by a build that died: never reused, only big.
-  const trees = join(cache.builds(), '..', 'trees');
+  const trees = cache.trees();
   if (existsSync(trees)) {
     for (const name of readdirSync(trees)) {
       if (!existsSync(join(trees, name, 'complete')) && !isKeyLocked(`tree-${name}`)) {
@@ -163,7 +164,7 @@ async function clean(all: boolean, vms: boolean): Promise<number> {
     }
   }
   if (all) {
-    for (const dir of [cache.builds(), join(cache.builds(), '..', 'trees'), cache.ccache(), cache.locks()]) rmSync(dir, { recursive: true, force: true });
+    for (const dir of [cache.builds(), cache.trees(), cache.ccache(), cache.locks()]) rmSync(dir, { recursive: true, force: true });
     say('removed every cached build, tree and ccache');
   }
   say('removed run folders and scratch space');
@@ -180,7 +181,6 @@ async function sshInto(runDir: string | undefined, command: string[]): Promise<n
   const hostKey = readFileSync(join(dir, 'guest', 'host_key.pub'), 'utf8').trim();
   const knownHosts = join(dir, 'known_hosts');
   writeFileSync(knownHosts, `[127.0.0.1]:${port} ${hostKey}\n`);
-  const { execa } = await import('execa');
   const result = await execa('ssh', ['-i', join(dir, 'id_ed25519'), '-p', port, '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'StrictHostKeyChecking=yes', 'root@127.0.0.1', ...command], {
     stdio: 'inherit',
     reject: false,

@@ -33,6 +33,7 @@ export function shortHash(texts: string[]): string {
 export const cache = {
   builds: (): string => join(cacheRoot(), 'builds'),
   build: (key: string): string => join(cacheRoot(), 'builds', key),
+  trees: (): string => join(cacheRoot(), 'trees'),
   tree: (key: string): string => join(cacheRoot(), 'trees', key),
   scratch: (): string => join(cacheRoot(), 'tmp'),
   ccache: (): string => join(cacheRoot(), 'ccache'),

@@ -86,8 +86,6 @@ export class QemuMachine implements Machine {
   private removeReaper: (() => void) | undefined;
   /** Console logs of every boot, in order. */
   readonly consoleLogs: string[] = [];
-  /** Seconds from QEMU start to the first SSH command, per boot. */
-  readonly bootSeconds: number[] = [];
 
   constructor(private readonly options: QemuOptions) {
     this.accel = options.accel;
@@ -96,10 +94,6 @@ export class QemuMachine implements Machine {
 
   get sshPort(): number {
     return this.port;
-  }
-
-  get currentKernel(): BootableKernel {
-    return this.kernel;
   }
 
   async start(): Promise<void> {
@@ -114,7 +108,6 @@ export class QemuMachine implements Machine {
     writeFileSync(consolePath, '');
     const args = this.arguments(consolePath);
     writeFileSync(join(this.options.runDir, 'qemu.cmdline'), `${[this.options.qemuBinary ?? 'qemu-system-x86_64', ...args].join(' ')}\n`);
-    const started = Date.now();
     // QEMU's own messages go to a file, not a pipe: a VM kept with --keep outlives this process.
     const stderrFile = join(this.options.runDir, 'qemu.log');
     this.child = execa(this.options.qemuBinary ?? 'qemu-system-x86_64', args, {
@@ -153,7 +146,6 @@ export class QemuMachine implements Machine {
         crashed,
       );
     }
-    this.bootSeconds.push((Date.now() - started) / 1000);
   }
 
   /** Why waiting for SSH is pointless now, or null while the guest may still come up. */
