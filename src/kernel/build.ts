@@ -161,7 +161,9 @@ async function runScript(request: BuildRequest, key: string, treeKey: string): P
     all: true,
     buffer: false,
     detached: true,
-    env: { CCACHE_DIR: cache.ccache(), CCACHE_MAXSIZE: process.env.CCACHE_MAXSIZE ?? '5G' },
+    // TMPDIR in the scratch folder: temporary files of the script, gcc and friends go with it,
+    // also when they were killed before they could remove them (SIGKILL, a crashed run's reaper).
+    env: { CCACHE_DIR: cache.ccache(), CCACHE_MAXSIZE: process.env.CCACHE_MAXSIZE ?? '5G', TMPDIR: work },
   });
   const pid = child.pid;
   if (pid) writeFileSync(join(work, 'make.pid'), String(pid));

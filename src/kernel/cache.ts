@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { cacheRoot } from '../paths.ts';
+import { onExit } from '../reaper.ts';
 
 /** Bump when upgrade-kernel.sh changes what a build produces: every cached build is redone. */
 export const buildRecipeVersion = 1;
@@ -39,6 +40,7 @@ export const cache = {
   ccache: (): string => join(cacheRoot(), 'ccache'),
   runs: (): string => join(cacheRoot(), 'runs'),
   locks: (): string => join(cacheRoot(), 'locks'),
+  boxes: (): string => join(cacheRoot(), 'boxes'),
 };
 
 export function isComplete(buildDir: string): boolean {
@@ -66,9 +68,15 @@ export async function withKeyLock<T>(key: string, work: () => Promise<T>): Promi
     update: 10_000,
     retries: { retries: 24 * 60 * 6, minTimeout: 10_000, maxTimeout: 10_000 },
   });
+  // proper-lockfile releases its locks on exit through signal-exit 3, whose hook on
+  // process.reallyExit is undone when execa's signal-exit 4 unloads: a run stopped by Ctrl-C or
+  // SIGTERM (process.exit in the reaper) would leave the lock, and the next run would wait a
+  // minute for it to go stale. The reaper removes it instead.
+  const forget = onExit(() => rmSync(`${target}.lock`, { recursive: true, force: true }));
   try {
     return await work();
   } finally {
+    forget();
     await release().catch(() => undefined);
   }
 }
