@@ -35,8 +35,9 @@ done
 /**
  * The fake make. State goes to $FAKE_MAKE_STATE: "calls" (one line per target), and for each
  * bzImage build "<kind>.pid" (kind: stock or patched) and "<kind>.count". With
- * FAKE_MAKE_HANG=<kind> that build writes half a bzImage and a temporary file (mktemp, as gcc
- * does under $TMPDIR), records the temporary file's path in "<kind>.tmpfile", then sleeps.
+ * FAKE_MAKE_HANG=<kind> that build writes half a bzImage, a "half-built" mark at the top of the
+ * tree and a temporary file (mktemp, as gcc does under $TMPDIR), records the temporary file's
+ * path in "<kind>.tmpfile", then sleeps.
  */
 const fakeMake = `#!/bin/bash
 state=\${FAKE_MAKE_STATE:?}
@@ -62,6 +63,7 @@ case "$target" in
     mkdir -p arch/x86/boot
     if [ "\${FAKE_MAKE_HANG:-}" = "$kind" ]; then
       echo half > arch/x86/boot/bzImage
+      echo "$lv" > half-built
       mktemp > "$state/$kind.tmpfile"
       echo $$ > "$state/$kind.pid.part" && mv "$state/$kind.pid.part" "$state/$kind.pid"
       exec sleep 600
