@@ -52,30 +52,69 @@ export function installLine(packages: string[]): string {
   return `apt-get install -y --no-install-recommends ${[...new Set(packages)].join(' ')}`;
 }
 
-function canInstall(): boolean {
-  return process.getuid?.() === 0 && existsSync('/usr/bin/apt-get');
+/** Root, with apt-get on PATH (the one that would run, not just /usr/bin/apt-get). */
+async function canInstall(): Promise<boolean> {
+  return process.getuid?.() === 0 && (await isPresent('apt-get'));
+}
+
+/** "qemu-system-x86_64 (package qemu-system-x86), libc headers (package libc6-dev)" */
+function describeMissing(missing: Requirement[]): string {
+  return missing.map((req) => `${req.what} (package ${req.aptPackage})`).join(', ');
+}
+
+function packagesOf(missing: Requirement[]): string[] {
+  return [...new Set(missing.map((req) => req.aptPackage))];
+}
+
+async function aptInstall(packages: string[]): Promise<{ ok: boolean; output: string }> {
+  const env = { DEBIAN_FRONTEND: 'noninteractive' };
+  const install = (): Promise<{ exitCode?: number; all?: string }> =>
+    execa('apt-get', ['install', '-y', '--no-install-recommends', ...packages], { reject: false, env, all: true });
+  let result = await install();
+  if (result.exitCode !== 0) {
+    // The package lists may be missing or old (a fresh container): fetch them once, then retry.
+    await execa('apt-get', ['update'], { reject: false, env });
+    result = await install();
+  }
+  const output = (result.all ?? '').split('\n').filter((line) => line.trim()).slice(-3).join(' ');
+  return { ok: result.exitCode === 0, output };
 }
 
 /**
- * Makes sure the host has every required tool: installs what is missing when root on
- * Debian/Ubuntu, otherwise stops with the exact apt-get line (exit 3).
+ * Makes sure the host has every required tool: installs what is missing when root with apt-get
+ * (Debian/Ubuntu), otherwise stops with the exact apt-get line (exit 3), naming each missing tool
+ * and its package. A missing optional tool (ccache) never stops a run: it is installed when
+ * possible, else named in a notice.
  */
 export async function ensureRequirements(extra: Requirement[], say: (line: string) => void): Promise<void> {
   const missing = (await checkRequirements(extra)).filter((req) => !req.present);
-  const packages = missing.map((req) => req.aptPackage);
-  if (packages.length === 0) return;
-  if (!canInstall()) {
-    throw new InfrastructureError(`missing on this host: ${missing.map((req) => req.what).join(', ')}`, installLine(packages));
+  const required = missing.filter((req) => !req.optional);
+  const optional = missing.filter((req) => req.optional);
+  const goOnWithout = (why: string): void => {
+    if (optional.length > 0) say(`notice: ${describeMissing(optional)} ${why}: optional, going on without (${installLine(packagesOf(optional))})`);
+  };
+  if (missing.length === 0) return;
+  if (!(await canInstall())) {
+    if (required.length > 0) {
+      throw new InfrastructureError(`missing on this host: ${describeMissing(required)}`, installLine(packagesOf(missing)));
+    }
+    goOnWithout('is not installed');
+    return;
   }
-  say(`installing ${[...new Set(packages)].join(' ')}`);
-  const env = { DEBIAN_FRONTEND: 'noninteractive' };
-  let install = await execa('apt-get', ['install', '-y', '--no-install-recommends', ...new Set(packages)], { reject: false, env, all: true });
-  if (install.exitCode !== 0) {
-    await execa('apt-get', ['update'], { reject: false, env });
-    install = await execa('apt-get', ['install', '-y', '--no-install-recommends', ...new Set(packages)], { reject: false, env, all: true });
+  if (required.length > 0) {
+    say(`installing ${packagesOf(required).join(' ')} (for ${required.map((req) => req.what).join(', ')})`);
+    const installed = await aptInstall(packagesOf(required));
+    if (!installed.ok) {
+      throw new InfrastructureError(
+        `missing on this host: ${describeMissing(required)}; apt-get could not install ${packagesOf(required).join(' ')}: ${installed.output || 'no output'}`,
+        installLine(packagesOf(required)),
+      );
+    }
   }
-  if (install.exitCode !== 0) {
-    throw new InfrastructureError(`could not install ${packages.join(' ')}: ${install.all?.split('\n').slice(-3).join(' ')}`, installLine(packages));
+  if (optional.length > 0) {
+    say(`installing ${packagesOf(optional).join(' ')} (optional: ${optional.map((req) => req.what).join(', ')})`);
+    const installed = await aptInstall(packagesOf(optional));
+    if (!installed.ok) goOnWithout(`could not be installed (${installed.output || 'no output'})`);
   }
 }
 

@@ -58,7 +58,7 @@ describe('syscall-lab build interrupted while make runs', () => {
     expect(result.all).not.toContain('internal error');
     expectNothingLeft(cacheDir, tmp, makePid, tmpFile);
     expect(entries(join(cacheDir, 'builds'))).toEqual([]);
-  });
+  }, 120_000);
 
   it('SIGINT during the patched build: the stock build stays published, the patched one is not, and the next build redoes the tree', async () => {
     const { fake, cacheDir, tmp, env } = setUp();
@@ -81,5 +81,5 @@ describe('syscall-lab build interrupted while make runs', () => {
     expect(patchedLine, again.stdout).not.toBeNull();
     expect(readFileSync(join(patchedLine![2]!, 'bzImage'), 'utf8').trim()).toBe(`fake bzImage-${patchedLine![1]!.replace(/^6\.1\.0-/, '')} callcount=1`);
     expect(readdirSync(join(cacheDir, 'tmp'))).toEqual([]);
-  });
+  }, 180_000);
 });

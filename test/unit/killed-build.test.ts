@@ -73,5 +73,5 @@ describe.each(['stock', 'patched'] as const)('a build SIGKILLed during the %s ma
     expect(read(join(stock![1]!, 'bzImage'))).toBe('fake bzImage-stock callcount=0');
     expect(read(join(patched![2]!, 'bzImage'))).toBe(`fake bzImage${patched![1]} callcount=1`);
     expect(entries(join(cacheDir, 'locks')).filter((name) => name.endsWith('.lock'))).toEqual([]);
-  });
+  }, 180_000);
 });
