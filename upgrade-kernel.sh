@@ -48,6 +48,15 @@ Build:
   --build-only OUT       do not install: copy bzImage, .config, System.map, vmlinux and the
                          syscall table to OUT
   --check-patches        only try the patch series on a scratch copy of the files it touches
+
+Install (without --build-only: into this system; the bootloader boots it next):
+  --install-prebuilt DIR install the kernel in DIR (a --build-only folder: bzImage, System.map,
+                         .config, kernelrelease; modules.tar if any) instead of building one
+  --install-root DIR     the system to install into (default /), e.g. a mounted image
+  --cmdline ARGS         the new kernel's arguments (default: the running kernel's, with root=
+                         turned into PARTUUID=, since no initramfs is made)
+  Installing twice is harmless: a full run with unchanged inputs stops early, and the
+  bootloader entry is replaced, not added.
   --list-patches DIR     print the patch files of DIR in the order they apply, then exit
 
   -h, --help             this text
@@ -63,7 +72,7 @@ die() { local code=$1; shift; printf 'upgrade-kernel.sh: error: %s\n' "$*" >&2; 
 
 version="" source="" sha256="" mirror="${KERNEL_MIRROR:-https://cdn.kernel.org/pub/linux/kernel}"
 patch_dirs=() fragments=() localversion="" work="/usr/local/src" in_tree="" jobs="$(nproc)"
-build_only="" check_only=false
+build_only="" check_only=false install_root=/ cmdline="" prebuilt="" fingerprint=""
 patches=() cleanup=() release_override=()
 trap 'rm -rf ${cleanup[@]+"${cleanup[@]}"}' EXIT
 
@@ -463,10 +472,118 @@ install_kernel() {
   phase install
   local release
   release=$(kmake -s kernelrelease)
-  if grep -q '^CONFIG_MODULES=y' "$tree/.config"; then kmake modules -j"$jobs" && kmake modules_install; fi
-  kmake install
-  update-grub2 || update-grub || update-burg || say "no update-grub: make the bootloader boot $release yourself"
-  say "kernel $release is installed; reboot to try it out"
+  if grep -q '^CONFIG_MODULES=y' "$tree/.config"; then
+    kmake modules -j"$jobs" || die $EX_SOFTWARE "the modules did not build"
+    kmake INSTALL_MOD_PATH="${install_root%/}" modules_install
+  fi
+  install_files "$release" "$tree/arch/x86/boot/bzImage" "$tree/System.map" "$tree/.config"
+  boot_next "$release"
+  printf '%s\n' "$release" >"$(record_dir "$tree" base)/release"
+  printf '%s\n' "$fingerprint" >"$(record_dir "$tree" base)/installed"
+}
+
+# --install-prebuilt: a kernel built elsewhere (the host's --build-only folder).
+install_prebuilt() { # dir
+  local dir=$1 release config f
+  phase install
+  [ -d "$dir" ] || die $EX_NOINPUT "--install-prebuilt $dir does not exist (fix: copy a --build-only folder into the guest)"
+  config="$dir/.config"; [ -f "$config" ] || config="$dir/config"
+  for f in "$dir/bzImage" "$dir/System.map" "$config" "$dir/kernelrelease"; do
+    [ -f "$f" ] || die $EX_NOINPUT "$f is missing (fix: copy the whole folder that --build-only made: bzImage, System.map, .config, kernelrelease)"
+  done
+  release=$(cat "$dir/kernelrelease")
+  [[ "$release" =~ ^[A-Za-z0-9._+-]+$ ]] || die $EX_DATAERR "$dir/kernelrelease holds '$release', not a kernel release"
+  for f in "$dir"/modules.tar*; do
+    [ -f "$f" ] || continue
+    mkdir -p "$install_root/lib/modules"
+    tar -xf "$f" -C "$install_root/lib/modules" || die $EX_DATAERR "could not unpack $f"
+  done
+  install_files "$release" "$dir/bzImage" "$dir/System.map" "$config"
+  boot_next "$release"
+}
+
+install_files() { # release bzImage System.map config
+  local release=$1 boot="${install_root%/}/boot"
+  mkdir -p "$boot"
+  install -m 0644 "$2" "$boot/vmlinuz-$release"
+  install -m 0644 "$3" "$boot/System.map-$release"
+  install -m 0644 "$4" "$boot/config-$release"
+  # Only a kernel with modules can need an initramfs; one with its drivers built in mounts its root itself.
+  if grep -q '^CONFIG_MODULES=y' "$4" && [ -d "${install_root%/}/lib/modules/$release" ] && command -v update-initramfs >/dev/null; then
+    [ "$install_root" = / ] || die $EX_USAGE "cannot make an initramfs under --install-root $install_root"
+    update-initramfs -c -k "$release" >&2 || die $EX_SOFTWARE "update-initramfs -c -k $release failed"
+  else
+    rm -f "$boot/initrd.img-$release"
+  fi
+  say "installed $boot/vmlinuz-$release"
+}
+
+# The new kernel's arguments: --cmdline, else the running kernel's. Without an initramfs root= must
+# be something the kernel resolves by itself: PARTUUID= (UUID= and LABEL= need an initramfs).
+kernel_args() {
+  local args root dev partuuid
+  if [ -n "$cmdline" ]; then args=$cmdline; else args=$(cat /proc/cmdline); fi
+  root=$(printf '%s\n' "$cmdline" | tr ' ' '\n' | grep -E '^root=' | tail -1 || true)
+  args=$(printf '%s\n' "$args" | tr ' ' '\n' | grep -v -E '^(BOOT_IMAGE|initrd|root)=' | grep -v '^$' | tr '\n' ' ' || true)
+  if [ -z "$root" ]; then
+    dev=$(findmnt -no SOURCE "$install_root") || die $EX_SOFTWARE "cannot find the device mounted at $install_root (fix: pass --cmdline 'root=... ')"
+    partuuid=$(blkid -s PARTUUID -o value "$dev" 2>/dev/null || true)
+    if [ -n "$partuuid" ]; then root="root=PARTUUID=$partuuid"; else root="root=$dev"; fi
+  fi
+  printf '%s %s\n' "$root" "${args% }"
+}
+
+# The bootloader starts $release next, and from then on: extlinux or GRUB, whichever the system has.
+boot_next() { # release
+  local release=$1 conf="" c
+  for c in boot/extlinux/extlinux.conf boot/syslinux/syslinux.cfg extlinux.conf; do
+    [ -f "${install_root%/}/$c" ] && { conf="${install_root%/}/$c"; break; }
+  done
+  if [ -n "$conf" ]; then
+    extlinux_boot_next "$conf" "$release"
+  elif [ -d "${install_root%/}/boot/grub" ] && command -v update-grub >/dev/null; then
+    [ "$install_root" = / ] || die $EX_USAGE "GRUB can only be updated in the running system, not under --install-root"
+    grub_boot_next "$release"
+  else
+    die $EX_UNAVAILABLE "found neither extlinux.conf nor GRUB in ${install_root%/}/boot (fix: make the bootloader boot /boot/vmlinuz-$release yourself)"
+  fi
+}
+
+extlinux_boot_next() { # conf release
+  local conf=$1 release=$2 args
+  args=$(kernel_args)
+  # Idempotent: an earlier install's block is replaced, never added twice.
+  # Syslinux keywords are case-insensitive and the last DEFAULT wins: Debian's extlinux-update writes "default l0".
+  {
+    printf 'DEFAULT syscall-lab\n'
+    awk '/^# syscall-lab begin/ { skip = 1 } !skip && toupper($1) != "DEFAULT" { print } /^# syscall-lab end/ { skip = 0 }' "$conf"
+    printf '# syscall-lab begin\nLABEL syscall-lab\n  MENU LABEL Linux %s (syscall-lab)\n  LINUX /boot/vmlinuz-%s\n' "$release" "$release"
+    [ ! -f "${install_root%/}/boot/initrd.img-$release" ] || printf '  INITRD /boot/initrd.img-%s\n' "$release"
+    printf '  APPEND %s\n# syscall-lab end\n' "$args"
+  } >"$conf.new"
+  mv "$conf.new" "$conf"
+  say "extlinux boots $release next ($conf)"
+}
+
+grub_boot_next() { # release
+  local release=$1 id
+  mkdir -p /etc/default/grub.d
+  # With no initramfs GRUB must pass root=PARTUUID=; flat entries let grub-set-default name ours.
+  printf '%s\n' '# Written by syscall-lab upgrade-kernel.sh' GRUB_DEFAULT=saved GRUB_DISABLE_LINUX_PARTUUID=false GRUB_DISABLE_SUBMENU=y \
+    >/etc/default/grub.d/syscall-lab.cfg
+  update-grub >&2 || die $EX_SOFTWARE "update-grub failed"
+  id=$(grep -o "gnulinux-$release-advanced-[^' ]*" /boot/grub/grub.cfg | head -1 || true)
+  [ -n "$id" ] || die $EX_SOFTWARE "update-grub made no entry for $release in /boot/grub/grub.cfg"
+  grub-set-default "$id" || die $EX_SOFTWARE "grub-set-default $id failed"
+  say "GRUB boots $release next ($id)"
+}
+
+# What a full (not --build-only) run installs: a second provision with the same inputs is a no-op
+# instead of a second hour-long build.
+input_fingerprint() {
+  { printf '%s\n' "$version" "$source" "$sha256" "$localversion"
+    cat ${patches[@]+"${patches[@]}"} "$default_fragment" ${fragments[@]+"${fragments[@]}"}
+  } | sha256sum | cut -d' ' -f1
 }
 
 # --- main -------------------------------------------------------------------------------------
@@ -489,11 +606,20 @@ main() {
       --jobs) need_arg "$@"; jobs=$2; shift 2 ;;
       --build-only) need_arg "$@"; build_only=$2; shift 2 ;;
       --check-patches) check_only=true; shift ;;
+      --install-prebuilt) need_arg "$@"; prebuilt=$2; shift 2 ;;
+      --install-root) need_arg "$@"; install_root=$2; shift 2 ;;
+      --cmdline) need_arg "$@"; cmdline=$2; shift 2 ;;
       --list-patches) need_arg "$@"; list_patches "$2"; exit 0 ;;
       *) die $EX_USAGE "unknown option $1 (see --help)" ;;
     esac
   done
 
+  if [ -n "$prebuilt" ]; then
+    [ -z "$version$source$build_only$in_tree" ] && [ ${#patch_dirs[@]} -eq 0 ] \
+      || die $EX_USAGE "--install-prebuilt installs a finished kernel: it takes no source, patch or build options"
+    install_prebuilt "$prebuilt"
+    exit 0
+  fi
   [[ "$jobs" =~ ^[1-9][0-9]*$ ]] || die $EX_USAGE "--jobs must be a positive number, not '$jobs'"
   [ -z "$sha256" ] || [[ "$sha256" =~ ^[0-9a-f]{64}$ ]] || die $EX_USAGE "--sha256 must be 64 lowercase hex digits"
   if [ -n "$in_tree" ]; then
@@ -516,6 +642,14 @@ main() {
   else
     local name=${version:-$(basename "${source%%.tar*}")}
     tree="$work/linux-${name#linux-}"
+    if [ -z "$build_only" ]; then
+      fingerprint=$(input_fingerprint)
+      if [ -f "$install_root/boot/vmlinuz-$(cat "$(record_dir "$tree" base)/release" 2>/dev/null)" ] \
+        && [ "$(cat "$(record_dir "$tree" base)/installed" 2>/dev/null)" = "$fingerprint" ]; then
+        say "already built and installed from the same source, patches and config: nothing to do"
+        exit 0
+      fi
+    fi
     unpack "$tree"
     mkdir -p "$(record_dir "$tree" base)"
     if [ ${#patches[@]} -gt 0 ]; then phase patch; apply_patches "$tree" base; fi
