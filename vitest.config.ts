@@ -5,6 +5,16 @@ export default defineConfig({
     projects: [
       { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 60_000 } },
       {
+        // Only through `npm run test:vagrant` (test/vagrant/run.ts sets up libvirtd in a network namespace).
+        test: {
+          name: 'vagrant',
+          include: ['test/vagrant/**/*.test.ts'],
+          testTimeout: 90 * 60_000,
+          hookTimeout: 90 * 60_000,
+          fileParallelism: false,
+        },
+      },
+      {
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],

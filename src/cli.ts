@@ -14,6 +14,9 @@ import { writeJunitReport } from './report/junit.ts';
 import type { RunReport } from './report/model.ts';
 import { formatSummary } from './report/summary.ts';
 import { shellQuote } from './guest/ssh.ts';
+import { QemuMachine } from './vm/qemu.ts';
+import { checkVagrantHost, reapVagrantLeftovers, VagrantMachine } from './vm/vagrant.ts';
+import { boxIsInstalled, ensureOfflineBox, offlineBoxName, removeBoxVolumes } from './vm/vagrant-box.ts';
 
 function say(line: string): void {
   process.stderr.write(`syscall-lab: ${line}\n`);
@@ -27,7 +30,10 @@ function runOptions(y: Argv): Argv {
     .option('sha256', { type: 'string', describe: 'expected sha256 of the kernel tarball' })
     .option('config-fragment', { type: 'string', describe: 'extra kernel config options (CONFIG_...=y lines)' })
     .option('userland', { type: 'string', describe: 'folder of C test programs replacing userland/tests' })
-    .option('backend', { type: 'string', default: defaults.backend, describe: 'VM backend' })
+    .option('backend', { type: 'string', default: defaults.backend, describe: 'VM backend: qemu (embedded, no daemon) or vagrant' })
+    .option('box', { type: 'string', default: defaults.box, describe: 'Vagrant box (syscall-lab/bookworm: made offline by `box build`)' })
+    .option('provider', { type: 'string', default: defaults.provider, describe: 'Vagrant provider: libvirt or virtualbox' })
+    .option('build-in-guest', { type: 'boolean', default: defaults.buildInGuest, describe: 'Vagrant: the guest builds its kernel (the seed way; slow)' })
     .option('accel', { type: 'string', default: defaults.accel, describe: 'auto (KVM when usable), kvm or tcg' })
     .option('cpus', { type: 'number', default: defaults.cpus })
     .option('memory', { type: 'number', default: defaults.memory, describe: 'guest memory in MiB' })
@@ -41,7 +47,7 @@ function runOptions(y: Argv): Argv {
 /** yargs' merged values (flags, SYSCALL_LAB_* env, --config file) -> the validated options. */
 function toOptions(argv: Record<string, unknown>): Options {
   const asList = (value: unknown): string[] => (value === undefined ? [] : Array.isArray(value) ? value.map(String) : [String(value)]);
-  const known = ['patches', 'sha256', 'configFragment', 'userland', 'backend', 'accel', 'cpus', 'memory', 'jobs', 'bootTimeout', 'json', 'junit', 'keep'];
+  const known = ['patches', 'sha256', 'configFragment', 'userland', 'backend', 'box', 'provider', 'buildInGuest', 'accel', 'cpus', 'memory', 'jobs', 'bootTimeout', 'json', 'junit', 'keep'];
   const raw: Record<string, unknown> = { kernel: [...asList(argv.kernel), ...asList(argv.kernelSource)] };
   for (const key of known) if (argv[key] !== undefined) raw[key] = argv[key];
   return parseOptions(raw);
@@ -67,6 +73,7 @@ function reproduceLine(plan: PlannedRun, options: Options): string {
 async function reapEarlierRuns(): Promise<void> {
   const reaped = [
     ...reapLeftovers(cache.runs(), () => false),
+    ...reapVagrantLeftovers(cache.runs(), false),
     // Scratch folders are named <key>-<pid>.
     ...reapLeftovers(cache.scratch(), () => true, (name) => Number(/-(\d+)$/.exec(name)?.[1]) || null),
   ];
@@ -87,10 +94,14 @@ async function run(options: Options): Promise<number> {
     const outcome = await runOne(plan, { options, runDir, accel, reproduce: reproduceLine(plan, options) });
     const keep = options.keep && outcome.machine && index === plans.length - 1 && !outcome.report.error;
     if (keep && outcome.machine) {
-      writeFileSync(join(runDir, 'ssh-port'), String(outcome.machine.sshPort));
       outcome.machine.release();
       rmSync(join(runDir, 'owner'));
-      say(`VM kept running: syscall-lab ssh --run ${runDir} (stop it with: syscall-lab clean --vms)`);
+      if (outcome.machine instanceof QemuMachine) {
+        writeFileSync(join(runDir, 'ssh-port'), String(outcome.machine.sshPort));
+        say(`VM kept running: syscall-lab ssh --run ${runDir} (stop it with: syscall-lab clean --vms)`);
+      } else if (outcome.machine instanceof VagrantMachine) {
+        say(`VM kept running: ${outcome.machine.sshHint} (stop it with: syscall-lab clean --vms)`);
+      }
     } else {
       await outcome.machine?.stop();
     }
@@ -114,6 +125,7 @@ async function prepare(options: Options): Promise<PlannedRun[]> {
     .filter((plan) => plan.source.kind === 'apt' && plan.source.path)
     .map((plan) => ({ what: `Linux ${plan.source.version} source`, probe: plan.source.path!, aptPackage: plan.source.aptPackage!, why: `--kernel ${plan.source.requested}` }));
   await ensureRequirements(extra, say);
+  if (options.backend === 'vagrant') await checkVagrantHost(options.provider);
   await checkPatchSeries(plans);
   return plans;
 }
@@ -134,11 +146,13 @@ async function doctor(): Promise<number> {
 
 async function clean(all: boolean, vms: boolean): Promise<number> {
   const runs = cache.runs();
+  for (const line of reapVagrantLeftovers(runs, vms)) say(`destroyed the ${line}`);
   if (existsSync(runs)) {
     for (const name of readdirSync(runs)) {
       const dir = join(runs, name);
       const owner = ownerOf(dir);
       if (owner !== null && isAlive(owner)) continue;
+      if (!vms && existsSync(join(dir, 'vagrant.env')) && owner === null) continue;
       const pidFile = join(dir, 'qemu.pid');
       if (existsSync(pidFile)) {
         const pid = Number(readFileSync(pidFile, 'utf8'));
@@ -164,8 +178,13 @@ async function clean(all: boolean, vms: boolean): Promise<number> {
     }
   }
   if (all) {
-    for (const dir of [cache.builds(), cache.trees(), cache.ccache(), cache.locks()]) rmSync(dir, { recursive: true, force: true });
-    say('removed every cached build, tree and ccache');
+    for (const dir of [cache.builds(), cache.trees(), cache.ccache(), cache.locks(), cache.boxes()]) rmSync(dir, { recursive: true, force: true });
+    say('removed every cached build, tree, ccache and box file');
+    if (await boxIsInstalled(offlineBoxName)) {
+      await execa('vagrant', ['box', 'remove', '--force', '--all', offlineBoxName], { reject: false });
+      say(`removed the Vagrant box ${offlineBoxName}`);
+    }
+    for (const volume of await removeBoxVolumes(offlineBoxName)) say(`deleted libvirt volume ${volume}`);
   }
   say('removed run folders and scratch space');
   return ExitCode.ok;
@@ -215,6 +234,15 @@ export async function main(argv: string[]): Promise<number> {
       (y) => y.option('all', { type: 'boolean', default: false }).option('vms', { type: 'boolean', default: false }),
       async (args) => {
         exitCode = await clean(args.all, args.vms);
+      },
+    )
+    .command(
+      'box <action>',
+      'the offline Vagrant box (build: make syscall-lab/bookworm from Debian apt and add it to Vagrant)',
+      (y) => y.positional('action', { choices: ['build'] as const, demandOption: true }),
+      async () => {
+        const file = await ensureOfflineBox(say);
+        process.stdout.write(`${offlineBoxName}: ${file}\n`);
       },
     )
     .command(

@@ -15,7 +15,10 @@ export const optionsSchema = z
     sha256: z.string().optional(),
     configFragment: z.string().min(1).optional(),
     userland: z.string().min(1).optional(),
-    backend: z.enum(['qemu']),
+    backend: z.enum(['qemu', 'vagrant']),
+    box: z.string().min(1),
+    provider: z.enum(['libvirt', 'virtualbox']),
+    buildInGuest: z.boolean(),
     accel: z.enum(['auto', 'kvm', 'tcg']),
     cpus: z.number().int().min(1).max(64),
     memory: z.number().int().min(256).max(65536),
@@ -31,6 +34,10 @@ export type Options = z.infer<typeof optionsSchema>;
 
 export const defaults = {
   backend: 'qemu',
+  /** The Vagrantfile's default too: a public box; `syscall-lab box build` makes syscall-lab/bookworm offline. */
+  box: 'debian/bookworm64',
+  provider: 'libvirt',
+  buildInGuest: false,
   accel: 'auto',
   cpus: 2,
   memory: 1024,
@@ -49,6 +56,13 @@ export function parseOptions(raw: Record<string, unknown>): Options {
   const options = parsed.data;
   if (options.sha256 !== undefined && options.kernel.length > 1) {
     throw new BadInputError('--sha256 applies to one kernel, but several --kernel were given', 'run the kernel that needs --sha256 on its own');
+  }
+  if (options.backend !== 'vagrant') {
+    for (const flag of ['box', 'provider', 'buildInGuest'] as const) {
+      if (options[flag] !== defaults[flag]) {
+        throw new BadInputError(`--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} only applies to --backend vagrant`, 'add --backend vagrant, or drop the option');
+      }
+    }
   }
   for (const [flag, path] of [['--patches', options.patches], ['--userland', options.userland]] as const) {
     if (path !== undefined && (!existsSync(path) || !statSync(path).isDirectory())) {

@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { allChecks } from './checks/index.ts';
 import type { Check, CheckContext } from './checks/check.ts';
 import { skipped } from './checks/check.ts';
@@ -20,7 +20,10 @@ import type { CheckResult, PhaseTiming, RunReport } from './report/model.ts';
 import { guestKernelArgs, prepareGuestKeys } from './guest/rootfs.ts';
 import { shellCommand } from './guest/ssh.ts';
 import { scanConsole, verdict } from './vm/console.ts';
-import { BootError, probeAccel, QemuMachine, timeoutScale, type Accel } from './vm/qemu.ts';
+import { BootError, type BootableKernel, type RunMachine } from './vm/machine.ts';
+import { VagrantMachine } from './vm/vagrant.ts';
+import { ensureOfflineBox, offlineBoxName } from './vm/vagrant-box.ts';
+import { probeAccel, QemuMachine, timeoutScale, type Accel } from './vm/qemu.ts';
 
 /** One kernel of the matrix, fully validated before anything is built. */
 export interface PlannedRun {
@@ -152,7 +155,7 @@ export interface RunOutcome {
   report: RunReport;
   /** Set when the run stopped early: why, as an exit code. */
   errorExitCode?: number;
-  machine?: QemuMachine;
+  machine?: RunMachine;
 }
 
 export async function runOne(plan: PlannedRun, env: RunEnvironment): Promise<RunOutcome> {
@@ -169,7 +172,7 @@ export async function runOne(plan: PlannedRun, env: RunEnvironment): Promise<Run
     reproduce: env.reproduce,
   };
   for (const notice of plan.notices) progress.info(`notice: ${notice}`);
-  let machine: QemuMachine | undefined;
+  let machine: RunMachine | undefined;
   try {
     const { stock, patched } = await buildKernels(plan, options, runDir, clock);
     report.logs.build.push(stock.log, patched.log);
@@ -183,17 +186,8 @@ export async function runOne(plan: PlannedRun, env: RunEnvironment): Promise<Run
     progress.info(`new syscalls: ${added.map((entry) => `${entry.name}=${entry.number}`).join(', ') || 'none'}`);
 
     const scale = timeoutScale(accel);
-    const keys = await prepareGuestKeys(runDir);
-    machine = new QemuMachine({
-      runDir,
-      kernel: { image: stock.bzImage, release: stock.release },
-      keys,
-      accel,
-      cpus: options.cpus,
-      memoryMiB: options.memory,
-      kernelArgs: guestKernelArgs(stock.version),
-      bootTimeout: (options.bootTimeout ?? 60 * scale) * 1000,
-    });
+    const created = await createMachine(plan, env, stock, patched, progress);
+    machine = created.machine;
     const context: CheckContext = {
       machine,
       added,
@@ -204,15 +198,17 @@ export async function runOne(plan: PlannedRun, env: RunEnvironment): Promise<Run
       userlandFiles: plan.userlandFiles,
       syscallHeader: `${guestDir}/syscall-lab-syscalls.h`,
     };
-    progress.info(`booting ${stock.release} (${accel})`);
+    progress.info(`booting ${created.stockName} (${options.backend}, ${accel})`);
     await clock.time('boot-stock', () => machine!.start());
+    progress.stop();
     report.logs.console = machine.consoleLogs;
     await clock.time('checks-stock', async () => {
       await prepareGuest(context, headerFile);
       report.checks.push(...(await runChecks(allChecks.filter((check) => check.stage === 'stock'), context, progress)));
     });
     progress.info(`rebooting into ${patched.release}`);
-    await clock.time('boot-patched', () => machine!.reboot({ image: patched.bzImage, release: patched.release }));
+    await clock.time('boot-patched', () => machine!.reboot(created.patchedKernel));
+    progress.stop();
     await clock.time('checks-patched', async () => {
       await prepareGuest(context, headerFile);
       report.checks.push(...(await runChecks(allChecks.filter((check) => check.stage === 'patched'), context, progress)));
@@ -229,6 +225,58 @@ export async function runOne(plan: PlannedRun, env: RunEnvironment): Promise<Run
     const exitCode = patchedCrashedAtBoot ? ExitCode.checkFailed : error instanceof LabError ? error.exitCode : ExitCode.infrastructure;
     return { report, machine, errorExitCode: exitCode };
   }
+}
+
+/**
+ * The backend's machine. QEMU boots the host-built kernels directly; Vagrant boots the box on its
+ * own kernel (the negative control), then installs the host-built patched kernel in the guest.
+ */
+async function createMachine(
+  plan: PlannedRun,
+  env: RunEnvironment,
+  stock: KernelBuild,
+  patched: KernelBuild,
+  progress: Progress,
+): Promise<{ machine: RunMachine; stockName: string; patchedKernel: BootableKernel }> {
+  const { options, runDir, accel } = env;
+  const scale = timeoutScale(accel);
+  if (options.backend === 'vagrant') {
+    if (options.box === offlineBoxName) await ensureOfflineBox((line) => progress.info(line));
+    const minutes = 60_000 * (options.bootTimeout ? options.bootTimeout / 60 : scale * 5);
+    const machine = new VagrantMachine({
+      runDir,
+      box: options.box,
+      provider: options.provider,
+      cpus: options.cpus,
+      memoryMiB: options.memory,
+      name: `syscall-lab-${basename(runDir).replace(/[^A-Za-z0-9-]/g, '-').slice(-40)}-`,
+      upTimeout: minutes,
+      // Building in a guest takes an hour or more under TCG.
+      provisionTimeout: options.buildInGuest ? 60 * minutes : minutes,
+      buildInGuest: options.buildInGuest
+        ? {
+            version: plan.source.version,
+            patchDirs: [...plan.compat, plan.patchSet].map((set) => set.dir),
+            source: plan.source.path,
+            localversion: patched.release.slice(patched.release.indexOf('-patched')),
+          }
+        : undefined,
+      onOutput: (line) => progress.live(() => line.slice(0, 100)),
+    });
+    return { machine, stockName: `the box ${options.box}`, patchedKernel: { image: patched.dir, release: patched.release } };
+  }
+  const keys = await prepareGuestKeys(runDir);
+  const machine = new QemuMachine({
+    runDir,
+    kernel: { image: stock.bzImage, release: stock.release },
+    keys,
+    accel,
+    cpus: options.cpus,
+    memoryMiB: options.memory,
+    kernelArgs: guestKernelArgs(stock.version),
+    bootTimeout: (options.bootTimeout ?? 60 * scale) * 1000,
+  });
+  return { machine, stockName: stock.release, patchedKernel: { image: patched.bzImage, release: patched.release } };
 }
 
 function describeError(error: unknown): string {

@@ -9,8 +9,11 @@ export interface SshTarget {
   port: number;
   username: string;
   privateKey: string;
-  /** The only host key accepted. */
-  hostKey: Buffer;
+  /**
+   * The only host key accepted. Undefined: the first key presented is accepted and pinned
+   * (trust on first use, for guests whose key the harness did not make), see pinnedHostKey.
+   */
+  hostKey: Buffer | undefined;
 }
 
 /** Quotes one argument for a POSIX shell: remote commands never interpolate raw input. */
@@ -33,7 +36,16 @@ export class SshSession {
   /** Rejecters of the operations in flight: a dropped connection must settle them all. */
   private readonly pending = new Set<(error: Error) => void>();
 
-  constructor(private readonly target: SshTarget) {}
+  private pinned: Buffer | undefined;
+
+  constructor(private readonly target: SshTarget) {
+    this.pinned = target.hostKey;
+  }
+
+  /** The host key every later connection of this session must present. */
+  get pinnedHostKey(): Buffer | undefined {
+    return this.pinned;
+  }
 
   /** Retries until connected or `timeoutMs` passes; `stillBooting` stops early (e.g. QEMU died). */
   async connect(timeoutMs: number, stillBooting: () => string | null): Promise<number> {
@@ -56,7 +68,7 @@ export class SshSession {
       }
     }
     throw new TimeoutError(
-      `no SSH login on 127.0.0.1:${this.target.port} within ${Math.round(timeoutMs / 1000)} s (${attempts} attempts, last: ${lastError})`,
+      `no SSH login on ${this.target.host}:${this.target.port} within ${Math.round(timeoutMs / 1000)} s (${attempts} attempts, last: ${lastError})`,
     );
   }
 
@@ -78,7 +90,8 @@ export class SshSession {
           readyTimeout,
           keepaliveInterval: 15_000,
           hostVerifier: (key: Buffer) => {
-            hostKeyMismatch = !key.equals(this.target.hostKey);
+            this.pinned ??= Buffer.from(key);
+            hostKeyMismatch = !key.equals(this.pinned);
             return !hostKeyMismatch;
           },
         });

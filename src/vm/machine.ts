@@ -1,3 +1,5 @@
+import { LabError } from '../errors.ts';
+
 /**
  * The one interface every VM backend implements and every check talks to.
  * Every wait is bounded by a timeout; boot errors carry the console output.
@@ -42,6 +44,14 @@ export interface Machine {
   stop(): Promise<void>;
 }
 
+/** What the run loop needs beyond the checks' interface: keeping the VM and finding its logs. */
+export interface RunMachine extends Machine {
+  /** Leaves the machine running after this process exits (--keep). */
+  release(): void;
+  /** Console logs of every boot so far, in order (kept in the run folder). */
+  readonly consoleLogs: string[];
+}
+
 /** The VM is gone (QEMU exited, the guest powered off or panicked): no command can run any more. */
 export class MachineGoneError extends Error {
   constructor(
@@ -61,4 +71,18 @@ export interface ConsoleLog {
   mark(): number;
   /** Text written since the mark (the whole boot when omitted). */
   since(mark?: number): string;
+}
+
+/** A boot that did not reach SSH; carries the console tail as evidence. */
+export class BootError extends LabError {
+  constructor(
+    message: string,
+    readonly kernel: BootableKernel,
+    readonly consoleTail: string,
+    readonly consolePath: string,
+    /** A panic or oops while booting: the kernel's fault, not the machine's. */
+    readonly kernelCrashed: boolean,
+  ) {
+    super(message, 3, kernelCrashed ? 'see the console excerpt' : 'see the console log; `syscall-lab doctor` checks the host', consoleTail);
+  }
 }

@@ -3,12 +3,12 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa, type ResultPromise } from 'execa';
-import { InfrastructureError, LabError } from '../errors.ts';
+import { InfrastructureError } from '../errors.ts';
 import { guestRoot, kernelCommandLine, readClientKey, type GuestKeys } from '../guest/rootfs.ts';
 import { SshSession } from '../guest/ssh.ts';
 import { killGroup, onExit } from '../reaper.ts';
 import { ConsoleFile, scanConsole } from './console.ts';
-import { MachineGoneError, type BootableKernel, type ConsoleLog, type ExecOptions, type ExecResult, type Machine } from './machine.ts';
+import { BootError, MachineGoneError, type BootableKernel, type ConsoleLog, type ExecOptions, type ExecResult, type RunMachine } from './machine.ts';
 
 export type Accel = 'kvm' | 'tcg';
 
@@ -42,20 +42,6 @@ export interface QemuOptions {
   qemuBinary?: string;
 }
 
-/** A boot that did not reach SSH; carries the console tail as evidence. */
-export class BootError extends LabError {
-  constructor(
-    message: string,
-    readonly kernel: BootableKernel,
-    readonly consoleTail: string,
-    readonly consolePath: string,
-    /** A panic or oops while booting: the kernel's fault, not the machine's. */
-    readonly kernelCrashed: boolean,
-  ) {
-    super(message, 3, kernelCrashed ? 'see the console excerpt' : 'see the console log; `syscall-lab doctor` checks the host', consoleTail);
-  }
-}
-
 async function freeLoopbackPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
@@ -73,7 +59,7 @@ async function freeLoopbackPort(): Promise<number> {
  * user networking with restrict=on and SSH forwarded on 127.0.0.1 only, the serial console
  * in a file per boot, -no-reboot so that a reboot or a panic ends QEMU.
  */
-export class QemuMachine implements Machine {
+export class QemuMachine implements RunMachine {
   readonly backend = 'qemu';
   readonly accel: Accel;
   private child: ResultPromise | undefined;

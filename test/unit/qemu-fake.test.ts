@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { dir, type DirectoryResult } from 'tmp-promise';
 import { prepareGuestKeys } from '../../src/guest/rootfs.ts';
-import { BootError, QemuMachine } from '../../src/vm/qemu.ts';
+import { BootError } from '../../src/vm/machine.ts';
+import { QemuMachine } from '../../src/vm/qemu.ts';
 
 // A fake qemu-system-x86_64 on PATH that records its arguments, then fails or hangs:
 // what the harness asks of QEMU, and that it cleans up after it, without booting anything.

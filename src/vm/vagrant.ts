@@ -1,0 +1,306 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa, execaSync } from 'execa';
+import { InfrastructureError, LabError, TimeoutError } from '../errors.ts';
+import { shellCommand, shellQuote, SshSession } from '../guest/ssh.ts';
+import { projectRoot } from '../paths.ts';
+import { isAlive, onExit, ownerOf } from '../reaper.ts';
+import { ConsoleFile, scanConsole } from './console.ts';
+import { BootError, type BootableKernel, type ConsoleLog, type ExecOptions, type ExecResult, type RunMachine } from './machine.ts';
+
+export type VagrantProvider = 'libvirt' | 'virtualbox';
+
+export interface VagrantOptions {
+  /** The run folder: Vagrant's machine state (.vagrant/), its log and the console logs live here. */
+  runDir: string;
+  box: string;
+  provider: VagrantProvider;
+  cpus: number;
+  memoryMiB: number;
+  /** Unique per run: the VM's name prefix, so that parallel runs do not collide. */
+  name: string;
+  /** Limits in ms, already scaled for the accelerator. */
+  upTimeout: number;
+  provisionTimeout: number;
+  /** What the guest builds when it builds the kernel itself (--build-in-guest); else it installs prebuilt ones. */
+  buildInGuest?: { version: string; patchDirs: string[]; source?: string; localversion: string };
+  /** Each line Vagrant prints, for live progress. */
+  onOutput?: (line: string) => void;
+  vagrantBinary?: string;
+}
+
+/** What `vagrant ssh-config` says about reaching the guest. */
+export interface SshConfig {
+  host: string;
+  port: number;
+  user: string;
+  identityFile: string;
+}
+
+/** Parses `vagrant ssh-config` output (one Host block). */
+export function parseSshConfig(text: string): SshConfig {
+  const values = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const match = /^\s*(\w+)\s+(.+?)\s*$/.exec(line);
+    if (match && !values.has(match[1]!)) values.set(match[1]!, match[2]!.replace(/^"(.*)"$/, '$1'));
+  }
+  const host = values.get('HostName');
+  const user = values.get('User');
+  const identityFile = values.get('IdentityFile');
+  const port = Number(values.get('Port') ?? '22');
+  if (!host || !user || !identityFile || !Number.isInteger(port)) {
+    throw new InfrastructureError(`vagrant ssh-config gave no HostName/User/IdentityFile: ${text.trim().slice(0, 300)}`, 'see vagrant.log in the run folder');
+  }
+  return { host, port, user, identityFile };
+}
+
+/** The console file the provider writes: libvirt's QEMU writes it, so not under a private home. */
+function consolePathFor(runDir: string): string {
+  return join(runDir, 'console.log');
+}
+
+/**
+ * Vagrant backend. The repository's Vagrantfile describes the VM (the same one a developer
+ * `vagrant up`s); this class drives it with `vagrant up / provision / reload / ssh-config / destroy`,
+ * reads ssh-config once per boot and keeps one ssh2 connection, whose host key is pinned at the first
+ * connection. Commands run as root (sudo), as they do under QEMU.
+ */
+export class VagrantMachine implements RunMachine {
+  readonly backend = 'vagrant';
+  readonly accel: string;
+  readonly consoleLogs: string[] = [];
+  private ssh: SshSession | undefined;
+  private hostKey: Buffer | undefined;
+  private consoleFile: ConsoleFile;
+  private created = false;
+  private removeReaper: (() => void) | undefined;
+  private uploads = 0;
+
+  constructor(private readonly options: VagrantOptions) {
+    this.accel = existsSync('/dev/kvm') ? 'kvm' : 'tcg';
+    this.consoleFile = new ConsoleFile(consolePathFor(options.runDir));
+  }
+
+  /** Environment of every vagrant command: the repository's Vagrantfile, this run's state folder. */
+  environment(extra: Record<string, string> = {}): Record<string, string> {
+    const build = this.options.buildInGuest;
+    return {
+      VAGRANT_CWD: projectRoot,
+      VAGRANT_DOTFILE_PATH: join(this.options.runDir, '.vagrant'),
+      VAGRANT_DEFAULT_PROVIDER: this.options.provider,
+      VAGRANT_NO_COLOR: '1',
+      VAGRANT_CHECKPOINT_DISABLE: '1',
+      SYSCALL_LAB_BOX: this.options.box,
+      SYSCALL_LAB_MEMORY: String(this.options.memoryMiB),
+      SYSCALL_LAB_CPUS: String(this.options.cpus),
+      SYSCALL_LAB_NAME: this.options.name,
+      SYSCALL_LAB_CONSOLE_LOG: this.consoleFile.path,
+      // The harness reloads by itself, to time the boot and watch its console.
+      SYSCALL_LAB_REBOOT: '0',
+      ...(build && {
+        SYSCALL_LAB_KERNEL: build.version,
+        SYSCALL_LAB_PATCHES: build.patchDirs.join(':'),
+        SYSCALL_LAB_LOCALVERSION: build.localversion,
+        ...(build.source && { SYSCALL_LAB_KERNEL_SOURCE: build.source }),
+      }),
+      ...extra,
+    };
+  }
+
+  private async vagrant(args: string[], timeoutMs: number, extraEnv: Record<string, string> = {}): Promise<string> {
+    const logFile = join(this.options.runDir, 'vagrant.log');
+    const env = this.environment(extraEnv);
+    writeFileSync(logFile, `$ vagrant ${args.join(' ')}\n`, { flag: 'a' });
+    const child = execa(this.options.vagrantBinary ?? 'vagrant', args, {
+      env,
+      reject: false,
+      all: true,
+      timeout: timeoutMs,
+      forceKillAfterDelay: 10_000,
+      stdin: 'ignore',
+    });
+    let pending = '';
+    child.all?.on('data', (chunk: Buffer) => {
+      const text = chunk.toString('utf8');
+      writeFileSync(logFile, text, { flag: 'a' });
+      const lines = (pending + text).split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) if (line.trim()) this.options.onOutput?.(line.trim());
+    });
+    const result = await child;
+    const tail = (result.all ?? '').split('\n').slice(-15).join('\n');
+    if (result.timedOut) {
+      throw new TimeoutError(`vagrant ${args[0]} did not finish within ${Math.round(timeoutMs / 1000)} s`, `see ${logFile}`, tail);
+    }
+    if (result.exitCode !== 0) {
+      const cause = (result.all ?? '').split('\n').filter((line) => /error|failed|timed out|not found|cannot|could not/i.test(line)).slice(0, 3).join(' ');
+      throw new InfrastructureError(`vagrant ${args.join(' ')} failed (exit ${result.exitCode ?? result.signal})${cause ? `: ${cause}` : ''}`, `see ${logFile}`, tail);
+    }
+    return result.stdout;
+  }
+
+  /** Creates and boots the VM on the box's own kernel (the stock one: nothing is provisioned yet). */
+  async start(): Promise<void> {
+    mkdirSync(this.options.runDir, { recursive: true });
+    writeFileSync(this.consoleFile.path, '');
+    this.consoleLogs.push(this.consoleFile.path);
+    this.created = true;
+    // Whatever happens from here, the VM is destroyed when this process ends (unless released).
+    this.removeReaper = onExit(() => this.destroySync());
+    writeFileSync(join(this.options.runDir, 'vagrant.env'), JSON.stringify(this.environment(), null, 2));
+    const mark = this.consoleFile.mark();
+    await this.booted(mark, () => this.vagrant(['up', '--no-provision', `--provider=${this.options.provider}`], this.options.upTimeout));
+  }
+
+  /** Runs a boot step; a failure carries the console, and a crash on it is the kernel's. */
+  private async booted(mark: number, step: () => Promise<unknown>, kernel?: BootableKernel): Promise<void> {
+    try {
+      await step();
+      await this.connect();
+    } catch (error) {
+      const text = this.consoleFile.since(mark);
+      const crashed = scanConsole(text).some((finding) => finding.severity === 'failure');
+      const what = kernel ?? { image: this.options.box, release: `the box ${this.options.box}` };
+      throw new BootError(`${what.release} did not boot to SSH: ${(error as Error).message}`, what, this.consoleFile.tail(40), this.consoleFile.path, crashed);
+    }
+  }
+
+  private async connect(): Promise<void> {
+    const config = parseSshConfig(await this.vagrant(['ssh-config'], 60_000));
+    writeFileSync(join(this.options.runDir, 'ssh-config'), JSON.stringify(config, null, 2));
+    this.ssh?.close();
+    this.ssh = new SshSession({
+      host: config.host,
+      port: config.port,
+      username: config.user,
+      privateKey: readFileSync(config.identityFile, 'utf8'),
+      hostKey: this.hostKey,
+    });
+    await this.ssh.connect(120_000, () => null);
+    this.hostKey = this.ssh.pinnedHostKey;
+  }
+
+  async exec(command: string, options: ExecOptions): Promise<ExecResult> {
+    // As root, like the QEMU guest: the checks read /proc and dmesg and write under /tmp/syscall-lab.
+    return this.session().exec(`sudo -n sh -c ${shellQuote(command)}`, options);
+  }
+
+  async copy(local: string, remote: string): Promise<void> {
+    // SFTP runs as the login user: upload beside its home, then move into place as root.
+    const staged = `/tmp/.syscall-lab-upload-${process.pid}-${++this.uploads}`;
+    await this.session().upload(local, staged);
+    const moved = await this.exec(shellCommand(['mv', '-f', staged, remote]), { timeout: 30_000 });
+    if (moved.code !== 0) throw new InfrastructureError(`could not move the upload to ${remote}: ${moved.stderr.trim()}`);
+  }
+
+  /**
+   * Installs `kernel` (its --build-only folder) with `vagrant provision` (upgrade-kernel.sh
+   * --install-prebuilt, or the whole build with --build-in-guest), then `vagrant reload`.
+   */
+  async reboot(kernel?: BootableKernel): Promise<void> {
+    this.ssh?.close();
+    this.ssh = undefined;
+    if (kernel) {
+      const prebuilt: Record<string, string> = this.options.buildInGuest ? {} : { SYSCALL_LAB_PREBUILT: kernel.image };
+      await this.vagrant(['provision'], this.options.provisionTimeout, prebuilt);
+    }
+    const mark = this.consoleFile.mark();
+    await this.booted(mark, () => this.vagrant(['reload', '--no-provision'], this.options.upTimeout), kernel);
+  }
+
+  console(): ConsoleLog {
+    return this.consoleFile;
+  }
+
+  private session(): SshSession {
+    if (!this.ssh) throw new Error('the machine is not started');
+    return this.ssh;
+  }
+
+  async stop(): Promise<void> {
+    this.ssh?.close();
+    this.ssh = undefined;
+    if (this.created) {
+      this.created = false;
+      await this.vagrant(['destroy', '--force'], 300_000).catch((error: LabError) => {
+        process.stderr.write(`syscall-lab: warning: ${error.message} (remove it with: syscall-lab clean --vms)\n`);
+      });
+    }
+    this.removeReaper?.();
+    this.removeReaper = undefined;
+  }
+
+  /** From the exit handler (Ctrl-C, crash): synchronous, bounded. */
+  private destroySync(): void {
+    if (!this.created) return;
+    this.created = false;
+    destroyRunVm(this.options.runDir, this.options.vagrantBinary);
+  }
+
+  /** Leaves the VM running after this process exits (--keep). */
+  release(): void {
+    this.ssh?.close();
+    this.ssh = undefined;
+    this.removeReaper?.();
+    this.removeReaper = undefined;
+  }
+
+  /** How a developer reaches a VM kept with --keep. */
+  get sshHint(): string {
+    return `cd ${shellQuote(projectRoot)} && VAGRANT_DOTFILE_PATH=${shellQuote(join(this.options.runDir, '.vagrant'))} vagrant ssh`;
+  }
+}
+
+/** Whether runDir's Vagrant state names a created VM (vagrant writes machines/<name>/<provider>/id). */
+function hasCreatedVm(runDir: string): boolean {
+  const machines = join(runDir, '.vagrant', 'machines');
+  if (!existsSync(machines)) return false;
+  return readdirSync(machines).some((machine) => readdirSync(join(machines, machine)).some((provider) => existsSync(join(machines, machine, provider, 'id'))));
+}
+
+/** `vagrant destroy -f` of the VM whose state is in runDir (vagrant.env), synchronously. */
+export function destroyRunVm(runDir: string, vagrantBinary = 'vagrant'): boolean {
+  const envFile = join(runDir, 'vagrant.env');
+  if (!existsSync(envFile) || !hasCreatedVm(runDir)) return false;
+  const env = JSON.parse(readFileSync(envFile, 'utf8')) as Record<string, string>;
+  const result = execaSync(vagrantBinary, ['destroy', '--force'], { env, reject: false, timeout: 120_000, stdin: 'ignore' });
+  return result.exitCode === 0;
+}
+
+/** Destroys the VMs of runs whose process is gone (a crashed or killed earlier run), and kept ones when asked. */
+export function reapVagrantLeftovers(runsDir: string, includeKept: boolean): string[] {
+  if (!existsSync(runsDir)) return [];
+  const reaped: string[] = [];
+  for (const name of readdirSync(runsDir)) {
+    const dir = join(runsDir, name);
+    const owner = ownerOf(dir);
+    // A run kept with --keep gave up its owner file.
+    const kept = owner === null;
+    if ((owner !== null && isAlive(owner)) || (kept && !includeKept)) continue;
+    if (destroyRunVm(dir)) reaped.push(`Vagrant VM of ${kept ? 'kept' : 'dead'} run ${name}`);
+  }
+  return reaped;
+}
+
+/**
+ * What the Vagrant backend needs on the host, checked before anything is built: vagrant, the
+ * provider (vagrant-libvirt + a libvirtd that answers, or VirtualBox).
+ */
+export async function checkVagrantHost(provider: VagrantProvider, vagrantBinary = 'vagrant'): Promise<void> {
+  const version = await execa(vagrantBinary, ['--version'], { reject: false, timeout: 60_000 });
+  if (version.exitCode !== 0) throw new InfrastructureError(`${vagrantBinary} is not installed or does not run`, 'apt-get install vagrant (Debian 12 ships 2.3.4)');
+  if (provider === 'virtualbox') {
+    const vbox = await execa('VBoxManage', ['--version'], { reject: false });
+    if (vbox.exitCode !== 0) throw new InfrastructureError('VBoxManage is missing: the virtualbox provider needs VirtualBox', 'install VirtualBox from virtualbox.org (Debian 12 has no package), or use --provider libvirt');
+    return;
+  }
+  const plugins = await execa(vagrantBinary, ['plugin', 'list'], { reject: false, timeout: 60_000 });
+  if (!plugins.stdout.includes('vagrant-libvirt')) throw new InfrastructureError('the vagrant-libvirt plugin is missing', 'apt-get install vagrant-libvirt libvirt-daemon-system');
+  const uri = await execa('virsh', ['-c', 'qemu:///system', 'uri'], { reject: false, timeout: 20_000 });
+  if (uri.exitCode !== 0) {
+    throw new InfrastructureError(
+      `libvirtd does not answer on qemu:///system: ${uri.stderr.trim().split('\n')[0] ?? ''}`,
+      'start it (systemctl start libvirtd; without systemd: virtlogd -d && libvirtd -d); `npm run test:vagrant` does this inside a network namespace',
+    );
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * `npm run test:vagrant`: the real Vagrant end-to-end test, with everything it needs set up here.
+ *
+ * vagrant-libvirt puts its VMs on a management network with private addresses (192.168.121.0/24).
+ * Such addresses must not appear on this machine's own network, so libvirtd (with its bridge and
+ * dnsmasq), vagrant, the VM and the test itself all run inside a network namespace made here.
+ * Never skips: when it cannot run, it fails and says why.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { execa } from 'execa';
+import { projectRoot } from '../../src/paths.ts';
+
+const namespace = process.env.SYSCALL_LAB_NETNS ?? 'syscall-lab-vagrant';
+const packages = ['vagrant', 'vagrant-libvirt', 'libvirt-daemon-system', 'libvirt-clients', 'dnsmasq-base', 'iptables', 'mmdebstrap', 'extlinux', 'syslinux-common', 'fdisk', 'qemu-utils', 'qemu-system-x86'];
+
+function fail(reason: string): never {
+  process.stderr.write(`test:vagrant: cannot run: ${reason}\n`);
+  process.exit(1);
+}
+
+function say(line: string): void {
+  process.stderr.write(`test:vagrant: ${line}\n`);
+}
+
+async function installPackages(): Promise<void> {
+  const missing: string[] = [];
+  for (const name of packages) {
+    const status = await execa('dpkg-query', ['-W', '-f=${Status}', name], { reject: false });
+    if (!status.stdout.includes('install ok installed')) missing.push(name);
+  }
+  if (missing.length === 0) return;
+  say(`installing ${missing.join(' ')}`);
+  const installed = await execa('apt-get', ['install', '-y', '--no-install-recommends', ...missing], {
+    env: { DEBIAN_FRONTEND: 'noninteractive' },
+    reject: false,
+    all: true,
+  });
+  if (installed.exitCode !== 0) fail(`apt-get install ${missing.join(' ')} failed: ${installed.all?.split('\n').slice(-3).join(' ')}`);
+}
+
+/** The network namespace inode of a process, to tell whether libvirtd runs inside ours. */
+function netnsOf(path: string): number | undefined {
+  try {
+    return statSync(path).ino;
+  } catch {
+    return undefined;
+  }
+}
+
+async function inNamespace(command: string, args: string[]): Promise<void> {
+  const result = await execa('ip', ['netns', 'exec', namespace, command, ...args], { reject: false, all: true });
+  if (result.exitCode !== 0) fail(`${command} ${args.join(' ')} in netns ${namespace} failed: ${result.all?.trim()}`);
+}
+
+async function libvirtAnswers(): Promise<boolean> {
+  const uri = await execa('virsh', ['-c', 'qemu:///system', 'uri'], { reject: false, timeout: 10_000 });
+  return uri.exitCode === 0;
+}
+
+/** libvirtd and virtlogd inside the namespace (no systemd here: started as daemons). */
+async function startLibvirt(): Promise<void> {
+  const ours = netnsOf(`/run/netns/${namespace}`);
+  const pidFile = '/run/libvirtd.pid';
+  if (existsSync(pidFile)) {
+    const pid = Number(readFileSync(pidFile, 'utf8').trim());
+    const theirs = netnsOf(`/proc/${pid}/ns/net`);
+    if (theirs !== undefined && theirs === ours && (await libvirtAnswers())) return;
+    if (theirs !== undefined && theirs !== ours) {
+      fail(`libvirtd (pid ${pid}) already runs outside the namespace ${namespace}: its VM network would use this machine's own network (fix: stop it, then rerun)`);
+    }
+  }
+  say(`starting virtlogd and libvirtd in netns ${namespace}`);
+  if (!(await execa('pgrep', ['-x', 'virtlogd'], { reject: false })).stdout) await inNamespace('virtlogd', ['-d']);
+  await inNamespace('libvirtd', ['-d']);
+  for (let i = 0; i < 30 && !(await libvirtAnswers()); i++) await sleep(1000);
+  if (!(await libvirtAnswers())) fail('libvirtd did not answer on qemu:///system within 30 s');
+}
+
+async function ensureStoragePool(): Promise<void> {
+  const info = await execa('virsh', ['-c', 'qemu:///system', 'pool-info', 'default'], { reject: false });
+  if (info.exitCode !== 0) {
+    await execa('virsh', ['-c', 'qemu:///system', 'pool-define-as', 'default', 'dir', '--target', '/var/lib/libvirt/images']);
+    await execa('virsh', ['-c', 'qemu:///system', 'pool-build', 'default'], { reject: false });
+  }
+  if (!/State:\s+running/.test((await execa('virsh', ['-c', 'qemu:///system', 'pool-info', 'default'])).stdout)) {
+    await execa('virsh', ['-c', 'qemu:///system', 'pool-start', 'default']);
+  }
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) fail('it needs root: it installs packages, makes a network namespace and starts libvirtd (fix: run it as root, as CI does)');
+  await installPackages();
+  if (!existsSync(`/run/netns/${namespace}`)) {
+    const added = await execa('ip', ['netns', 'add', namespace], { reject: false, all: true });
+    if (added.exitCode !== 0) fail(`ip netns add ${namespace} failed: ${added.all?.trim()} (network namespaces need CAP_SYS_ADMIN)`);
+  }
+  await inNamespace('ip', ['link', 'set', 'lo', 'up']);
+  await startLibvirt();
+  await ensureStoragePool();
+  const vitest = await execa('ip', ['netns', 'exec', namespace, 'npx', 'vitest', 'run', '--project', 'vagrant', ...process.argv.slice(2)], {
+    cwd: projectRoot,
+    stdio: 'inherit',
+    reject: false,
+  });
+  process.exit(vitest.exitCode ?? 1);
+}
+
+await main();
