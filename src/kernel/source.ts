@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { installLine, requirements } from '../doctor.ts';
 import { BadInputError, InfrastructureError } from '../errors.ts';
 import { isVersionString, parseVersion, pinnedVersions, versionFromMakefile } from './versions.ts';
 
@@ -99,6 +100,12 @@ async function resolveVersion(version: string, sha256?: string): Promise<KernelS
 export async function versionOfTarball(tarball: string): Promise<string> {
   // The first member names the top folder; stop reading there (head closes the pipe).
   const first = await execa('sh', ['-c', 'tar -tf "$1" 2>&1 | head -n 1', 'sh', tarball], { reject: false });
+  // tar runs the decompressor (xz for .tar.xz): when it is not installed, the host is at fault, not the tarball.
+  const decompressor = /(?:^|\s)([\w.-]+): Cannot exec: No such file or directory/.exec(first.stdout)?.[1];
+  if (decompressor) {
+    const aptPackage = requirements.find((req) => req.probe === decompressor)?.aptPackage ?? decompressor;
+    throw new InfrastructureError(`missing on this host: ${decompressor} (package ${aptPackage}), which tar needs to read ${tarball}`, installLine([aptPackage]));
+  }
   const top = first.stdout.split('/')[0] ?? '';
   if (!first.stdout.includes('/') || top.startsWith('tar:')) {
     throw new BadInputError(

@@ -2,6 +2,8 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { entries, makeFakeBuild, pathWithout, processesMentioning, startCli } from './support/fake-build.ts';
+import { fakeTreeFiles } from './support/fake-kernel.ts';
+import { makeTarball } from './support/tarball.ts';
 import { useTempDirs } from './support/temp.ts';
 
 // A host without a tool syscall-lab needs, where the tool cannot be installed: either apt-get
@@ -17,6 +19,8 @@ interface Case {
   tool: string;
   aptPackage: string;
   apt: 'fails' | 'absent';
+  /** Give a .tar.xz instead of a tree: tar needs xz to read it while the input is validated. */
+  tarball?: boolean;
 }
 
 const cases: Case[] = [
@@ -24,6 +28,8 @@ const cases: Case[] = [
   { command: 'run', tool: 'qemu-system-x86_64', aptPackage: 'qemu-system-x86', apt: 'absent' },
   { command: 'build', tool: 'top', aptPackage: 'procps', apt: 'fails' },
   { command: 'build', tool: 'dropbearkey', aptPackage: 'dropbear-bin', apt: 'absent' },
+  // Not "a corrupt tarball" (bad input): the host lacks xz.
+  { command: 'run', tool: 'xz', aptPackage: 'xz-utils', apt: 'absent', tarball: true },
 ];
 
 /** A host like this one, without `without` and with the fake make; apt-get fake or absent. */
@@ -40,9 +46,10 @@ function host(without: string[], apt: 'fails' | 'absent') {
 }
 
 describe('a required tool is missing and cannot be installed', () => {
-  it.each(cases)('$command without $tool (apt-get $apt): exit 3 naming $tool and $aptPackage, nothing built or left', async ({ command, tool, aptPackage, apt }) => {
-    const { fake, path, tmp, aptLog, cacheDir, env } = host([tool], apt);
-    const result = await startCli([command, '--kernel-source', fake.tree, '--patches', fake.patches, '--cache', cacheDir], env);
+  it.each(cases)('$command without $tool (apt-get $apt): exit 3 naming $tool and $aptPackage, nothing built or left', async ({ command, tool, aptPackage, apt, tarball }) => {
+    const { root, fake, path, tmp, aptLog, cacheDir, env } = host([tool], apt);
+    const source = tarball ? await makeTarball(root, 'linux-6.1.tar.xz', Object.keys(fakeTreeFiles)) : fake.tree;
+    const result = await startCli([command, '--kernel-source', source, '--patches', fake.patches, '--cache', cacheDir], env);
 
     expect(result.exitCode, result.all).toBe(3);
     expect(result.stderr).toMatch(/^syscall-lab: error: /m);
