@@ -20,8 +20,8 @@ function setUp() {
 }
 
 /** Starts the build, waits until the fake make of `kind` runs, sends `signal` to the CLI. */
-async function interrupt(fake: FakeBuild, cacheDir: string, env: Record<string, string>, kind: 'stock' | 'patched', signal: NodeJS.Signals) {
-  const child = startFakeBuild(fake, cacheDir, { ...env, FAKE_MAKE_HANG: kind });
+async function interrupt(fake: FakeBuild, cacheDir: string, env: Record<string, string>, kind: 'stock' | 'patched', signal: NodeJS.Signals, command: 'build' | 'run' = 'build') {
+  const child = startFakeBuild(fake, cacheDir, { ...env, FAKE_MAKE_HANG: kind }, command);
   let exited = false;
   void child.finally(() => (exited = true));
   const makePid = Number(await waitForFile(join(fake.state, `${kind}.pid`), () => !exited));
@@ -46,13 +46,14 @@ function expectNothingLeft(cacheDir: string, tmp: string, makePid: number, tmpFi
   for (const tree of entries(join(cacheDir, 'trees'))) expect(existsSync(join(cacheDir, 'trees', tree, 'complete'))).toBe(false);
 }
 
-describe('syscall-lab build interrupted while make runs', () => {
+describe('syscall-lab build (and run) interrupted while make runs', () => {
   it.each([
-    ['SIGINT', 130],
-    ['SIGTERM', 143],
-  ] as const)('%s during the stock build: exit %i, make stopped, nothing left, nothing published', async (signal, code) => {
+    ['build', 'SIGINT', 130],
+    ['build', 'SIGTERM', 143],
+    ['run', 'SIGINT', 130],
+  ] as const)('%s, %s during the stock build: exit %i, make stopped, nothing left, nothing published', async (command, signal, code) => {
     const { fake, cacheDir, tmp, env } = setUp();
-    const { result, makePid, tmpFile } = await interrupt(fake, cacheDir, env, 'stock', signal);
+    const { result, makePid, tmpFile } = await interrupt(fake, cacheDir, env, 'stock', signal, command);
     expect(result.exitCode, result.all).toBe(code);
     expect(result.all).toContain(`syscall-lab: ${signal}: stopping VMs and builds, removing temporary files`);
     expect(result.all).not.toContain('internal error');

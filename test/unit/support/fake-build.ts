@@ -178,9 +178,9 @@ export function startCli(args: string[], env: Record<string, string>) {
   return execa(process.execPath, [bin, ...args], { reject: false, all: true, extendEnv: false, env: cleanEnv(env), cwd: projectRoot, timeout: 120_000 });
 }
 
-/** `syscall-lab build` of the fake tree with the fake make first on PATH. */
-export function startFakeBuild(fake: FakeBuild, cacheDir: string, env: Record<string, string> = {}) {
-  return startCli(['build', '--kernel-source', fake.tree, '--patches', fake.patches, '--cache', cacheDir, '--jobs', '1'], {
+/** `syscall-lab build` (or `run`) of the fake tree with the fake make first on PATH. */
+export function startFakeBuild(fake: FakeBuild, cacheDir: string, env: Record<string, string> = {}, command: 'build' | 'run' = 'build') {
+  return startCli([command, '--kernel-source', fake.tree, '--patches', fake.patches, '--cache', cacheDir, '--jobs', '1'], {
     PATH: `${fake.fakeBin}${delimiter}${process.env.PATH ?? ''}`,
     FAKE_MAKE_STATE: fake.state,
     ...env,
