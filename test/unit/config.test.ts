@@ -11,6 +11,9 @@ const tempDir = useTempDirs('syscall-lab-config-');
 const raw = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({
   kernel: ['6.1'],
   backend: defaults.backend,
+  box: defaults.box,
+  provider: defaults.provider,
+  buildInGuest: defaults.buildInGuest,
   accel: defaults.accel,
   cpus: defaults.cpus,
   memory: defaults.memory,
@@ -32,8 +35,17 @@ function badInput(work: () => unknown): BadInputError {
 }
 
 describe('parseOptions', () => {
+  it('takes the Vagrant options with --backend vagrant and refuses them with qemu', () => {
+    const vagrant = parseOptions(raw({ backend: 'vagrant', box: 'syscall-lab/bookworm', provider: 'virtualbox', buildInGuest: true }));
+    expect(vagrant).toMatchObject({ backend: 'vagrant', box: 'syscall-lab/bookworm', provider: 'virtualbox', buildInGuest: true });
+    expect(badInput(() => parseOptions(raw({ box: 'syscall-lab/bookworm' }))).message).toContain('--box only applies to --backend vagrant');
+    expect(badInput(() => parseOptions(raw({ buildInGuest: true }))).message).toContain('--build-in-guest only applies to --backend vagrant');
+    expect(badInput(() => parseOptions(raw({ backend: 'vagrant', provider: 'hyperv' }))).message).toContain('--provider');
+    expect(badInput(() => parseOptions(raw({ backend: 'docker' }))).message).toContain('--backend');
+  });
+
   it('accepts the defaults', () => {
-    expect(parseOptions(raw())).toEqual({ kernel: ['6.1'], backend: 'qemu', accel: 'auto', cpus: 2, memory: 1024, jobs: 4, keep: false });
+    expect(parseOptions(raw())).toMatchObject({ kernel: ['6.1'], backend: 'qemu', box: 'debian/bookworm64', provider: 'libvirt', buildInGuest: false, accel: 'auto', cpus: 2, memory: 1024, jobs: 4, keep: false });
   });
 
   it('has sane defaults', () => {
