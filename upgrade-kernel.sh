@@ -424,6 +424,9 @@ configure() {
   "$tree/scripts/config" --file "$tree/.config" --set-str LOCALVERSION "$localversion" --disable LOCALVERSION_AUTO
   kmake -s olddefconfig
   check_required "$default_fragment" ${fragments[@]+"${fragments[@]}"}
+  # kernelrelease reads CONFIG_LOCALVERSION from include/config/auto.conf, which only the build
+  # refreshes: in a reused tree it still holds the previous build's value until this.
+  kmake -s syncconfig 2>/dev/null || kmake -s silentoldconfig </dev/null >/dev/null 2>&1 || true
   mark_release
 }
 
@@ -462,6 +465,16 @@ collect() { # out
   cp "$tree/arch/x86/boot/bzImage" "$tree/.config" "$tree/System.map" "$tree/vmlinux" "$out.part/"
   cp "$(syscall_table)" "$out.part/syscall_64.tbl"
   kmake -s kernelrelease >"$out.part/kernelrelease"
+  # The suffix exactly once: a stale CONFIG_LOCALVERSION on top of EXTRAVERSION once gave 6.1.192-stock-stock.
+  local built
+  built=$(cat "$out.part/kernelrelease")
+  if [ -n "$localversion" ]; then
+    case "$built" in
+      *"$localversion$localversion") die $EX_SOFTWARE "the built kernel calls itself $built: $localversion twice (a stale include/config/auto.conf)" ;;
+      *"$localversion") ;;
+      *) die $EX_SOFTWARE "the built kernel calls itself $built, which does not end in $localversion" ;;
+    esac
+  fi
   tree_version "$tree" >"$out.part/version"
   cat "$(record_dir "$tree" base)/series" "$(record_dir "$tree" applied)/series" 2>/dev/null >"$out.part/patches" || true
   rm -rf "$out"; mv "$out.part" "$out"

@@ -18,8 +18,8 @@ describe('Linux 6.1 in QEMU', () => {
       expect(statusOf(run, `userland:${file}`), file).toBe('pass');
     }
     expect(run.kernel.version).toMatch(/^6\.1\.\d+$/);
-    expect(run.kernel.stockRelease).toMatch(/-stock$/);
-    expect(run.kernel.patchedRelease).toMatch(/-patched-[0-9a-f]{8}$/);
+    expect(run.kernel.stockRelease).toMatch(/^6\.1\.\d+-stock$/);
+    expect(run.kernel.patchedRelease).toMatch(/^6\.1\.\d+-patched-[0-9a-f]{8}$/);
     expect(run.phases.map((phase) => phase.name)).toEqual(['patch-dry-run', 'build-stock', 'build-patched', 'boot-stock', 'checks-stock', 'boot-patched', 'checks-patched']);
     expect(junit).toContain('name="taskcount-matches-top"');
     expect(stdout).toMatch(/\d+ passed, 0 failed/);
