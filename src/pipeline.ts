@@ -202,6 +202,9 @@ export async function runOne(plan: PlannedRun, env: RunEnvironment): Promise<Run
     await clock.time('boot-stock', () => machine!.start());
     progress.stop();
     report.logs.console = machine.consoleLogs;
+    // The kernel the negative control really ran on (under Vagrant: the box's own).
+    const booted = await machine.exec('uname -r', { timeout: 30_000 * scale });
+    if (booted.code === 0 && booted.stdout.trim()) report.kernel.stockRelease = booted.stdout.trim();
     await clock.time('checks-stock', async () => {
       await prepareGuest(context, headerFile);
       report.checks.push(...(await runChecks(allChecks.filter((check) => check.stage === 'stock'), context, progress)));
