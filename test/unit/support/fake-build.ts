@@ -53,11 +53,17 @@ done
 cd "$tree" || exit 2
 echo "$target" >> "$state/calls"
 lv=$(sed -n 's/^CONFIG_LOCALVERSION="\\(.*\\)"$/\\1/p' .config 2>/dev/null | tail -1)
+# Like kbuild: kernelrelease reads CONFIG_LOCALVERSION from include/config/auto.conf, which only
+# syncconfig (and every build) writes from .config, so a reused tree reports the previous value.
+syncconfig() { mkdir -p include/config && echo "CONFIG_LOCALVERSION=\"$lv\"" > include/config/auto.conf; }
+synced=$(sed -n 's/^CONFIG_LOCALVERSION=//p' include/config/auto.conf 2>/dev/null | tr -d '"' | tail -1)
 case "$target" in
   tinyconfig|defconfig) printf 'CONFIG_64BIT=y\\n' > .config ;;
   kvm_guest.config|kvmconfig|olddefconfig) ;;
-  kernelrelease) echo "6.1.0$extra$lv" ;;
+  syncconfig) syncconfig ;;
+  kernelrelease) echo "6.1.0$extra$synced" ;;
   bzImage)
+    syncconfig
     kind=\${lv#-}; kind=\${kind%%-*}
     echo $(( $(cat "$state/$kind.count" 2>/dev/null || echo 0) + 1 )) > "$state/$kind.count"
     mkdir -p arch/x86/boot
