@@ -7,7 +7,8 @@ import { defaults, parseOptions, type Options } from './config.ts';
 import { checkRequirements, ensureRequirements, formatDoctor, type Requirement } from './doctor.ts';
 import { ExitCode, LabError } from './errors.ts';
 import { cache, isKeyLocked } from './kernel/cache.ts';
-import { buildKernels, checkPatchSeries, chooseAccel, planRuns, runOne, type PlannedRun } from './pipeline.ts';
+import { bootKernel, buildKernels, checkPatchSeries, chooseAccel, planRuns, runOne, type PlannedRun } from './pipeline.ts';
+import type { RunMachine } from './vm/machine.ts';
 import { killGroup, onInterrupt, ownerOf, reapLeftovers, isAlive } from './reaper.ts';
 import { writeJsonReport } from './report/json.ts';
 import { writeJunitReport } from './report/junit.ts';
@@ -94,14 +95,7 @@ async function run(options: Options): Promise<number> {
     const outcome = await runOne(plan, { options, runDir, accel, reproduce: reproduceLine(plan, options) });
     const keep = options.keep && outcome.machine && index === plans.length - 1 && !outcome.report.error;
     if (keep && outcome.machine) {
-      outcome.machine.release();
-      rmSync(join(runDir, 'owner'));
-      if (outcome.machine instanceof QemuMachine) {
-        writeFileSync(join(runDir, 'ssh-port'), String(outcome.machine.sshPort));
-        say(`VM kept running: syscall-lab ssh --run ${runDir} (stop it with: syscall-lab clean --vms)`);
-      } else if (outcome.machine instanceof VagrantMachine) {
-        say(`VM kept running: ${outcome.machine.sshHint} (stop it with: syscall-lab clean --vms)`);
-      }
+      keepRunning(outcome.machine, runDir);
     } else {
       await outcome.machine?.stop();
     }
@@ -116,6 +110,30 @@ async function run(options: Options): Promise<number> {
   // The highest code wins: infrastructure (3) over a failed check (1), since such a run
   // could not say whether the syscalls work.
   return worst;
+}
+
+/** Leaves a VM running after this process (--keep, boot) and says how to log in. */
+function keepRunning(machine: RunMachine, runDir: string): void {
+  machine.release();
+  rmSync(join(runDir, 'owner'));
+  if (machine instanceof QemuMachine) {
+    writeFileSync(join(runDir, 'ssh-port'), String(machine.sshPort));
+    say(`VM kept running: syscall-lab ssh --run ${runDir} (stop it with: syscall-lab clean --vms)`);
+  } else if (machine instanceof VagrantMachine) {
+    say(`VM kept running: ${machine.sshHint} (stop it with: syscall-lab clean --vms)`);
+  }
+}
+
+async function bootOnly(options: Options, stock: boolean): Promise<number> {
+  const plans = await prepare(options);
+  if (plans.length !== 1) throw new LabError('boot takes one --kernel', ExitCode.badInput, 'give a single --kernel');
+  const { accel, notice } = chooseAccel(options.accel);
+  if (notice) say(notice);
+  const plan = plans[0]!;
+  const runDir = newRunDir(0);
+  const machine = await bootKernel(plan, { options, runDir, accel, reproduce: reproduceLine(plan, options) }, stock ? 'stock' : 'patched');
+  keepRunning(machine, runDir);
+  return ExitCode.ok;
 }
 
 async function prepare(options: Options): Promise<PlannedRun[]> {
@@ -225,6 +243,14 @@ export async function main(argv: string[]): Promise<number> {
       const options = toOptions(args);
       exitCode = await buildOnly(options);
     })
+    .command(
+      'boot',
+      'build (cached) and boot the patched kernel (--stock: the stock one), and leave the VM running to log into',
+      (y) => runOptions(y).option('stock', { type: 'boolean', default: false, describe: 'boot the stock kernel instead' }),
+      async (args) => {
+        exitCode = await bootOnly(toOptions(args), Boolean(args.stock));
+      },
+    )
     .command('doctor', 'list what the host needs, with the apt-get line', (y) => y, async () => {
       exitCode = await doctor();
     })
@@ -250,7 +276,9 @@ export async function main(argv: string[]): Promise<number> {
       'log into the VM left by `run --keep`',
       (y) => y.option('run', { type: 'string', describe: 'run folder (default: the newest kept one)' }).positional('command', { type: 'string', array: true }),
       async (args) => {
-        exitCode = await sshInto(args.run, (args.command as string[] | undefined) ?? []);
+        // After `--` the command may carry options of its own (`syscall-lab ssh -- uname -r`).
+        const afterDashes = args._.slice(1).map(String);
+        exitCode = await sshInto(args.run, [...((args.command as string[] | undefined) ?? []), ...afterDashes]);
       },
     )
     .fail((message, error) => {
@@ -266,6 +294,8 @@ export async function main(argv: string[]): Promise<number> {
 export async function cli(): Promise<void> {
   try {
     process.exitCode = await main(hideBin(process.argv));
+    // A VM left running (--keep, boot) is a detached child whose handle would keep node waiting.
+    process.exit();
   } catch (error) {
     if (error instanceof LabError) {
       process.stderr.write(`syscall-lab: error: ${error.message}\n`);

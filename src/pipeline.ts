@@ -230,6 +230,27 @@ export async function runOne(plan: PlannedRun, env: RunEnvironment): Promise<Run
   }
 }
 
+/** `syscall-lab boot`: builds (cached) and boots one kernel for a developer to log into. */
+export async function bootKernel(plan: PlannedRun, env: RunEnvironment, which: 'stock' | 'patched'): Promise<RunMachine> {
+  const progress = new Progress(plan.source.requested);
+  const { stock, patched } = await buildKernels(plan, env.options, env.runDir);
+  const { machine, stockName, patchedKernel } = await createMachine(plan, env, stock, patched, progress);
+  try {
+    progress.info(`booting ${stockName} (${env.options.backend}, ${env.accel})`);
+    await machine.start();
+    if (which === 'patched') {
+      progress.info(`rebooting into ${patched.release}`);
+      await machine.reboot(patchedKernel);
+    }
+    progress.stop();
+    return machine;
+  } catch (error) {
+    progress.stop();
+    await machine.stop();
+    throw error;
+  }
+}
+
 /**
  * The backend's machine. QEMU boots the host-built kernels directly; Vagrant boots the box on its
  * own kernel (the negative control), then installs the host-built patched kernel in the guest.

@@ -239,5 +239,7 @@ export class QemuMachine implements RunMachine {
     this.ssh = undefined;
     this.removeReaper?.();
     this.removeReaper = undefined;
+    // Otherwise node waits for QEMU to exit before it does.
+    this.child?.unref();
   }
 }
