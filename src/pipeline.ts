@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { allChecks } from './checks/index.ts';
 import type { Check, CheckContext } from './checks/check.ts';
-import { skipped } from './checks/check.ts';
+import { failOnConsole, skipped } from './checks/check.ts';
 import { userlandSources, type Options } from './config.ts';
 import { execa } from 'execa';
 import { BadInputError, ExitCode, LabError } from './errors.ts';
@@ -19,7 +19,7 @@ import { Progress } from './progress.ts';
 import type { CheckResult, PhaseTiming, RunReport } from './report/model.ts';
 import { guestKernelArgs, prepareGuestKeys } from './guest/rootfs.ts';
 import { shellCommand } from './guest/ssh.ts';
-import { scanConsole, verdict } from './vm/console.ts';
+import { scanConsole } from './vm/console.ts';
 import { BootError, type BootableKernel, type RunMachine } from './vm/machine.ts';
 import { VagrantMachine } from './vm/vagrant.ts';
 import { ensureOfflineBox, offlineBoxName } from './vm/vagrant-box.ts';
@@ -361,17 +361,7 @@ export async function runChecks(checks: Check[], context: CheckContext, progress
       checkResults = [{ name: check.name, status: 'fail', expected: 'the check completes', actual: (error as Error).message, details: '' }];
     }
     progress.stop();
-    const findings = scanConsole(context.machine.console().since(mark));
-    const onConsole = verdict(findings);
-    if (onConsole.failed) {
-      const crashes = findings.filter((finding) => finding.severity === 'failure');
-      checkResults = checkResults.map((r) => ({
-        ...r,
-        status: 'fail',
-        actual: `${r.actual}; ${onConsole.summary}`,
-        details: `${crashes.map((c) => c.excerpt).join('\n')}\n${r.details}`,
-      }));
-    }
+    if (!check.judgesConsole) checkResults = failOnConsole(checkResults, context.machine.console().since(mark));
     for (const r of checkResults) progress.info(`${r.status.toUpperCase()} ${r.name}: ${r.actual}`);
     results.push(...checkResults);
   }

@@ -1,6 +1,7 @@
 import type { SyscallEntry } from '../kernel/syscalls.ts';
 import type { CheckResult } from '../report/model.ts';
 import type { Machine } from '../vm/machine.ts';
+import { scanConsole, verdict } from '../vm/console.ts';
 
 /** What every check gets: the machine (the only way to the guest) and the facts of the run. */
 export interface CheckContext {
@@ -27,7 +28,26 @@ export interface Check {
   stage: 'stock' | 'patched';
   /** The built-in syscall it exercises; the check is skipped when the patch set does not add it. */
   needs?: 'callcount' | 'taskcount';
+  /**
+   * The check attributes what the console shows to its own results (one program at a time);
+   * otherwise an oops or panic during the check fails every result it returns.
+   */
+  judgesConsole?: boolean;
   run(context: CheckContext, syscall: SyscallEntry | undefined): Promise<CheckResult[]>;
+}
+
+/** Fails results when the console text written while they ran shows a kernel failure, with the excerpt. */
+export function failOnConsole(results: CheckResult[], consoleText: string): CheckResult[] {
+  const findings = scanConsole(consoleText);
+  const onConsole = verdict(findings);
+  if (!onConsole.failed) return results;
+  const crashes = findings.filter((finding) => finding.severity === 'failure');
+  return results.map((r) => ({
+    ...r,
+    status: 'fail',
+    actual: `${r.actual}; ${onConsole.summary}`,
+    details: `${crashes.map((c) => c.excerpt).join('\n')}\n${r.details}`,
+  }));
 }
 
 export const ENOSYS = 38;

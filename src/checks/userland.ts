@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import type { SubResult } from '../report/model.ts';
 import type { Check, CheckContext } from './check.ts';
-import { result } from './check.ts';
+import { failOnConsole, result } from './check.ts';
 import type { CheckResult } from '../report/model.ts';
 import { shellCommand } from '../guest/ssh.ts';
 import { TimeoutError } from '../errors.ts';
@@ -61,10 +61,16 @@ async function compileAndRun(context: CheckContext, file: string): Promise<Check
 export const userland: Check = {
   name: 'userland',
   stage: 'patched',
+  judgesConsole: true,
   async run(context) {
     await context.machine.exec(`mkdir -p ${context.guestDir}/userland`, { timeout: context.commandTimeout });
     const results: CheckResult[] = [];
-    for (const file of context.userlandFiles) results.push(await compileAndRun(context, file));
+    for (const file of context.userlandFiles) {
+      // An oops fails the program that caused it, not the others.
+      const mark = context.machine.console().mark();
+      const programResult = await compileAndRun(context, file);
+      results.push(...failOnConsole([programResult], context.machine.console().since(mark)));
+    }
     return results;
   },
 };

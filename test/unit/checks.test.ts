@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { CheckContext } from '../../src/checks/check.ts';
 import { allChecks } from '../../src/checks/index.ts';
@@ -167,6 +170,25 @@ describe('userland', () => {
     ]);
     expect(result!.status).toBe('fail');
     expect(machine.commands).toContain('gcc -Wall -O2 -include /tmp/syscall-lab/syscall-lab-syscalls.h -o /tmp/syscall-lab/userland/a_test /tmp/syscall-lab/userland/a_test.c');
+  });
+});
+
+const fixtureDir = fileURLToPath(new URL('../fixtures/console/', import.meta.url));
+
+describe('userland and the console', () => {
+  it('fails only the program during which the kernel oopsed, with the excerpt', async () => {
+    const oops = readFileSync(join(fixtureDir, '6.1-null-deref-oops.log'), 'utf8');
+    const machine = new RecordedMachine((command) => {
+      if (command === '/tmp/syscall-lab/userland/oopses') machine.consoleText += oops;
+      return {};
+    });
+    const results = await userland.run({ ...context(machine), userlandFiles: ['/src/oopses.c', '/src/clean.c'] }, undefined);
+    expect(results.map((r) => [r.name, r.status])).toEqual([
+      ['userland:oopses.c', 'fail'],
+      ['userland:clean.c', 'pass'],
+    ]);
+    expect(results[0]!.details).toContain('BUG: kernel NULL pointer dereference');
+    expect(userland.judgesConsole).toBe(true);
   });
 });
 
