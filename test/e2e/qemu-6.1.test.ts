@@ -49,4 +49,20 @@ describe('Linux 6.1 in QEMU', () => {
     expect(statusOf(run, 'userland:taskcount_sane.c')).toBe('fail');
     expect(await leftoverQemu()).toBe('');
   });
+
+  it('catches the oops of a callcount that stores through the user pointer (SMAP), failing only what called it', async () => {
+    const patches = join(projectRoot, 'test', 'fixtures', 'patches', 'unsafe-6.1');
+    const { exitCode, report, stdout } = await runCli(['--kernel', '6.1', '--patches', patches]);
+    const run = report.runs[0]!;
+    expect(exitCode, stdout).toBe(1);
+    for (const name of ['enosys-control', 'patched-kernel-running', 'taskcount-matches-top', 'taskcount-matches-proc', 'userland:taskcount_example.c', 'userland:taskcount_sane.c']) {
+      expect(statusOf(run, name), name).toBe('pass');
+    }
+    for (const name of ['callcount-increments', 'bad-pointer-efault', 'userland:callcount_example.c', 'userland:callcount_monotonic.c']) {
+      const check = run.checks.find((c) => c.name === name)!;
+      expect(check.status, name).toBe('fail');
+      expect(check.details, name).toContain('BUG: unable to handle page fault');
+    }
+    expect(await leftoverQemu()).toBe('');
+  });
 });
