@@ -184,7 +184,14 @@ async function clean(all: boolean, vms: boolean): Promise<number> {
       rmSync(dir, { recursive: true, force: true });
     }
   }
-  rmSync(cache.scratch(), { recursive: true, force: true });
+  // Scratch folders are named <key>-<pid>: only those of runs that are gone (another run may be building).
+  const scratch = cache.scratch();
+  if (existsSync(scratch)) {
+    for (const name of readdirSync(scratch)) {
+      const owner = Number(/-(\d+)$/.exec(name)?.[1]);
+      if (!owner || !isAlive(owner)) rmSync(join(scratch, name), { recursive: true, force: true });
+    }
+  }
   // Trees without their "complete" marker were left by a build that died: never reused, only big.
   const trees = cache.trees();
   if (existsSync(trees)) {

@@ -32,6 +32,19 @@ describe('faults', () => {
     expect(await leftoverQemu()).toBe('');
   });
 
+  it('stops QEMU and exits 143 on SIGTERM during the checks', async () => {
+    const { child, seen } = startRun(['--kernel', '6.1'], /PASS patched-kernel-running/);
+    await seen;
+    child.kill('SIGTERM');
+    const result = await child;
+    expect(result.exitCode).toBe(143);
+    expect(result.all).toContain('SIGTERM: stopping VMs and builds');
+    expect(result.all).not.toMatch(/\b\d+ passed, 0 failed/);
+    expect(await leftoverQemu()).toBe('');
+    const mentioning = await execa('pgrep', ['-af', `syscall-lab-${child.pid}`], { reject: false });
+    expect(mentioning.stdout.trim()).toBe('');
+  });
+
   it('exits 3 with the evidence when QEMU dies during the checks', async () => {
     // The first patched check has passed: the VM is up, with the other checks still to run.
     const { child, seen } = startRun(['--kernel', '6.1'], /PASS patched-kernel-running/);
