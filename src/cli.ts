@@ -3,11 +3,12 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { defaults, parseOptions, type Options } from './config.ts';
+import { defaults, parseOptions, userlandSources, type Options } from './config.ts';
 import { checkRequirements, ensureRequirements, formatDoctor, type Requirement } from './doctor.ts';
 import { ExitCode, LabError } from './errors.ts';
 import { cache, isKeyLocked } from './kernel/cache.ts';
-import { bootKernel, buildKernels, checkPatchSeries, chooseAccel, planRuns, runOne, type PlannedRun } from './pipeline.ts';
+import { bootKernel, buildKernels, checkPatchSeries, chooseAccel, planRuns, runOne, testKeptVm, type KeptVm, type PlannedRun } from './pipeline.ts';
+import type { Accel } from './vm/qemu.ts';
 import type { RunMachine } from './vm/machine.ts';
 import { killGroup, onInterrupt, ownerOf, reapLeftovers, isAlive } from './reaper.ts';
 import { writeJsonReport } from './report/json.ts';
@@ -15,6 +16,7 @@ import { writeJunitReport } from './report/junit.ts';
 import type { RunReport } from './report/model.ts';
 import { formatSummary } from './report/summary.ts';
 import { shellQuote } from './guest/ssh.ts';
+import { projectRoot } from './paths.ts';
 import { QemuMachine } from './vm/qemu.ts';
 import { checkVagrantHost, reapVagrantLeftovers, VagrantMachine } from './vm/vagrant.ts';
 import { boxIsInstalled, ensureOfflineBox, offlineBoxName, removeBoxVolumes } from './vm/vagrant-box.ts';
@@ -95,7 +97,7 @@ async function run(options: Options): Promise<number> {
     const outcome = await runOne(plan, { options, runDir, accel, reproduce: reproduceLine(plan, options) });
     const keep = options.keep && outcome.machine && index === plans.length - 1 && !outcome.report.error;
     if (keep && outcome.machine) {
-      keepRunning(outcome.machine, runDir);
+      keepRunning(outcome.machine, runDir, outcome.kept);
     } else {
       await outcome.machine?.stop();
     }
@@ -113,12 +115,13 @@ async function run(options: Options): Promise<number> {
 }
 
 /** Leaves a VM running after this process (--keep, boot) and says how to log in. */
-function keepRunning(machine: RunMachine, runDir: string): void {
+function keepRunning(machine: RunMachine, runDir: string, kept: KeptVm | undefined): void {
   machine.release();
   rmSync(join(runDir, 'owner'));
   if (machine instanceof QemuMachine) {
     writeFileSync(join(runDir, 'ssh-port'), String(machine.sshPort));
-    say(`VM kept running: syscall-lab ssh --run ${runDir} (stop it with: syscall-lab clean --vms)`);
+    if (kept) writeFileSync(join(runDir, 'kept.json'), JSON.stringify({ ...kept, accel: machine.accel }, null, 2));
+    say(`VM kept running: syscall-lab ssh --run ${runDir}; check it again: syscall-lab test --run ${runDir} (stop it with: syscall-lab clean --vms)`);
   } else if (machine instanceof VagrantMachine) {
     say(`VM kept running: ${machine.sshHint} (stop it with: syscall-lab clean --vms)`);
   }
@@ -131,9 +134,35 @@ async function bootOnly(options: Options, stock: boolean): Promise<number> {
   if (notice) say(notice);
   const plan = plans[0]!;
   const runDir = newRunDir(0);
-  const machine = await bootKernel(plan, { options, runDir, accel, reproduce: reproduceLine(plan, options) }, stock ? 'stock' : 'patched');
-  keepRunning(machine, runDir);
+  const { machine, kept } = await bootKernel(plan, { options, runDir, accel, reproduce: reproduceLine(plan, options) }, stock ? 'stock' : 'patched');
+  keepRunning(machine, runDir, kept);
   return ExitCode.ok;
+}
+
+/** The newest run folder holding a kept QEMU VM, or the one given. */
+function keptRunDir(runDir: string | undefined): string {
+  const runs = cache.runs();
+  const dir = runDir ?? (existsSync(runs) ? readdirSync(runs).filter((name) => existsSync(join(runs, name, 'ssh-port'))).sort().map((name) => join(runs, name)).pop() : undefined);
+  if (!dir || !existsSync(join(dir, 'ssh-port'))) {
+    throw new LabError('no kept VM', ExitCode.badInput, 'start one with `syscall-lab boot` or `syscall-lab run --keep`');
+  }
+  return dir;
+}
+
+async function testKept(runDir: string | undefined, userland: string | undefined, json: string | undefined, junit: string | undefined): Promise<number> {
+  const dir = keptRunDir(runDir);
+  if (!existsSync(join(dir, 'kept.json'))) throw new LabError(`${dir} has no kept.json (kept by an older syscall-lab)`, ExitCode.badInput, 'boot it again with `syscall-lab boot`');
+  const kept = JSON.parse(readFileSync(join(dir, 'kept.json'), 'utf8')) as KeptVm & { accel: Accel };
+  if (userland !== undefined && userlandSources(userland).length === 0) throw new LabError(`--userland ${userland} holds no *.c file`, ExitCode.badInput, 'put your C test programs (exit 0 = pass) in that folder');
+  const port = Number(readFileSync(join(dir, 'ssh-port'), 'utf8'));
+  // --userland replaces userland/tests; the talk's examples always run.
+  const examples = join(projectRoot, 'userland', 'examples');
+  const userlandFiles = userland === undefined ? undefined : [...kept.userlandFiles.filter((file) => file.startsWith(examples)), ...userlandSources(userland)];
+  const report = await testKeptVm(dir, kept, port, kept.accel, userlandFiles);
+  process.stdout.write(formatSummary([report]));
+  if (json) await writeJsonReport(json, [report]);
+  if (junit) await writeJunitReport(junit, [report]);
+  return report.checks.some((check) => check.status === 'fail') ? ExitCode.checkFailed : ExitCode.ok;
 }
 
 async function prepare(options: Options): Promise<PlannedRun[]> {
@@ -216,11 +245,7 @@ async function clean(all: boolean, vms: boolean): Promise<number> {
 }
 
 async function sshInto(runDir: string | undefined, command: string[]): Promise<number> {
-  const runs = cache.runs();
-  const dir = runDir ?? (existsSync(runs) ? readdirSync(runs).filter((name) => existsSync(join(runs, name, 'ssh-port'))).sort().map((name) => join(runs, name)).pop() : undefined);
-  if (!dir || !existsSync(join(dir, 'ssh-port'))) {
-    throw new LabError('no kept VM to log into', ExitCode.badInput, 'start one with `syscall-lab run --keep`');
-  }
+  const dir = keptRunDir(runDir);
   const port = readFileSync(join(dir, 'ssh-port'), 'utf8').trim();
   const hostKey = readFileSync(join(dir, 'guest', 'host_key.pub'), 'utf8').trim();
   const knownHosts = join(dir, 'known_hosts');
@@ -256,6 +281,19 @@ export async function main(argv: string[]): Promise<number> {
       (y) => runOptions(y).option('stock', { type: 'boolean', default: false, describe: 'boot the stock kernel instead' }),
       async (args) => {
         exitCode = await bootOnly(toOptions(args), Boolean(args.stock));
+      },
+    )
+    .command(
+      'test',
+      'run the checks again in the VM kept by `boot` or `run --keep` (no build, no boot): edit a userland program, test again',
+      (y) =>
+        y
+          .option('run', { type: 'string', describe: 'run folder (default: the newest kept one)' })
+          .option('userland', { type: 'string', describe: 'folder of C test programs replacing userland/tests' })
+          .option('json', { type: 'string', describe: 'write the JSON report here' })
+          .option('junit', { type: 'string', describe: 'write a JUnit XML report here' }),
+      async (args) => {
+        exitCode = await testKept(args.run, args.userland, args.json, args.junit);
       },
     )
     .command('doctor', 'list what the host needs, with the apt-get line', (y) => y, async () => {

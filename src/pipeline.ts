@@ -22,6 +22,7 @@ import { shellCommand } from './guest/ssh.ts';
 import { scanConsole } from './vm/console.ts';
 import { BootError, type BootableKernel, type RunMachine } from './vm/machine.ts';
 import { VagrantMachine } from './vm/vagrant.ts';
+import { AttachedQemuMachine } from './vm/attached.ts';
 import { ensureOfflineBox, offlineBoxName } from './vm/vagrant-box.ts';
 import { probeAccel, QemuMachine, timeoutScale, type Accel } from './vm/qemu.ts';
 
@@ -156,6 +157,65 @@ export interface RunOutcome {
   /** Set when the run stopped early: why, as an exit code. */
   errorExitCode?: number;
   machine?: RunMachine;
+  /** What `syscall-lab test` needs to check the VM again if it is kept. */
+  kept?: KeptVm;
+}
+
+/** A VM left running (boot, run --keep): what `syscall-lab test` needs, saved as kept.json in its run folder. */
+export interface KeptVm {
+  stage: 'stock' | 'patched';
+  /** `uname -r` of the kernel it runs. */
+  release: string;
+  patchedRelease: string;
+  added: SyscallEntry[];
+  headerFile: string;
+  userlandFiles: string[];
+  console: string;
+}
+
+/** The syscalls the patched table adds, and the header that gives them SYS_ names in the guest. */
+function syscallFacts(stock: KernelBuild, patched: KernelBuild, runDir: string): { added: SyscallEntry[]; headerFile: string } {
+  const added = newSyscalls(parseSyscallTable(readFileSync(stock.syscallTable, 'utf8')), parseSyscallTable(readFileSync(patched.syscallTable, 'utf8')));
+  const headerFile = join(runDir, 'syscall-lab-syscalls.h');
+  writeFileSync(headerFile, syscallHeader(added, patched.release));
+  return { added, headerFile };
+}
+
+/**
+ * `syscall-lab test`: the checks of the kernel a kept QEMU VM runs, again, without building or
+ * booting (edit a userland program, test again).
+ */
+export async function testKeptVm(runDir: string, kept: KeptVm, port: number, accel: Accel, userlandFiles: string[] | undefined): Promise<RunReport> {
+  const progress = new Progress(kept.release);
+  const machine = new AttachedQemuMachine(runDir, port, kept.console, accel);
+  const report: RunReport = {
+    kernel: { requested: kept.release, version: kept.release.split('-')[0] ?? kept.release, source: runDir, patches: [], patchedRelease: kept.patchedRelease },
+    backend: 'qemu',
+    accel,
+    phases: [],
+    checks: [],
+    logs: { console: [kept.console], build: [] },
+    reproduce: `npx syscall-lab test --run ${runDir}`,
+  };
+  const scale = timeoutScale(accel);
+  const context: CheckContext = {
+    machine,
+    added: kept.added,
+    probe: `${guestDir}/probe`,
+    guestDir,
+    commandTimeout: 30_000 * scale,
+    patchedRelease: kept.patchedRelease,
+    userlandFiles: userlandFiles ?? kept.userlandFiles,
+    syscallHeader: `${guestDir}/syscall-lab-syscalls.h`,
+  };
+  await machine.start();
+  try {
+    await prepareGuest(context, kept.headerFile);
+    report.checks.push(...(await runChecks(allChecks.filter((check) => check.stage === kept.stage), context, progress)));
+  } finally {
+    await machine.stop();
+  }
+  return report;
 }
 
 export async function runOne(plan: PlannedRun, env: RunEnvironment): Promise<RunOutcome> {
@@ -180,9 +240,7 @@ export async function runOne(plan: PlannedRun, env: RunEnvironment): Promise<Run
     report.kernel.stockRelease = stock.release;
     report.kernel.patchedRelease = patched.release;
 
-    const added = newSyscalls(parseSyscallTable(readFileSync(stock.syscallTable, 'utf8')), parseSyscallTable(readFileSync(patched.syscallTable, 'utf8')));
-    const headerFile = join(runDir, 'syscall-lab-syscalls.h');
-    writeFileSync(headerFile, syscallHeader(added, patched.release));
+    const { added, headerFile } = syscallFacts(stock, patched, runDir);
     progress.info(`new syscalls: ${added.map((entry) => `${entry.name}=${entry.number}`).join(', ') || 'none'}`);
 
     const scale = timeoutScale(accel);
@@ -216,7 +274,7 @@ export async function runOne(plan: PlannedRun, env: RunEnvironment): Promise<Run
       await prepareGuest(context, headerFile);
       report.checks.push(...(await runChecks(allChecks.filter((check) => check.stage === 'patched'), context, progress)));
     });
-    return { report, machine };
+    return { report, machine, kept: { stage: 'patched', release: patched.release, patchedRelease: patched.release, added, headerFile, userlandFiles: plan.userlandFiles, console: machine.consoleLogs.at(-1) ?? '' } };
   } catch (error) {
     report.error = describeError(error);
     if (error instanceof CheckAbortedError) report.checks.push(...error.results);
@@ -231,9 +289,10 @@ export async function runOne(plan: PlannedRun, env: RunEnvironment): Promise<Run
 }
 
 /** `syscall-lab boot`: builds (cached) and boots one kernel for a developer to log into. */
-export async function bootKernel(plan: PlannedRun, env: RunEnvironment, which: 'stock' | 'patched'): Promise<RunMachine> {
+export async function bootKernel(plan: PlannedRun, env: RunEnvironment, which: 'stock' | 'patched'): Promise<{ machine: RunMachine; kept: KeptVm }> {
   const progress = new Progress(plan.source.requested);
   const { stock, patched } = await buildKernels(plan, env.options, env.runDir);
+  const { added, headerFile } = syscallFacts(stock, patched, env.runDir);
   const { machine, stockName, patchedKernel } = await createMachine(plan, env, stock, patched, progress);
   try {
     progress.info(`booting ${stockName} (${env.options.backend}, ${env.accel})`);
@@ -243,7 +302,8 @@ export async function bootKernel(plan: PlannedRun, env: RunEnvironment, which: '
       await machine.reboot(patchedKernel);
     }
     progress.stop();
-    return machine;
+    const release = which === 'patched' ? patched.release : stock.release;
+    return { machine, kept: { stage: which, release, patchedRelease: patched.release, added, headerFile, userlandFiles: plan.userlandFiles, console: machine.consoleLogs.at(-1) ?? '' } };
   } catch (error) {
     progress.stop();
     await machine.stop();
