@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { defaults, parseOptions, userlandSources, type Options } from './config.ts';
+import { defaults, parseOptions, userlandPrograms, type Options } from './config.ts';
 import { checkRequirements, ensureRequirements, formatDoctor, type Requirement } from './doctor.ts';
 import { ExitCode, LabError } from './errors.ts';
 import { cache, isKeyLocked } from './kernel/cache.ts';
@@ -73,12 +73,16 @@ function reproduceLine(plan: PlannedRun, options: Options): string {
   return args.map(shellQuote).join(' ');
 }
 
+/** Scratch folders are named <key>-<pid>: the pid of the run that owns one. */
+function scratchOwner(name: string): number | null {
+  return Number(/-(\d+)$/.exec(name)?.[1]) || null;
+}
+
 async function reapEarlierRuns(): Promise<void> {
   const reaped = [
     ...reapLeftovers(cache.runs(), () => false),
     ...reapVagrantLeftovers(cache.runs(), false),
-    // Scratch folders are named <key>-<pid>.
-    ...reapLeftovers(cache.scratch(), () => true, (name) => Number(/-(\d+)$/.exec(name)?.[1]) || null),
+    ...reapLeftovers(cache.scratch(), () => true, scratchOwner),
   ];
   for (const line of reaped) say(`reaped ${line}`);
 }
@@ -153,11 +157,10 @@ async function testKept(runDir: string | undefined, userland: string | undefined
   const dir = keptRunDir(runDir);
   if (!existsSync(join(dir, 'kept.json'))) throw new LabError(`${dir} has no kept.json (kept by an older syscall-lab)`, ExitCode.badInput, 'boot it again with `syscall-lab boot`');
   const kept = JSON.parse(readFileSync(join(dir, 'kept.json'), 'utf8')) as KeptVm & { accel: Accel };
-  if (userland !== undefined && userlandSources(userland).length === 0) throw new LabError(`--userland ${userland} holds no *.c file`, ExitCode.badInput, 'put your C test programs (exit 0 = pass) in that folder');
   const port = Number(readFileSync(join(dir, 'ssh-port'), 'utf8'));
   // --userland replaces userland/tests; the talk's examples always run.
   const examples = join(projectRoot, 'userland', 'examples');
-  const userlandFiles = userland === undefined ? undefined : [...kept.userlandFiles.filter((file) => file.startsWith(examples)), ...userlandSources(userland)];
+  const userlandFiles = userland === undefined ? undefined : [...kept.userlandFiles.filter((file) => file.startsWith(examples)), ...userlandPrograms(userland)];
   const report = await testKeptVm(dir, kept, port, kept.accel, userlandFiles);
   process.stdout.write(formatSummary([report]));
   if (json) await writeJsonReport(json, [report]);
@@ -213,12 +216,12 @@ async function clean(all: boolean, vms: boolean): Promise<number> {
       rmSync(dir, { recursive: true, force: true });
     }
   }
-  // Scratch folders are named <key>-<pid>: only those of runs that are gone (another run may be building).
+  // Only the scratch folders of runs that are gone: another run may be building.
   const scratch = cache.scratch();
   if (existsSync(scratch)) {
     for (const name of readdirSync(scratch)) {
-      const owner = Number(/-(\d+)$/.exec(name)?.[1]);
-      if (!owner || !isAlive(owner)) rmSync(join(scratch, name), { recursive: true, force: true });
+      const owner = scratchOwner(name);
+      if (owner === null || !isAlive(owner)) rmSync(join(scratch, name), { recursive: true, force: true });
     }
   }
   // Trees without their "complete" marker were left by a build that died: never reused, only big.

@@ -72,15 +72,21 @@ export function parseOptions(raw: Record<string, unknown>): Options {
   if (options.configFragment !== undefined && !existsSync(options.configFragment)) {
     throw new BadInputError(`--config-fragment ${options.configFragment} does not exist`, 'give a file of CONFIG_...=y lines');
   }
-  if (options.userland !== undefined && userlandSources(options.userland).length === 0) {
-    throw new BadInputError(`--userland ${options.userland} holds no *.c file`, 'put your C test programs (exit 0 = pass) in that folder');
-  }
+  if (options.userland !== undefined) userlandPrograms(options.userland);
   return {
     ...options,
     patches: options.patches && resolve(options.patches),
     configFragment: options.configFragment && resolve(options.configFragment),
     userland: options.userland && resolve(options.userland),
   };
+}
+
+/** The C programs of a --userland folder; bad input when it is not a folder or holds none. */
+export function userlandPrograms(dir: string): string[] {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new BadInputError(`--userland ${dir} is not a folder`, 'give --userland an existing folder');
+  const programs = userlandSources(dir);
+  if (programs.length === 0) throw new BadInputError(`--userland ${dir} holds no *.c file`, 'put your C test programs (exit 0 = pass) in that folder');
+  return programs;
 }
 
 export function userlandSources(dir: string): string[] {

@@ -20,7 +20,7 @@ import type { CheckResult, PhaseTiming, RunReport } from './report/model.ts';
 import { guestKernelArgs, prepareGuestKeys } from './guest/rootfs.ts';
 import { shellCommand } from './guest/ssh.ts';
 import { scanConsole } from './vm/console.ts';
-import { BootError, type BootableKernel, type RunMachine } from './vm/machine.ts';
+import { BootError, type BootableKernel, type Machine, type RunMachine } from './vm/machine.ts';
 import { VagrantMachine } from './vm/vagrant.ts';
 import { AttachedQemuMachine } from './vm/attached.ts';
 import { ensureOfflineBox, offlineBoxName } from './vm/vagrant-box.ts';
@@ -173,6 +173,25 @@ export interface KeptVm {
   console: string;
 }
 
+function keptVm(stage: KeptVm['stage'], stock: KernelBuild, patched: KernelBuild, added: SyscallEntry[], headerFile: string, plan: PlannedRun, machine: RunMachine): KeptVm {
+  const release = stage === 'patched' ? patched.release : stock.release;
+  return { stage, release, patchedRelease: patched.release, added, headerFile, userlandFiles: plan.userlandFiles, console: machine.consoleLogs.at(-1) ?? '' };
+}
+
+/** What every check of a run gets; the guest paths are the same on every backend. */
+function checkContext(machine: Machine, added: SyscallEntry[], patchedRelease: string, userlandFiles: string[], accel: Accel): CheckContext {
+  return {
+    machine,
+    added,
+    probe: `${guestDir}/probe`,
+    guestDir,
+    commandTimeout: 30_000 * timeoutScale(accel),
+    patchedRelease,
+    userlandFiles,
+    syscallHeader: `${guestDir}/syscall-lab-syscalls.h`,
+  };
+}
+
 /** The syscalls the patched table adds, and the header that gives them SYS_ names in the guest. */
 function syscallFacts(stock: KernelBuild, patched: KernelBuild, runDir: string): { added: SyscallEntry[]; headerFile: string } {
   const added = newSyscalls(parseSyscallTable(readFileSync(stock.syscallTable, 'utf8')), parseSyscallTable(readFileSync(patched.syscallTable, 'utf8')));
@@ -197,17 +216,7 @@ export async function testKeptVm(runDir: string, kept: KeptVm, port: number, acc
     logs: { console: [kept.console], build: [] },
     reproduce: `npx syscall-lab test --run ${runDir}`,
   };
-  const scale = timeoutScale(accel);
-  const context: CheckContext = {
-    machine,
-    added: kept.added,
-    probe: `${guestDir}/probe`,
-    guestDir,
-    commandTimeout: 30_000 * scale,
-    patchedRelease: kept.patchedRelease,
-    userlandFiles: userlandFiles ?? kept.userlandFiles,
-    syscallHeader: `${guestDir}/syscall-lab-syscalls.h`,
-  };
+  const context = checkContext(machine, kept.added, kept.patchedRelease, userlandFiles ?? kept.userlandFiles, accel);
   await machine.start();
   try {
     await prepareGuest(context, kept.headerFile);
@@ -246,16 +255,7 @@ export async function runOne(plan: PlannedRun, env: RunEnvironment): Promise<Run
     const scale = timeoutScale(accel);
     const created = await createMachine(plan, env, stock, patched, progress);
     machine = created.machine;
-    const context: CheckContext = {
-      machine,
-      added,
-      probe: `${guestDir}/probe`,
-      guestDir,
-      commandTimeout: 30_000 * scale,
-      patchedRelease: patched.release,
-      userlandFiles: plan.userlandFiles,
-      syscallHeader: `${guestDir}/syscall-lab-syscalls.h`,
-    };
+    const context = checkContext(machine, added, patched.release, plan.userlandFiles, accel);
     progress.info(`booting ${created.stockName} (${options.backend}, ${accel})`);
     await clock.time('boot-stock', () => machine!.start());
     progress.stop();
@@ -274,7 +274,7 @@ export async function runOne(plan: PlannedRun, env: RunEnvironment): Promise<Run
       await prepareGuest(context, headerFile);
       report.checks.push(...(await runChecks(allChecks.filter((check) => check.stage === 'patched'), context, progress)));
     });
-    return { report, machine, kept: { stage: 'patched', release: patched.release, patchedRelease: patched.release, added, headerFile, userlandFiles: plan.userlandFiles, console: machine.consoleLogs.at(-1) ?? '' } };
+    return { report, machine, kept: keptVm('patched', stock, patched, added, headerFile, plan, machine) };
   } catch (error) {
     report.error = describeError(error);
     if (error instanceof CheckAbortedError) report.checks.push(...error.results);
@@ -302,8 +302,7 @@ export async function bootKernel(plan: PlannedRun, env: RunEnvironment, which: '
       await machine.reboot(patchedKernel);
     }
     progress.stop();
-    const release = which === 'patched' ? patched.release : stock.release;
-    return { machine, kept: { stage: which, release, patchedRelease: patched.release, added, headerFile, userlandFiles: plan.userlandFiles, console: machine.consoleLogs.at(-1) ?? '' } };
+    return { machine, kept: keptVm(which, stock, patched, added, headerFile, plan, machine) };
   } catch (error) {
     progress.stop();
     await machine.stop();
