@@ -33,12 +33,16 @@ async function runOnce(name: string, extraArgs: string[], env: Record<string, st
   const json = join(out.path, 'report.json');
   const started = Date.now();
   process.stderr.write(`\n=== ${name} ===\n`);
-  const result = await execa('node', [join(projectRoot, 'bin', 'syscall-lab.mjs'), 'run', '--kernel', kernel, '--json', json, ...extraArgs], {
-    reject: false,
-    env,
-    stdout: 'ignore',
-    stderr: 'inherit',
-  });
+  const result = await execa(
+    'node',
+    [join(projectRoot, 'bin', 'syscall-lab.mjs'), 'run', '--kernel', kernel, '--json', json, ...extraArgs],
+    {
+      reject: false,
+      env,
+      stdout: 'ignore',
+      stderr: 'inherit',
+    },
+  );
   const report = (JSON.parse(readFileSync(json, 'utf8')) as { runs: RunReport[] }).runs[0]!;
   await out.cleanup();
   return { name, report, exitCode: result.exitCode, wallSeconds: (Date.now() - started) / 1000 };
@@ -51,7 +55,10 @@ async function editedPatchSet(): Promise<string> {
   cpSync(source, copy.path, { recursive: true });
   const first = join(copy.path, '0001-callcount.patch');
   const text = readFileSync(first, 'utf8');
-  writeFileSync(first, text.replace('+ * callcount(2): how many times', `+ * callcount(2): how many times (bench ${Date.now()})`));
+  writeFileSync(
+    first,
+    text.replace('+ * callcount(2): how many times', `+ * callcount(2): how many times (bench ${Date.now()})`),
+  );
   return copy.path;
 }
 
@@ -70,7 +77,9 @@ function print(scenarios: Scenario[]): void {
   );
   const total = ['wall clock'.padEnd(width), ...scenarios.map((s) => s.wallSeconds.toFixed(1).padStart(14))].join('  ');
   const verdicts = ['exit code'.padEnd(width), ...scenarios.map((s) => String(s.exitCode).padStart(14))].join('  ');
-  process.stdout.write(`\nkernel ${kernel}, accel ${scenarios[0]?.report.accel}; seconds, (c) = from cache; boot-* = QEMU start to first SSH command\n`);
+  process.stdout.write(
+    `\nkernel ${kernel}, accel ${scenarios[0]?.report.accel}; seconds, (c) = from cache; boot-* = QEMU start to first SSH command\n`,
+  );
   process.stdout.write([header, ...rows, total, verdicts].join('\n') + '\n');
 }
 
@@ -89,10 +98,14 @@ async function soakRuns(cycles: number): Promise<void> {
     if (exitCode !== 0) {
       failedRuns++;
       const failing = report.checks.filter((c) => c.status === 'fail').map((c) => c.name);
-      process.stdout.write(`cycle ${i}: exit ${exitCode}${failing.length ? `, failed: ${failing.join(', ')}` : ''}${report.error ? `, error: ${report.error.split('\n')[0]}` : ''}\n`);
+      process.stdout.write(
+        `cycle ${i}: exit ${exitCode}${failing.length ? `, failed: ${failing.join(', ')}` : ''}${report.error ? `, error: ${report.error.split('\n')[0]}` : ''}\n`,
+      );
     }
   }
-  process.stdout.write(`\nsoak: ${cycles} cycles of kernel ${kernel}, ${failedRuns} failed (expect 0)\nboot-to-SSH over ${boots.length} boots: ${spread(boots)}\n`);
+  process.stdout.write(
+    `\nsoak: ${cycles} cycles of kernel ${kernel}, ${failedRuns} failed (expect 0)\nboot-to-SSH over ${boots.length} boots: ${spread(boots)}\n`,
+  );
 }
 
 const scenarios: Scenario[] = [];
@@ -106,7 +119,9 @@ if (cold) {
   scenarios.push(await runOnce('cold', [], { ...baseEnv, SYSCALL_LAB_CACHE: coldCache.path }));
   scenarios.push(await runOnce('warm', [], { ...baseEnv, SYSCALL_LAB_CACHE: coldCache.path }));
   const edited = await editedPatchSet();
-  scenarios.push(await runOnce('incremental', ['--patches', edited], { ...baseEnv, SYSCALL_LAB_CACHE: coldCache.path }));
+  scenarios.push(
+    await runOnce('incremental', ['--patches', edited], { ...baseEnv, SYSCALL_LAB_CACHE: coldCache.path }),
+  );
   await coldCache.cleanup();
 } else {
   scenarios.push(await runOnce('warm', [], baseEnv));

@@ -7,7 +7,17 @@ import { defaults, parseOptions, userlandPrograms, type Options } from './config
 import { checkRequirements, ensureRequirements, formatDoctor, type Requirement } from './doctor.ts';
 import { ExitCode, LabError } from './errors.ts';
 import { cache, isKeyLocked } from './kernel/cache.ts';
-import { bootKernel, buildKernels, checkPatchSeries, chooseAccel, planRuns, runOne, testKeptVm, type KeptVm, type PlannedRun } from './pipeline.ts';
+import {
+  bootKernel,
+  buildKernels,
+  checkPatchSeries,
+  chooseAccel,
+  planRuns,
+  runOne,
+  testKeptVm,
+  type KeptVm,
+  type PlannedRun,
+} from './pipeline.ts';
 import type { Accel } from './vm/qemu.ts';
 import type { RunMachine } from './vm/machine.ts';
 import { killGroup, onInterrupt, ownerOf, reapLeftovers, isAlive } from './reaper.ts';
@@ -27,16 +37,36 @@ function say(line: string): void {
 
 function runOptions(y: Argv): Argv {
   return y
-    .option('kernel', { type: 'string', array: true, describe: 'kernel version (6.1, 3.9.11) or path to a source tarball/tree; repeat for a matrix' })
+    .option('kernel', {
+      type: 'string',
+      array: true,
+      describe: 'kernel version (6.1, 3.9.11) or path to a source tarball/tree; repeat for a matrix',
+    })
     .option('kernel-source', { type: 'string', array: true, describe: 'same as --kernel PATH' })
     .option('patches', { type: 'string', describe: 'patch folder (default: patches-<version>)' })
     .option('sha256', { type: 'string', describe: 'expected sha256 of the kernel tarball' })
     .option('config-fragment', { type: 'string', describe: 'extra kernel config options (CONFIG_...=y lines)' })
     .option('userland', { type: 'string', describe: 'folder of C test programs replacing userland/tests' })
-    .option('backend', { type: 'string', default: defaults.backend, describe: 'VM backend: qemu (embedded, no daemon) or vagrant' })
-    .option('box', { type: 'string', default: defaults.box, describe: 'Vagrant box (syscall-lab/bookworm: made offline by `box build`)' })
-    .option('provider', { type: 'string', default: defaults.provider, describe: 'Vagrant provider: libvirt or virtualbox' })
-    .option('build-in-guest', { type: 'boolean', default: defaults.buildInGuest, describe: 'Vagrant: the guest builds its kernel (the seed way; slow)' })
+    .option('backend', {
+      type: 'string',
+      default: defaults.backend,
+      describe: 'VM backend: qemu (embedded, no daemon) or vagrant',
+    })
+    .option('box', {
+      type: 'string',
+      default: defaults.box,
+      describe: 'Vagrant box (syscall-lab/bookworm: made offline by `box build`)',
+    })
+    .option('provider', {
+      type: 'string',
+      default: defaults.provider,
+      describe: 'Vagrant provider: libvirt or virtualbox',
+    })
+    .option('build-in-guest', {
+      type: 'boolean',
+      default: defaults.buildInGuest,
+      describe: 'Vagrant: the guest builds its kernel (the seed way; slow)',
+    })
     .option('accel', { type: 'string', default: defaults.accel, describe: 'auto (KVM when usable), kvm or tcg' })
     .option('cpus', { type: 'number', default: defaults.cpus })
     .option('memory', { type: 'number', default: defaults.memory, describe: 'guest memory in MiB' })
@@ -49,8 +79,26 @@ function runOptions(y: Argv): Argv {
 
 /** yargs' merged values (flags, SYSCALL_LAB_* env, --config file) -> the validated options. */
 function toOptions(argv: Record<string, unknown>): Options {
-  const asList = (value: unknown): string[] => (value === undefined ? [] : Array.isArray(value) ? value.map(String) : [String(value)]);
-  const known = ['patches', 'sha256', 'configFragment', 'userland', 'backend', 'box', 'provider', 'buildInGuest', 'accel', 'cpus', 'memory', 'jobs', 'bootTimeout', 'json', 'junit', 'keep'];
+  const asList = (value: unknown): string[] =>
+    value === undefined ? [] : Array.isArray(value) ? value.map(String) : [String(value)];
+  const known = [
+    'patches',
+    'sha256',
+    'configFragment',
+    'userland',
+    'backend',
+    'box',
+    'provider',
+    'buildInGuest',
+    'accel',
+    'cpus',
+    'memory',
+    'jobs',
+    'bootTimeout',
+    'json',
+    'junit',
+    'keep',
+  ];
   const raw: Record<string, unknown> = { kernel: [...asList(argv.kernel), ...asList(argv.kernelSource)] };
   for (const key of known) if (argv[key] !== undefined) raw[key] = argv[key];
   return parseOptions(raw);
@@ -125,7 +173,9 @@ function keepRunning(machine: RunMachine, runDir: string, kept: KeptVm | undefin
   if (machine instanceof QemuMachine) {
     writeFileSync(join(runDir, 'ssh-port'), String(machine.sshPort));
     if (kept) writeFileSync(join(runDir, 'kept.json'), JSON.stringify({ ...kept, accel: machine.accel }, null, 2));
-    say(`VM kept running: syscall-lab ssh --run ${runDir}; check it again: syscall-lab test --run ${runDir} (stop it with: syscall-lab clean --vms)`);
+    say(
+      `VM kept running: syscall-lab ssh --run ${runDir}; check it again: syscall-lab test --run ${runDir} (stop it with: syscall-lab clean --vms)`,
+    );
   } else if (machine instanceof VagrantMachine) {
     say(`VM kept running: ${machine.sshHint} (stop it with: syscall-lab clean --vms)`);
   }
@@ -138,7 +188,11 @@ async function bootOnly(options: Options, stock: boolean): Promise<number> {
   if (notice) say(notice);
   const plan = plans[0]!;
   const runDir = newRunDir(0);
-  const { machine, kept } = await bootKernel(plan, { options, runDir, accel, reproduce: reproduceLine(plan, options) }, stock ? 'stock' : 'patched');
+  const { machine, kept } = await bootKernel(
+    plan,
+    { options, runDir, accel, reproduce: reproduceLine(plan, options) },
+    stock ? 'stock' : 'patched',
+  );
   keepRunning(machine, runDir, kept);
   return ExitCode.ok;
 }
@@ -146,21 +200,46 @@ async function bootOnly(options: Options, stock: boolean): Promise<number> {
 /** The newest run folder holding a kept QEMU VM, or the one given. */
 function keptRunDir(runDir: string | undefined): string {
   const runs = cache.runs();
-  const dir = runDir ?? (existsSync(runs) ? readdirSync(runs).filter((name) => existsSync(join(runs, name, 'ssh-port'))).sort().map((name) => join(runs, name)).pop() : undefined);
+  const dir =
+    runDir ??
+    (existsSync(runs)
+      ? readdirSync(runs)
+          .filter((name) => existsSync(join(runs, name, 'ssh-port')))
+          .sort()
+          .map((name) => join(runs, name))
+          .pop()
+      : undefined);
   if (!dir || !existsSync(join(dir, 'ssh-port'))) {
-    throw new LabError('no kept VM', ExitCode.badInput, 'start one with `syscall-lab boot` or `syscall-lab run --keep`');
+    throw new LabError(
+      'no kept VM',
+      ExitCode.badInput,
+      'start one with `syscall-lab boot` or `syscall-lab run --keep`',
+    );
   }
   return dir;
 }
 
-async function testKept(runDir: string | undefined, userland: string | undefined, json: string | undefined, junit: string | undefined): Promise<number> {
+async function testKept(
+  runDir: string | undefined,
+  userland: string | undefined,
+  json: string | undefined,
+  junit: string | undefined,
+): Promise<number> {
   const dir = keptRunDir(runDir);
-  if (!existsSync(join(dir, 'kept.json'))) throw new LabError(`${dir} has no kept.json (kept by an older syscall-lab)`, ExitCode.badInput, 'boot it again with `syscall-lab boot`');
+  if (!existsSync(join(dir, 'kept.json')))
+    throw new LabError(
+      `${dir} has no kept.json (kept by an older syscall-lab)`,
+      ExitCode.badInput,
+      'boot it again with `syscall-lab boot`',
+    );
   const kept = JSON.parse(readFileSync(join(dir, 'kept.json'), 'utf8')) as KeptVm & { accel: Accel };
   const port = Number(readFileSync(join(dir, 'ssh-port'), 'utf8'));
   // --userland replaces userland/tests; the talk's examples always run.
   const examples = join(projectRoot, 'userland', 'examples');
-  const userlandFiles = userland === undefined ? undefined : [...kept.userlandFiles.filter((file) => file.startsWith(examples)), ...userlandPrograms(userland)];
+  const userlandFiles =
+    userland === undefined
+      ? undefined
+      : [...kept.userlandFiles.filter((file) => file.startsWith(examples)), ...userlandPrograms(userland)];
   const report = await testKeptVm(dir, kept, port, kept.accel, userlandFiles);
   process.stdout.write(formatSummary([report]));
   if (json) await writeJsonReport(json, [report]);
@@ -173,7 +252,12 @@ async function prepare(options: Options): Promise<PlannedRun[]> {
   const plans = await planRuns(options);
   const extra: Requirement[] = plans
     .filter((plan) => plan.source.kind === 'apt' && plan.source.path)
-    .map((plan) => ({ what: `Linux ${plan.source.version} source`, probe: plan.source.path!, aptPackage: plan.source.aptPackage!, why: `--kernel ${plan.source.requested}` }));
+    .map((plan) => ({
+      what: `Linux ${plan.source.version} source`,
+      probe: plan.source.path!,
+      aptPackage: plan.source.aptPackage!,
+      why: `--kernel ${plan.source.requested}`,
+    }));
   await ensureRequirements(extra, say);
   if (options.backend === 'vagrant') await checkVagrantHost(options.provider);
   await checkPatchSeries(plans);
@@ -183,7 +267,8 @@ async function prepare(options: Options): Promise<PlannedRun[]> {
 async function buildOnly(options: Options): Promise<number> {
   for (const [index, plan] of (await prepare(options)).entries()) {
     const { stock, patched } = await buildKernels(plan, options, newRunDir(index));
-    for (const build of [stock, patched]) process.stdout.write(`${build.release}: ${build.dir}${build.cached ? ' (cached)' : ''}\n`);
+    for (const build of [stock, patched])
+      process.stdout.write(`${build.release}: ${build.dir}${build.cached ? ' (cached)' : ''}\n`);
   }
   return ExitCode.ok;
 }
@@ -235,7 +320,8 @@ async function clean(all: boolean, vms: boolean): Promise<number> {
     }
   }
   if (all) {
-    for (const dir of [cache.builds(), cache.trees(), cache.ccache(), cache.locks(), cache.boxes()]) rmSync(dir, { recursive: true, force: true });
+    for (const dir of [cache.builds(), cache.trees(), cache.ccache(), cache.locks(), cache.boxes()])
+      rmSync(dir, { recursive: true, force: true });
     say('removed every cached build, tree, ccache and box file');
     if (await boxIsInstalled(offlineBoxName)) {
       await execa('vagrant', ['box', 'remove', '--force', '--all', offlineBoxName], { reject: false });
@@ -253,10 +339,25 @@ async function sshInto(runDir: string | undefined, command: string[]): Promise<n
   const hostKey = readFileSync(join(dir, 'guest', 'host_key.pub'), 'utf8').trim();
   const knownHosts = join(dir, 'known_hosts');
   writeFileSync(knownHosts, `[127.0.0.1]:${port} ${hostKey}\n`);
-  const result = await execa('ssh', ['-i', join(dir, 'id_ed25519'), '-p', port, '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'StrictHostKeyChecking=yes', 'root@127.0.0.1', ...command], {
-    stdio: 'inherit',
-    reject: false,
-  });
+  const result = await execa(
+    'ssh',
+    [
+      '-i',
+      join(dir, 'id_ed25519'),
+      '-p',
+      port,
+      '-o',
+      `UserKnownHostsFile=${knownHosts}`,
+      '-o',
+      'StrictHostKeyChecking=yes',
+      'root@127.0.0.1',
+      ...command,
+    ],
+    {
+      stdio: 'inherit',
+      reject: false,
+    },
+  );
   return result.exitCode ?? ExitCode.infrastructure;
 }
 
@@ -271,9 +372,14 @@ export async function main(argv: string[]): Promise<number> {
       if (args.cache) process.env.SYSCALL_LAB_CACHE = String(args.cache);
     })
     .strict()
-    .command(['run', '$0'], 'build stock + patched kernels, boot them, check the new syscalls', runOptions, async (args) => {
-      exitCode = await run(toOptions(args));
-    })
+    .command(
+      ['run', '$0'],
+      'build stock + patched kernels, boot them, check the new syscalls',
+      runOptions,
+      async (args) => {
+        exitCode = await run(toOptions(args));
+      },
+    )
     .command('build', 'only build the stock and patched kernels (cached)', runOptions, async (args) => {
       const options = toOptions(args);
       exitCode = await buildOnly(options);
@@ -281,7 +387,8 @@ export async function main(argv: string[]): Promise<number> {
     .command(
       'boot',
       'build (cached) and boot the patched kernel (--stock: the stock one), and leave the VM running to log into',
-      (y) => runOptions(y).option('stock', { type: 'boolean', default: false, describe: 'boot the stock kernel instead' }),
+      (y) =>
+        runOptions(y).option('stock', { type: 'boolean', default: false, describe: 'boot the stock kernel instead' }),
       async (args) => {
         exitCode = await bootOnly(toOptions(args), Boolean(args.stock));
       },
@@ -299,9 +406,14 @@ export async function main(argv: string[]): Promise<number> {
         exitCode = await testKept(args.run, args.userland, args.json, args.junit);
       },
     )
-    .command('doctor', 'list what the host needs, with the apt-get line', (y) => y, async () => {
-      exitCode = await doctor();
-    })
+    .command(
+      'doctor',
+      'list what the host needs, with the apt-get line',
+      (y) => y,
+      async () => {
+        exitCode = await doctor();
+      },
+    )
     .command(
       'clean',
       'remove run folders and leftovers (--all: cached builds too; --vms: kept VMs too)',
@@ -322,7 +434,10 @@ export async function main(argv: string[]): Promise<number> {
     .command(
       'ssh [command..]',
       'log into the VM left by `run --keep`',
-      (y) => y.option('run', { type: 'string', describe: 'run folder (default: the newest kept one)' }).positional('command', { type: 'string', array: true }),
+      (y) =>
+        y
+          .option('run', { type: 'string', describe: 'run folder (default: the newest kept one)' })
+          .positional('command', { type: 'string', array: true }),
       async (args) => {
         // After `--` the command may carry options of its own (`syscall-lab ssh -- uname -r`).
         const afterDashes = args._.slice(1).map(String);

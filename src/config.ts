@@ -50,27 +50,41 @@ export function parseOptions(raw: Record<string, unknown>): Options {
   const parsed = optionsSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    const where = issue.path.length ? `--${String(issue.path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}` : 'options';
+    const where = issue.path.length
+      ? `--${String(issue.path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`
+      : 'options';
     throw new BadInputError(`${where}: ${issue.message}`, 'see `syscall-lab run --help`');
   }
   const options = parsed.data;
   if (options.sha256 !== undefined && options.kernel.length > 1) {
-    throw new BadInputError('--sha256 applies to one kernel, but several --kernel were given', 'run the kernel that needs --sha256 on its own');
+    throw new BadInputError(
+      '--sha256 applies to one kernel, but several --kernel were given',
+      'run the kernel that needs --sha256 on its own',
+    );
   }
   if (options.backend !== 'vagrant') {
     for (const flag of ['box', 'provider', 'buildInGuest'] as const) {
       if (options[flag] !== defaults[flag]) {
-        throw new BadInputError(`--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} only applies to --backend vagrant`, 'add --backend vagrant, or drop the option');
+        throw new BadInputError(
+          `--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} only applies to --backend vagrant`,
+          'add --backend vagrant, or drop the option',
+        );
       }
     }
   }
-  for (const [flag, path] of [['--patches', options.patches], ['--userland', options.userland]] as const) {
+  for (const [flag, path] of [
+    ['--patches', options.patches],
+    ['--userland', options.userland],
+  ] as const) {
     if (path !== undefined && (!existsSync(path) || !statSync(path).isDirectory())) {
       throw new BadInputError(`${flag} ${path} is not a folder`, `give ${flag} an existing folder`);
     }
   }
   if (options.configFragment !== undefined && !existsSync(options.configFragment)) {
-    throw new BadInputError(`--config-fragment ${options.configFragment} does not exist`, 'give a file of CONFIG_...=y lines');
+    throw new BadInputError(
+      `--config-fragment ${options.configFragment} does not exist`,
+      'give a file of CONFIG_...=y lines',
+    );
   }
   if (options.userland !== undefined) userlandPrograms(options.userland);
   return {
@@ -83,9 +97,14 @@ export function parseOptions(raw: Record<string, unknown>): Options {
 
 /** The C programs of a --userland folder; bad input when it is not a folder or holds none. */
 export function userlandPrograms(dir: string): string[] {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new BadInputError(`--userland ${dir} is not a folder`, 'give --userland an existing folder');
+  if (!existsSync(dir) || !statSync(dir).isDirectory())
+    throw new BadInputError(`--userland ${dir} is not a folder`, 'give --userland an existing folder');
   const programs = userlandSources(dir);
-  if (programs.length === 0) throw new BadInputError(`--userland ${dir} holds no *.c file`, 'put your C test programs (exit 0 = pass) in that folder');
+  if (programs.length === 0)
+    throw new BadInputError(
+      `--userland ${dir} holds no *.c file`,
+      'put your C test programs (exit 0 = pass) in that folder',
+    );
   return programs;
 }
 

@@ -15,23 +15,49 @@ export interface Requirement {
 export const requirements: Requirement[] = [
   { what: 'qemu-system-x86_64', probe: 'qemu-system-x86_64', aptPackage: 'qemu-system-x86', why: 'boots the kernels' },
   { what: 'gcc', probe: 'gcc', aptPackage: 'gcc', why: 'builds the kernel; the guest compiles userland with it' },
-  { what: 'libc headers', probe: '/usr/include/stdio.h', aptPackage: 'libc6-dev', why: 'userland programs in the guest' },
+  {
+    what: 'libc headers',
+    probe: '/usr/include/stdio.h',
+    aptPackage: 'libc6-dev',
+    why: 'userland programs in the guest',
+  },
   { what: 'make', probe: 'make', aptPackage: 'make', why: 'kernel build' },
   { what: 'flex', probe: 'flex', aptPackage: 'flex', why: 'kernel config tools' },
   { what: 'bison', probe: 'bison', aptPackage: 'bison', why: 'kernel config tools' },
   { what: 'bc', probe: 'bc', aptPackage: 'bc', why: 'kernel build (timeconst)' },
   { what: 'libelf headers', probe: '/usr/include/gelf.h', aptPackage: 'libelf-dev', why: 'objtool in 6.x builds' },
-  { what: 'OpenSSL headers', probe: '/usr/include/openssl/ssl.h', aptPackage: 'libssl-dev', why: 'kernel build scripts' },
+  {
+    what: 'OpenSSL headers',
+    probe: '/usr/include/openssl/ssl.h',
+    aptPackage: 'libssl-dev',
+    why: 'kernel build scripts',
+  },
   { what: 'patch', probe: 'patch', aptPackage: 'patch', why: 'applies the patch series' },
   { what: 'xz', probe: 'xz', aptPackage: 'xz-utils', why: 'unpacks kernel tarballs' },
   { what: 'curl', probe: 'curl', aptPackage: 'curl', why: 'downloads kernel.org tarballs' },
-  { what: 'dropbear', probe: 'dropbear', aptPackage: 'dropbear-bin', why: "the guest's SSH server (no service is installed)" },
+  {
+    what: 'dropbear',
+    probe: 'dropbear',
+    aptPackage: 'dropbear-bin',
+    why: "the guest's SSH server (no service is installed)",
+  },
   { what: 'dropbearkey', probe: 'dropbearkey', aptPackage: 'dropbear-bin', why: "makes the guest's pinned host key" },
-  { what: 'sftp-server', probe: '/usr/lib/sftp-server', aptPackage: 'openssh-sftp-server', why: 'SFTP uploads into the guest' },
+  {
+    what: 'sftp-server',
+    probe: '/usr/lib/sftp-server',
+    aptPackage: 'openssh-sftp-server',
+    why: 'SFTP uploads into the guest',
+  },
   { what: 'top', probe: 'top', aptPackage: 'procps', why: 'taskcount-matches-top' },
   { what: 'ip', probe: 'ip', aptPackage: 'iproute2', why: "brings up the guest's loopback" },
   { what: 'ccache', probe: 'ccache', aptPackage: 'ccache', why: 'faster rebuilds', optional: true },
-  { what: 'ssh', probe: 'ssh', aptPackage: 'openssh-client', why: '`syscall-lab ssh` into a VM kept with --keep', optional: true },
+  {
+    what: 'ssh',
+    probe: 'ssh',
+    aptPackage: 'openssh-client',
+    why: '`syscall-lab ssh` into a VM kept with --keep',
+    optional: true,
+  },
 ];
 
 export interface RequirementStatus extends Requirement {
@@ -76,7 +102,11 @@ async function aptInstall(packages: string[]): Promise<{ ok: boolean; output: st
     await execa('apt-get', ['update'], { reject: false, env });
     result = await install();
   }
-  const output = (result.all ?? '').split('\n').filter((line) => line.trim()).slice(-3).join(' ');
+  const output = (result.all ?? '')
+    .split('\n')
+    .filter((line) => line.trim())
+    .slice(-3)
+    .join(' ');
   return { ok: result.exitCode === 0, output };
 }
 
@@ -91,12 +121,18 @@ export async function ensureRequirements(extra: Requirement[], say: (line: strin
   const required = missing.filter((req) => !req.optional);
   const optional = missing.filter((req) => req.optional);
   const goOnWithout = (why: string): void => {
-    if (optional.length > 0) say(`notice: ${describeMissing(optional)} ${why}: optional, going on without (${installLine(packagesOf(optional))})`);
+    if (optional.length > 0)
+      say(
+        `notice: ${describeMissing(optional)} ${why}: optional, going on without (${installLine(packagesOf(optional))})`,
+      );
   };
   if (missing.length === 0) return;
   if (!(await canInstall())) {
     if (required.length > 0) {
-      throw new InfrastructureError(`missing on this host: ${describeMissing(required)}`, installLine(packagesOf(missing)));
+      throw new InfrastructureError(
+        `missing on this host: ${describeMissing(required)}`,
+        installLine(packagesOf(missing)),
+      );
     }
     goOnWithout('is not installed');
     return;
@@ -119,7 +155,10 @@ export async function ensureRequirements(extra: Requirement[], say: (line: strin
 }
 
 export function formatDoctor(statuses: RequirementStatus[]): string {
-  const lines = statuses.map((s) => `${s.present ? 'ok     ' : s.optional ? 'missing (optional)' : 'MISSING'}  ${s.what.padEnd(20)} ${s.aptPackage.padEnd(22)} ${s.why}`);
+  const lines = statuses.map(
+    (s) =>
+      `${s.present ? 'ok     ' : s.optional ? 'missing (optional)' : 'MISSING'}  ${s.what.padEnd(20)} ${s.aptPackage.padEnd(22)} ${s.why}`,
+  );
   const missing = statuses.filter((s) => !s.present).map((s) => s.aptPackage);
   lines.push('', missing.length ? `to install: ${installLine(missing)}` : 'everything is installed');
   return lines.join('\n');

@@ -11,9 +11,21 @@ import { buildKernel, compilerIdentity, type KernelBuild } from './kernel/build.
 import { cache, shortHash } from './kernel/cache.ts';
 import { compatDirsFor } from './kernel/compat.ts';
 import { scriptBadInput, scriptBadInputCodes, scriptErrorLine } from './kernel/script-errors.ts';
-import { addedSyscallsOfSet, editedSyscallTables, defaultPatchDir, readPatchSet, type PatchSet } from './kernel/patches.ts';
+import {
+  addedSyscallsOfSet,
+  editedSyscallTables,
+  defaultPatchDir,
+  readPatchSet,
+  type PatchSet,
+} from './kernel/patches.ts';
 import { resolveSource, settleIdentity, type KernelSource } from './kernel/source.ts';
-import { newSyscalls, parseSyscallTable, syscallHeader, syscallTableLocation, type SyscallEntry } from './kernel/syscalls.ts';
+import {
+  newSyscalls,
+  parseSyscallTable,
+  syscallHeader,
+  syscallTableLocation,
+  type SyscallEntry,
+} from './kernel/syscalls.ts';
 import { projectRoot, upgradeKernelScript } from './paths.ts';
 import { Progress } from './progress.ts';
 import type { CheckResult, PhaseTiming, RunReport } from './report/model.ts';
@@ -71,7 +83,8 @@ export async function planRuns(options: Options): Promise<PlannedRun[]> {
       notices.push(`${patchDir} adds no entry to syscall_64.tbl: the built-in syscall checks will be skipped`);
     }
     const compat = await Promise.all(compatDirsFor(source.version).map(readPatchSet));
-    for (const series of compat) notices.push(`applying the toolchain-compatibility series ${series.dir} (${series.files.length} patches)`);
+    for (const series of compat)
+      notices.push(`applying the toolchain-compatibility series ${series.dir} (${series.files.length} patches)`);
     plans.push({ source, compat, patchSet, userlandFiles, notices });
   }
   return plans;
@@ -92,14 +105,21 @@ export async function checkPatchSeries(plans: PlannedRun[]): Promise<void> {
 
 async function dryRunPatches(plan: PlannedRun): Promise<void> {
   const patchArgs = [...plan.compat, plan.patchSet].flatMap((set) => ['--patches', set.dir]);
-  const result = await execa(upgradeKernelScript, [...plan.source.scriptArgs, '--check-patches', ...patchArgs, '--work', cache.scratch()], {
-    reject: false,
-    all: true,
-  });
+  const result = await execa(
+    upgradeKernelScript,
+    [...plan.source.scriptArgs, '--check-patches', ...patchArgs, '--work', cache.scratch()],
+    {
+      reject: false,
+      all: true,
+    },
+  );
   if (result.exitCode === 0) return;
   const line = scriptErrorLine(result.all ?? '');
   if (scriptBadInputCodes.has(result.exitCode ?? 0)) throw scriptBadInput(line ?? 'the patch series does not apply');
-  throw new LabError(`could not try the patch series: ${result.all?.split('\n').slice(-5).join(' ')}`, ExitCode.infrastructure);
+  throw new LabError(
+    `could not try the patch series: ${result.all?.split('\n').slice(-5).join(' ')}`,
+    ExitCode.infrastructure,
+  );
 }
 
 export interface RunEnvironment {
@@ -121,17 +141,37 @@ class PhaseClock {
 }
 
 /** The stock kernel (built once per source and config) and the patched one built from its tree. */
-export async function buildKernels(plan: PlannedRun, options: Options, runDir: string, clock = new PhaseClock()): Promise<{ stock: KernelBuild; patched: KernelBuild }> {
-  if (plan.dryRunSeconds !== undefined) clock.phases.push({ name: 'patch-dry-run', seconds: plan.dryRunSeconds, cached: false });
+export async function buildKernels(
+  plan: PlannedRun,
+  options: Options,
+  runDir: string,
+  clock = new PhaseClock(),
+): Promise<{ stock: KernelBuild; patched: KernelBuild }> {
+  if (plan.dryRunSeconds !== undefined)
+    clock.phases.push({ name: 'patch-dry-run', seconds: plan.dryRunSeconds, cached: false });
   const source = await settleIdentity(plan.source);
   const compiler = await compilerIdentity();
-  const texts = (sets: PatchSet[]): string[] => sets.flatMap((set) => set.files.map((file) => readFileSync(file, 'utf8')));
+  const texts = (sets: PatchSet[]): string[] =>
+    sets.flatMap((set) => set.files.map((file) => readFileSync(file, 'utf8')));
   const compatTexts = texts(plan.compat);
   const patchTexts = texts([plan.patchSet]);
-  const common = { source, configFragments: options.configFragment ? [options.configFragment] : [], jobs: options.jobs, compiler };
+  const common = {
+    source,
+    configFragments: options.configFragment ? [options.configFragment] : [],
+    jobs: options.jobs,
+    compiler,
+  };
   const stock = await clock.time(
     'build-stock',
-    () => buildKernel({ ...common, patchDirs: plan.compat.map((set) => set.dir), patchTexts: compatTexts, localversion: '-stock', log: join(runDir, 'build-stock.log'), label: `${plan.source.requested} stock` }),
+    () =>
+      buildKernel({
+        ...common,
+        patchDirs: plan.compat.map((set) => set.dir),
+        patchTexts: compatTexts,
+        localversion: '-stock',
+        log: join(runDir, 'build-stock.log'),
+        label: `${plan.source.requested} stock`,
+      }),
     (build) => build.cached,
   );
   const patched = await clock.time(
@@ -173,13 +213,35 @@ export interface KeptVm {
   console: string;
 }
 
-function keptVm(stage: KeptVm['stage'], stock: KernelBuild, patched: KernelBuild, added: SyscallEntry[], headerFile: string, plan: PlannedRun, machine: RunMachine): KeptVm {
+function keptVm(
+  stage: KeptVm['stage'],
+  stock: KernelBuild,
+  patched: KernelBuild,
+  added: SyscallEntry[],
+  headerFile: string,
+  plan: PlannedRun,
+  machine: RunMachine,
+): KeptVm {
   const release = stage === 'patched' ? patched.release : stock.release;
-  return { stage, release, patchedRelease: patched.release, added, headerFile, userlandFiles: plan.userlandFiles, console: machine.consoleLogs.at(-1) ?? '' };
+  return {
+    stage,
+    release,
+    patchedRelease: patched.release,
+    added,
+    headerFile,
+    userlandFiles: plan.userlandFiles,
+    console: machine.consoleLogs.at(-1) ?? '',
+  };
 }
 
 /** What every check of a run gets; the guest paths are the same on every backend. */
-function checkContext(machine: Machine, added: SyscallEntry[], patchedRelease: string, userlandFiles: string[], accel: Accel): CheckContext {
+function checkContext(
+  machine: Machine,
+  added: SyscallEntry[],
+  patchedRelease: string,
+  userlandFiles: string[],
+  accel: Accel,
+): CheckContext {
   return {
     machine,
     added,
@@ -193,8 +255,15 @@ function checkContext(machine: Machine, added: SyscallEntry[], patchedRelease: s
 }
 
 /** The syscalls the patched table adds, and the header that gives them SYS_ names in the guest. */
-function syscallFacts(stock: KernelBuild, patched: KernelBuild, runDir: string): { added: SyscallEntry[]; headerFile: string } {
-  const added = newSyscalls(parseSyscallTable(readFileSync(stock.syscallTable, 'utf8')), parseSyscallTable(readFileSync(patched.syscallTable, 'utf8')));
+function syscallFacts(
+  stock: KernelBuild,
+  patched: KernelBuild,
+  runDir: string,
+): { added: SyscallEntry[]; headerFile: string } {
+  const added = newSyscalls(
+    parseSyscallTable(readFileSync(stock.syscallTable, 'utf8')),
+    parseSyscallTable(readFileSync(patched.syscallTable, 'utf8')),
+  );
   const headerFile = join(runDir, 'syscall-lab-syscalls.h');
   writeFileSync(headerFile, syscallHeader(added, patched.release));
   return { added, headerFile };
@@ -204,11 +273,23 @@ function syscallFacts(stock: KernelBuild, patched: KernelBuild, runDir: string):
  * `syscall-lab test`: the checks of the kernel a kept QEMU VM runs, again, without building or
  * booting (edit a userland program, test again).
  */
-export async function testKeptVm(runDir: string, kept: KeptVm, port: number, accel: Accel, userlandFiles: string[] | undefined): Promise<RunReport> {
+export async function testKeptVm(
+  runDir: string,
+  kept: KeptVm,
+  port: number,
+  accel: Accel,
+  userlandFiles: string[] | undefined,
+): Promise<RunReport> {
   const progress = new Progress(kept.release);
   const machine = new AttachedQemuMachine(runDir, port, kept.console, accel);
   const report: RunReport = {
-    kernel: { requested: kept.release, version: kept.release.split('-')[0] ?? kept.release, source: runDir, patches: [], patchedRelease: kept.patchedRelease },
+    kernel: {
+      requested: kept.release,
+      version: kept.release.split('-')[0] ?? kept.release,
+      source: runDir,
+      patches: [],
+      patchedRelease: kept.patchedRelease,
+    },
     backend: 'qemu',
     accel,
     phases: [],
@@ -220,7 +301,13 @@ export async function testKeptVm(runDir: string, kept: KeptVm, port: number, acc
   await machine.start();
   try {
     await prepareGuest(context, kept.headerFile);
-    report.checks.push(...(await runChecks(allChecks.filter((check) => check.stage === kept.stage), context, progress)));
+    report.checks.push(
+      ...(await runChecks(
+        allChecks.filter((check) => check.stage === kept.stage),
+        context,
+        progress,
+      )),
+    );
   } finally {
     await machine.stop();
   }
@@ -232,7 +319,12 @@ export async function runOne(plan: PlannedRun, env: RunEnvironment): Promise<Run
   const progress = new Progress(plan.source.requested);
   const clock = new PhaseClock();
   const report: RunReport = {
-    kernel: { requested: plan.source.requested, version: plan.source.version, source: plan.source.path ?? plan.source.requested, patches: plan.patchSet.files },
+    kernel: {
+      requested: plan.source.requested,
+      version: plan.source.version,
+      source: plan.source.path ?? plan.source.requested,
+      patches: plan.patchSet.files,
+    },
     backend: options.backend,
     accel,
     phases: clock.phases,
@@ -265,31 +357,58 @@ export async function runOne(plan: PlannedRun, env: RunEnvironment): Promise<Run
     if (booted.code === 0 && booted.stdout.trim()) report.kernel.stockRelease = booted.stdout.trim();
     await clock.time('checks-stock', async () => {
       await prepareGuest(context, headerFile);
-      report.checks.push(...(await runChecks(allChecks.filter((check) => check.stage === 'stock'), context, progress)));
+      report.checks.push(
+        ...(await runChecks(
+          allChecks.filter((check) => check.stage === 'stock'),
+          context,
+          progress,
+        )),
+      );
     });
     progress.info(`rebooting into ${patched.release}`);
     await clock.time('boot-patched', () => machine!.reboot(created.patchedKernel));
     progress.stop();
     await clock.time('checks-patched', async () => {
       await prepareGuest(context, headerFile);
-      report.checks.push(...(await runChecks(allChecks.filter((check) => check.stage === 'patched'), context, progress)));
+      report.checks.push(
+        ...(await runChecks(
+          allChecks.filter((check) => check.stage === 'patched'),
+          context,
+          progress,
+        )),
+      );
     });
     return { report, machine, kept: keptVm('patched', stock, patched, added, headerFile, plan, machine) };
   } catch (error) {
     report.error = describeError(error);
     if (error instanceof CheckAbortedError) report.checks.push(...error.results);
-    const patchedCrashedAtBoot = error instanceof BootError && error.kernelCrashed && error.kernel.release === report.kernel.patchedRelease;
+    const patchedCrashedAtBoot =
+      error instanceof BootError && error.kernelCrashed && error.kernel.release === report.kernel.patchedRelease;
     if (patchedCrashedAtBoot) {
       // The patched kernel crashing while it boots is the patch's fault: a failed check.
-      report.checks.push({ name: 'patched-kernel-running', status: 'fail', expected: error.kernel.release, actual: 'kernel crashed while booting', details: error.consoleTail });
+      report.checks.push({
+        name: 'patched-kernel-running',
+        status: 'fail',
+        expected: error.kernel.release,
+        actual: 'kernel crashed while booting',
+        details: error.consoleTail,
+      });
     }
-    const exitCode = patchedCrashedAtBoot ? ExitCode.checkFailed : error instanceof LabError ? error.exitCode : ExitCode.infrastructure;
+    const exitCode = patchedCrashedAtBoot
+      ? ExitCode.checkFailed
+      : error instanceof LabError
+        ? error.exitCode
+        : ExitCode.infrastructure;
     return { report, machine, errorExitCode: exitCode };
   }
 }
 
 /** `syscall-lab boot`: builds (cached) and boots one kernel for a developer to log into. */
-export async function bootKernel(plan: PlannedRun, env: RunEnvironment, which: 'stock' | 'patched'): Promise<{ machine: RunMachine; kept: KeptVm }> {
+export async function bootKernel(
+  plan: PlannedRun,
+  env: RunEnvironment,
+  which: 'stock' | 'patched',
+): Promise<{ machine: RunMachine; kept: KeptVm }> {
   const progress = new Progress(plan.source.requested);
   const { stock, patched } = await buildKernels(plan, env.options, env.runDir);
   const { added, headerFile } = syscallFacts(stock, patched, env.runDir);
@@ -332,7 +451,9 @@ async function createMachine(
       provider: options.provider,
       cpus: options.cpus,
       memoryMiB: options.memory,
-      name: `syscall-lab-${basename(runDir).replace(/[^A-Za-z0-9-]/g, '-').slice(-40)}-`,
+      name: `syscall-lab-${basename(runDir)
+        .replace(/[^A-Za-z0-9-]/g, '-')
+        .slice(-40)}-`,
       upTimeout: minutes,
       // Building in a guest takes an hour or more under TCG.
       provisionTimeout: options.buildInGuest ? 60 * minutes : minutes,
@@ -346,7 +467,11 @@ async function createMachine(
         : undefined,
       onOutput: (line) => progress.live(() => line.slice(0, 100)),
     });
-    return { machine, stockName: `the box ${options.box}`, patchedKernel: { image: patched.dir, release: patched.release } };
+    return {
+      machine,
+      stockName: `the box ${options.box}`,
+      patchedKernel: { image: patched.dir, release: patched.release },
+    };
   }
   const keys = await prepareGuestKeys(runDir);
   const machine = new QemuMachine({
@@ -375,8 +500,11 @@ async function prepareGuest(context: CheckContext, headerFile: string): Promise<
   await machine.exec(shellCommand(['mkdir', '-p', guestDir]), { timeout: commandTimeout });
   await machine.copy(probeSource, `${guestDir}/probe.c`);
   await machine.copy(headerFile, context.syscallHeader);
-  const compiled = await machine.exec(shellCommand(['gcc', '-O2', '-o', context.probe, `${guestDir}/probe.c`]), { timeout: commandTimeout * 2 });
-  if (compiled.code !== 0) throw new LabError(`the probe did not compile in the guest: ${compiled.stderr}`, ExitCode.infrastructure);
+  const compiled = await machine.exec(shellCommand(['gcc', '-O2', '-o', context.probe, `${guestDir}/probe.c`]), {
+    timeout: commandTimeout * 2,
+  });
+  if (compiled.code !== 0)
+    throw new LabError(`the probe did not compile in the guest: ${compiled.stderr}`, ExitCode.infrastructure);
 }
 
 /**
@@ -398,7 +526,9 @@ export class CheckAbortedError extends LabError {
 export async function runChecks(checks: Check[], context: CheckContext, progress: Progress): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
   for (const check of checks) {
-    const syscall: SyscallEntry | undefined = check.needs ? context.added.find((entry) => entry.name === check.needs) : undefined;
+    const syscall: SyscallEntry | undefined = check.needs
+      ? context.added.find((entry) => entry.name === check.needs)
+      : undefined;
     if (check.needs && !syscall) {
       results.push(skipped(check.name, `the patch set adds no ${check.needs} syscall`));
       continue;
@@ -413,11 +543,31 @@ export async function runChecks(checks: Check[], context: CheckContext, progress
       if (error instanceof MachineGoneError) {
         const crash = scanConsole(error.consoleTail).find((finding) => finding.severity === 'failure');
         // A panic ended the VM: the kernel failed this check. Otherwise the machine did (exit 3).
-        if (!crash) throw new CheckAbortedError(`${error.message} while running ${check.name}`, results, ExitCode.infrastructure, error.consoleTail);
-        results.push({ name: check.name, status: 'fail', expected: 'the kernel survives the check', actual: `kernel ${crash.kind}: ${crash.line}`, details: crash.excerpt });
+        if (!crash)
+          throw new CheckAbortedError(
+            `${error.message} while running ${check.name}`,
+            results,
+            ExitCode.infrastructure,
+            error.consoleTail,
+          );
+        results.push({
+          name: check.name,
+          status: 'fail',
+          expected: 'the kernel survives the check',
+          actual: `kernel ${crash.kind}: ${crash.line}`,
+          details: crash.excerpt,
+        });
         throw new CheckAbortedError(`the VM died during ${check.name}`, results, ExitCode.checkFailed);
       }
-      checkResults = [{ name: check.name, status: 'fail', expected: 'the check completes', actual: (error as Error).message, details: '' }];
+      checkResults = [
+        {
+          name: check.name,
+          status: 'fail',
+          expected: 'the check completes',
+          actual: (error as Error).message,
+          details: '',
+        },
+      ];
     }
     progress.stop();
     if (!check.judgesConsole) checkResults = failOnConsole(checkResults, context.machine.console().since(mark));
@@ -430,10 +580,20 @@ export async function runChecks(checks: Check[], context: CheckContext, progress
 export function chooseAccel(requested: Options['accel']): { accel: Accel; notice?: string } {
   const probed = probeAccel();
   if (requested === 'kvm' && probed.accel !== 'kvm') {
-    throw new LabError(`--accel kvm, but KVM is not usable: ${probed.reason}`, ExitCode.infrastructure, 'load kvm and give this user /dev/kvm, or use --accel tcg');
+    throw new LabError(
+      `--accel kvm, but KVM is not usable: ${probed.reason}`,
+      ExitCode.infrastructure,
+      'load kvm and give this user /dev/kvm, or use --accel tcg',
+    );
   }
   if (requested === 'tcg' || probed.accel === 'tcg') {
-    return { accel: 'tcg', notice: requested === 'tcg' ? undefined : `no KVM (${probed.reason}): using TCG software emulation, timeouts x${timeoutScale('tcg')}` };
+    return {
+      accel: 'tcg',
+      notice:
+        requested === 'tcg'
+          ? undefined
+          : `no KVM (${probed.reason}): using TCG software emulation, timeouts x${timeoutScale('tcg')}`,
+    };
   }
   return { accel: 'kvm' };
 }

@@ -106,7 +106,11 @@ export function ownerOf(dir: string): number | null {
  * Removes what crashed earlier runs left: for each folder under `parent` whose owner is dead,
  * kill the processes it recorded (*.pid files) and, when `removeDir` allows it, the folder.
  */
-export function reapLeftovers(parent: string, removeDir: (dir: string) => boolean, ownerFromName?: (name: string) => number | null): string[] {
+export function reapLeftovers(
+  parent: string,
+  removeDir: (dir: string) => boolean,
+  ownerFromName?: (name: string) => number | null,
+): string[] {
   if (!existsSync(parent)) return [];
   const reaped: string[] = [];
   for (const name of readdirSync(parent)) {

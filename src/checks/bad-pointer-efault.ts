@@ -26,12 +26,16 @@ export const badPointerEfault: Check = {
         const line = lines.find((l) => l.kind === kind);
         const ok = line?.ret === '-1' && line.errno === String(EFAULT);
         pass &&= ok;
-        actual.push(`${syscall.name}(${kind}): ${line ? `${line.ret}/${line.errno === String(EFAULT) ? 'EFAULT' : `errno ${line.errno}`}` : 'no answer (killed?)'}`);
+        actual.push(
+          `${syscall.name}(${kind}): ${line ? `${line.ret}/${line.errno === String(EFAULT) ? 'EFAULT' : `errno ${line.errno}`}` : 'no answer (killed?)'}`,
+        );
       }
       const misaligned = lines.find((l) => l.kind === 'misaligned');
       const misalignedOk = misaligned !== undefined && Number(misaligned.ret) >= 0 && Number(misaligned.value) > 0;
       pass &&= misalignedOk;
-      actual.push(`${syscall.name}(misaligned): ${misaligned ? `ret ${misaligned.ret}, value ${misaligned.value}` : 'no answer (killed?)'}`);
+      actual.push(
+        `${syscall.name}(misaligned): ${misaligned ? `ret ${misaligned.ret}, value ${misaligned.value}` : 'no answer (killed?)'}`,
+      );
     }
     return [
       result(

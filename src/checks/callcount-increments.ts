@@ -17,7 +17,9 @@ export const callcountIncrements: Check = {
         this.name,
         pass,
         Number.isFinite(first) ? `${first}, ${first + 1}, ${first + 2}` : 'n, n+1, n+2',
-        lines.map((line) => `${line.value} (ret ${line.ret}${line.errno !== '0' ? `, errno ${line.errno}` : ''})`).join(', ') || `no answer (exit ${code})`,
+        lines
+          .map((line) => `${line.value} (ret ${line.ret}${line.errno !== '0' ? `, errno ${line.errno}` : ''})`)
+          .join(', ') || `no answer (exit ${code})`,
         output,
       ),
     ];

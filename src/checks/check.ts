@@ -68,11 +68,21 @@ export function parseProbeLines(stdout: string): ProbeLine[] {
   return stdout
     .split('\n')
     .filter((line) => /^\w+=/.test(line))
-    .map((line) => Object.fromEntries(line.trim().split(/\s+/).map((pair) => pair.split('=') as [string, string])));
+    .map((line) =>
+      Object.fromEntries(
+        line
+          .trim()
+          .split(/\s+/)
+          .map((pair) => pair.split('=') as [string, string]),
+      ),
+    );
 }
 
 /** Runs the probe; a probe killed by an oops shows up as a missing line and a non-zero exit. */
-export async function runProbe(context: CheckContext, args: (string | number)[]): Promise<{ lines: ProbeLine[]; code: number | null; output: string }> {
+export async function runProbe(
+  context: CheckContext,
+  args: (string | number)[],
+): Promise<{ lines: ProbeLine[]; code: number | null; output: string }> {
   const command = [context.probe, ...args.map(String)].join(' ');
   const { code, stdout, stderr } = await context.machine.exec(command, { timeout: context.commandTimeout });
   return { lines: parseProbeLines(stdout), code, output: `$ ${command}\n${stdout}${stderr}` };

@@ -11,11 +11,16 @@ export const enosysControl: Check = {
   async run(context) {
     const numbers = context.added.map((entry) => entry.number);
     const expected = numbers.map((n) => `${n}: -1/ENOSYS`).join(', ');
-    if (numbers.length === 0) return [result(this.name, false, 'new syscalls', 'the patch set adds no syscall-table entry')];
+    if (numbers.length === 0)
+      return [result(this.name, false, 'new syscalls', 'the patch set adds no syscall-table entry')];
     const { lines, code, output } = await runProbe(context, ['enosys', ...numbers]);
     const answers = numbers.map((n) => ({ n, line: lines.find((l) => l.nr === String(n)) }));
     const actual = answers
-      .map(({ n, line }) => (line ? `${n}: ${line.ret}/${line.errno === String(ENOSYS) ? 'ENOSYS' : `errno ${line.errno}`}` : `${n}: no answer`))
+      .map(({ n, line }) =>
+        line
+          ? `${n}: ${line.ret}/${line.errno === String(ENOSYS) ? 'ENOSYS' : `errno ${line.errno}`}`
+          : `${n}: no answer`,
+      )
       .join(', ');
     const pass = code === 0 && answers.every(({ line }) => line?.ret === '-1' && line.errno === String(ENOSYS));
     return [result(this.name, pass, expected, actual, output)];

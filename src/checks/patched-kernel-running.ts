@@ -8,6 +8,13 @@ export const patchedKernelRunning: Check = {
   async run(context) {
     const { stdout, code } = await context.machine.exec('uname -r', { timeout: context.commandTimeout });
     const actual = stdout.trim();
-    return [result(this.name, code === 0 && actual === context.patchedRelease, context.patchedRelease, actual || `exit ${code}`)];
+    return [
+      result(
+        this.name,
+        code === 0 && actual === context.patchedRelease,
+        context.patchedRelease,
+        actual || `exit ${code}`,
+      ),
+    ];
   },
 };

@@ -10,9 +10,14 @@ export interface Sample {
 }
 
 export function judgeSamples(samplesTaken: Sample[]): { pass: boolean; equal: number; table: string } {
-  const equal = samplesTaken.filter((s) => s.ret !== null && s.ret >= 0 && s.syscall !== null && s.syscall === s.reference).length;
+  const equal = samplesTaken.filter(
+    (s) => s.ret !== null && s.ret >= 0 && s.syscall !== null && s.syscall === s.reference,
+  ).length;
   const table = samplesTaken
-    .map((s, i) => `sample ${i + 1}: syscall ${s.syscall ?? 'none'} (ret ${s.ret ?? 'none'}), reference ${s.reference ?? 'none'}${s.syscall === s.reference && s.syscall !== null ? '' : '  <- differs'}`)
+    .map(
+      (s, i) =>
+        `sample ${i + 1}: syscall ${s.syscall ?? 'none'} (ret ${s.ret ?? 'none'}), reference ${s.reference ?? 'none'}${s.syscall === s.reference && s.syscall !== null ? '' : '  <- differs'}`,
+    )
     .join('\n');
   return { pass: samplesTaken.length === samples && equal >= samplesNeeded, equal, table };
 }

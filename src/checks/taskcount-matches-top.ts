@@ -21,7 +21,8 @@ export const taskcountMatchesTop: Check = {
     const top = `${context.guestDir}/top.out`;
     const script = Array.from(
       { length: samples },
-      () => `${context.probe} call ${syscall!.number} 1; top -bn1 -w 200 > ${top}; grep -m1 '^Tasks:' ${top} || echo 'Tasks: missing'`,
+      () =>
+        `${context.probe} call ${syscall!.number} 1; top -bn1 -w 200 > ${top}; grep -m1 '^Tasks:' ${top} || echo 'Tasks: missing'`,
     ).join('; ');
     const { stdout, stderr, code } = await context.machine.exec(script, { timeout: context.commandTimeout * 2 });
     const probeLines = parseProbeLines(stdout);

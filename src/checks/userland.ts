@@ -15,7 +15,8 @@ export function parseKtap(output: string): SubResult[] {
     const [, verdict, number, description, comment] = match;
     const directive = /^(SKIP|TODO)\b/i.exec(comment ?? '')?.[1]?.toUpperCase();
     // TAP: a SKIP is not run; a failing TODO is expected to fail, so neither counts as a failure.
-    const status = directive === 'SKIP' || (directive === 'TODO' && verdict !== 'ok') ? 'skip' : verdict === 'ok' ? 'pass' : 'fail';
+    const status =
+      directive === 'SKIP' || (directive === 'TODO' && verdict !== 'ok') ? 'skip' : verdict === 'ok' ? 'pass' : 'fail';
     subresults.push({ name: description || `test ${number}`, status });
   }
   return subresults;
@@ -42,7 +43,13 @@ async function compileAndRun(context: CheckContext, file: string): Promise<Check
   } catch (error) {
     // A hanging program fails alone; the other programs still run.
     if (!(error instanceof TimeoutError)) throw error;
-    return result(name, false, 'compiles and exits 0', `timed out after ${Math.round(context.commandTimeout / 1000)} s (killed)`, warnings);
+    return result(
+      name,
+      false,
+      'compiles and exits 0',
+      `timed out after ${Math.round(context.commandTimeout / 1000)} s (killed)`,
+      warnings,
+    );
   }
   const output = `${run.stdout}${run.stderr}`.trim();
   const subresults = parseKtap(run.stdout);

@@ -39,7 +39,10 @@ export async function prepareGuestKeys(runDir: string): Promise<GuestKeys> {
   rmSync(hostKeyFile, { force: true });
   const generated = await execa('dropbearkey', ['-t', 'ed25519', '-f', hostKeyFile], { reject: false });
   if (generated.exitCode !== 0) {
-    throw new InfrastructureError(`dropbearkey could not make the guest's host key: ${generated.stderr.trim()}`, 'apt-get install dropbear-bin');
+    throw new InfrastructureError(
+      `dropbearkey could not make the guest's host key: ${generated.stderr.trim()}`,
+      'apt-get install dropbear-bin',
+    );
   }
   // QEMU reads the share as the user it runs as.
   chmodSync(hostKeyFile, 0o644);

@@ -111,13 +111,10 @@ export class SshSession {
         reject(error);
       };
       this.pending.add(fail);
-      operation(
-        (value) => {
-          this.pending.delete(fail);
-          resolve(value);
-        },
-        fail,
-      );
+      operation((value) => {
+        this.pending.delete(fail);
+        resolve(value);
+      }, fail);
     });
   }
 
@@ -151,13 +148,17 @@ export class SshSession {
 
   async upload(local: string, remote: string): Promise<void> {
     const sftp = await this.sftp();
-    await this.settle<void>((resolve, reject) => sftp.fastPut(local, remote, (error) => (error ? reject(error) : resolve())));
+    await this.settle<void>((resolve, reject) =>
+      sftp.fastPut(local, remote, (error) => (error ? reject(error) : resolve())),
+    );
   }
 
   private async sftp(): Promise<SFTPWrapper> {
     if (this.sftpChannel) return this.sftpChannel;
     const client = this.connected();
-    this.sftpChannel = await this.settle<SFTPWrapper>((resolve, reject) => client.sftp((error, sftp) => (error ? reject(error) : resolve(sftp))));
+    this.sftpChannel = await this.settle<SFTPWrapper>((resolve, reject) =>
+      client.sftp((error, sftp) => (error ? reject(error) : resolve(sftp))),
+    );
     return this.sftpChannel;
   }
 

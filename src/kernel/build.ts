@@ -1,4 +1,14 @@
-import { copyFileSync, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statfsSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { ExitCode, InfrastructureError, LabError } from '../errors.ts';
@@ -48,7 +58,6 @@ export async function compilerIdentity(): Promise<string> {
   return `${gcc.stdout.split('\n')[0]} / ${ld.stdout.split('\n')[0]}`;
 }
 
-
 /**
  * The repo's fragment that upgrade-kernel.sh merges for this kernel: vm.config over tinyconfig
  * where tinyconfig exists (3.17+), vm-defconfig.config over defconfig before. Part of the key.
@@ -69,7 +78,9 @@ export async function buildKernel(request: BuildRequest): Promise<KernelBuild> {
   const key = buildKey({
     sourceIdentity: request.source.identity,
     patches: request.patchTexts,
-    configFragments: [defaultFragment(request.source.version), ...request.configFragments].map((file) => readFileSync(file, 'utf8')),
+    configFragments: [defaultFragment(request.source.version), ...request.configFragments].map((file) =>
+      readFileSync(file, 'utf8'),
+    ),
     compiler: request.compiler,
     localversion: request.localversion,
   });
@@ -128,7 +139,11 @@ async function runScript(request: BuildRequest, key: string, treeKey: string): P
   assertDiskSpace(cache.scratch());
   const isStock = treeKey === key;
   const inTree = isStock ? undefined : treeDir(treeKey);
-  if (!isStock && !inTree) throw new InfrastructureError(`the stock tree ${cache.tree(treeKey)} is missing`, 'run again: the stock kernel is rebuilt');
+  if (!isStock && !inTree)
+    throw new InfrastructureError(
+      `the stock tree ${cache.tree(treeKey)} is missing`,
+      'run again: the stock kernel is rebuilt',
+    );
   // A stock build starts from nothing: whatever a crashed build left in its tree goes.
   if (isStock) rmSync(cache.tree(key), { recursive: true, force: true });
   // While a patched build changes the tree, it is not known to be consistent: if this process
@@ -143,10 +158,14 @@ async function runScript(request: BuildRequest, key: string, treeKey: string): P
   const out = join(work, 'out');
   const args = [
     ...(inTree ? ['--in-tree', inTree] : request.source.scriptArgs),
-    '--work', isStock ? cache.tree(key) : work,
-    '--localversion', request.localversion,
-    '--jobs', String(request.jobs),
-    '--build-only', out,
+    '--work',
+    isStock ? cache.tree(key) : work,
+    '--localversion',
+    request.localversion,
+    '--jobs',
+    String(request.jobs),
+    '--build-only',
+    out,
     ...request.patchDirs.flatMap((dir) => ['--patches', dir]),
     ...request.configFragments.flatMap((file) => ['--config-fragment', file]),
   ];
@@ -193,7 +212,8 @@ async function runScript(request: BuildRequest, key: string, treeKey: string): P
   await new Promise<void>((resolve) => log.end(resolve));
   try {
     // A compile error leaves the tree consistent (patches applied and recorded); anything else may not.
-    if (!isStock && (result.exitCode === 0 || result.exitCode === 70)) writeFileSync(completeMarker, `${new Date().toISOString()}\n`);
+    if (!isStock && (result.exitCode === 0 || result.exitCode === 70))
+      writeFileSync(completeMarker, `${new Date().toISOString()}\n`);
     if (result.exitCode !== 0) throw scriptError(result.exitCode ?? -1, tail, request);
     progress.info(`built ${readText(join(out, 'kernelrelease'))}: ${compiled} files compiled`);
     copyFileSync(request.log, join(out, 'build.log'));
@@ -217,7 +237,9 @@ function scriptError(code: number, tail: string[], request: BuildRequest): LabEr
     `the ${isPatched ? 'patched' : 'stock'} kernel did not build (upgrade-kernel.sh exit ${code})${errorLine ? `: ${errorLine}` : ''}; full log: ${request.log}`,
     // A patch that does not compile is the patch's failure; a stock build failing is the machine's.
     isPatched ? ExitCode.checkFailed : ExitCode.infrastructure,
-    isPatched ? 'fix the compiler errors above in your patch' : 'see the log; run `syscall-lab doctor` to check the host',
+    isPatched
+      ? 'fix the compiler errors above in your patch'
+      : 'see the log; run `syscall-lab doctor` to check the host',
     evidence,
   );
 }

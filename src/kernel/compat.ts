@@ -27,5 +27,7 @@ export const compatSeries: CompatSeries[] = [
 ];
 
 export function compatDirsFor(version: string): string[] {
-  return compatSeries.filter((series) => series.appliesTo(version) && existsSync(series.dir)).map((series) => series.dir);
+  return compatSeries
+    .filter((series) => series.appliesTo(version) && existsSync(series.dir))
+    .map((series) => series.dir);
 }

@@ -64,7 +64,13 @@ export function addedSyscalls(patches: { file: string; text: string }[]): AddedS
       if (!inTable || !line.startsWith('+')) continue;
       const fields = line.slice(1).trim().split(/\s+/);
       if (fields.length < 3 || !/^\d+$/.test(fields[0]!)) continue;
-      added.push({ number: Number(fields[0]), abi: fields[1]!, name: fields[2]!, entry: fields[3] ?? '', patch: basename(file) });
+      added.push({
+        number: Number(fields[0]),
+        abi: fields[1]!,
+        name: fields[2]!,
+        entry: fields[3] ?? '',
+        patch: basename(file),
+      });
     }
   }
   const byNumber = new Map<number, AddedSyscall>();
@@ -85,7 +91,8 @@ export function addedSyscalls(patches: { file: string; text: string }[]): AddedS
 export function editedSyscallTables(set: PatchSet): string[] {
   const tables = new Set<string>();
   for (const file of set.files) {
-    for (const match of readFileSync(file, 'utf8').matchAll(/^\+\+\+ (?:[^/\s]+\/)?(\S*syscall_64\.tbl)/gm)) tables.add(match[1]!);
+    for (const match of readFileSync(file, 'utf8').matchAll(/^\+\+\+ (?:[^/\s]+\/)?(\S*syscall_64\.tbl)/gm))
+      tables.add(match[1]!);
   }
   return [...tables];
 }
@@ -110,5 +117,8 @@ export function defaultPatchDir(version: string, root = projectRoot): { dir: str
   if (sameSeries[0]) {
     return { dir: join(root, sameSeries[0]), notice: `using ${sameSeries[0]} for ${version} (same ${series} series)` };
   }
-  throw new BadInputError(`there is no patch set for Linux ${version} (no patches-${version} or patches-${series})`, `pass --patches DIR with your patches for ${version}`);
+  throw new BadInputError(
+    `there is no patch set for Linux ${version} (no patches-${version} or patches-${series})`,
+    `pass --patches DIR with your patches for ${version}`,
+  );
 }

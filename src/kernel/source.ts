@@ -32,19 +32,28 @@ export async function sha256File(file: string): Promise<string> {
 /** Resolves --kernel (version or path) and --sha256; reads nothing over the network. */
 export async function resolveSource(requested: string, sha256?: string): Promise<KernelSource> {
   if (sha256 !== undefined && !/^[0-9a-f]{64}$/.test(sha256)) {
-    throw new BadInputError(`--sha256 "${sha256}" is not a sha256`, 'give the 64 lowercase hex digits of the tarball\'s checksum');
+    throw new BadInputError(
+      `--sha256 "${sha256}" is not a sha256`,
+      "give the 64 lowercase hex digits of the tarball's checksum",
+    );
   }
   if (isVersionString(requested)) return resolveVersion(requested, sha256);
   if (/^[0-9][0-9a-z.!-]*$/i.test(requested) && !existsSync(requested)) parseVersion(requested);
   if (!existsSync(requested)) {
-    throw new BadInputError(`kernel source ${requested} does not exist`, 'give a version (e.g. 6.1), a kernel tarball or a source tree');
+    throw new BadInputError(
+      `kernel source ${requested} does not exist`,
+      'give a version (e.g. 6.1), a kernel tarball or a source tree',
+    );
   }
   const path = realpathSync(requested);
   if (statSync(path).isDirectory()) {
     if (sha256) throw new BadInputError(`--sha256 applies to a tarball, not to the tree ${requested}`, 'drop --sha256');
     const makefile = join(path, 'Makefile');
     if (!existsSync(makefile) || !existsSync(join(path, 'kernel')) || !existsSync(join(path, 'arch', 'x86'))) {
-      throw new BadInputError(`${requested} is not a Linux source tree (no Makefile, kernel/ or arch/x86/)`, 'point at the top of a kernel tree');
+      throw new BadInputError(
+        `${requested} is not a Linux source tree (no Makefile, kernel/ or arch/x86/)`,
+        'point at the top of a kernel tree',
+      );
     }
     const version = versionFromMakefile(readFileSync(makefile, 'utf8'));
     // A tree changes in place: key it by where it is, its version and its Makefile's age.
@@ -53,7 +62,10 @@ export async function resolveSource(requested: string, sha256?: string): Promise
   }
   const digest = await sha256File(path);
   if (sha256 && digest !== sha256) {
-    throw new BadInputError(`sha256 of ${requested} is ${digest}, expected ${sha256}`, 'download the tarball again, or pass the right --sha256');
+    throw new BadInputError(
+      `sha256 of ${requested} is ${digest}, expected ${sha256}`,
+      'download the tarball again, or pass the right --sha256',
+    );
   }
   const version = await versionOfTarball(path);
   return {
@@ -71,7 +83,9 @@ async function resolveVersion(version: string, sha256?: string): Promise<KernelS
   if (!pinned && !sha256) {
     throw new BadInputError(
       `Linux ${version} is not in the pinned table (src/kernel/versions.tsv)`,
-      `pass --sha256 with the checksum from kernel.org's sha256sums.asc to trust it, or use a pinned version (${pinnedVersions().map((row) => row.version).join(', ')})`,
+      `pass --sha256 with the checksum from kernel.org's sha256sums.asc to trust it, or use a pinned version (${pinnedVersions()
+        .map((row) => row.version)
+        .join(', ')})`,
     );
   }
   if (pinned?.apt) {
@@ -104,7 +118,10 @@ export async function versionOfTarball(tarball: string): Promise<string> {
   const decompressor = /(?:^|\s)([\w.-]+): Cannot exec: No such file or directory/.exec(first.stdout)?.[1];
   if (decompressor) {
     const aptPackage = requirements.find((req) => req.probe === decompressor)?.aptPackage ?? decompressor;
-    throw new InfrastructureError(`missing on this host: ${decompressor} (package ${aptPackage}), which tar needs to read ${tarball}`, installLine([aptPackage]));
+    throw new InfrastructureError(
+      `missing on this host: ${decompressor} (package ${aptPackage}), which tar needs to read ${tarball}`,
+      installLine([aptPackage]),
+    );
   }
   const top = first.stdout.split('/')[0] ?? '';
   if (!first.stdout.includes('/') || top.startsWith('tar:')) {

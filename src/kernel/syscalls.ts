@@ -10,7 +10,9 @@ export interface SyscallEntry {
 
 /** Where the x86-64 table lives: arch/x86/syscalls/ until Linux 4.1, arch/x86/entry/syscalls/ from 4.2. */
 export function syscallTableLocation(version: string): string {
-  return compareVersions(version, '4.2') >= 0 ? 'arch/x86/entry/syscalls/syscall_64.tbl' : 'arch/x86/syscalls/syscall_64.tbl';
+  return compareVersions(version, '4.2') >= 0
+    ? 'arch/x86/entry/syscalls/syscall_64.tbl'
+    : 'arch/x86/syscalls/syscall_64.tbl';
 }
 
 export function parseSyscallTable(text: string): SyscallEntry[] {

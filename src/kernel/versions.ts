@@ -60,7 +60,12 @@ export function parseVersion(text: string): KernelVersion {
       'give X.Y or X.Y.Z (e.g. 6.1 or 3.9.11), or a path to a kernel tarball or tree',
     );
   }
-  return { major: Number(match[1]), minor: Number(match[2]), patch: match[3] === undefined ? null : Number(match[3]), extra: match[4] ?? '' };
+  return {
+    major: Number(match[1]),
+    minor: Number(match[2]),
+    patch: match[3] === undefined ? null : Number(match[3]),
+    extra: match[4] ?? '',
+  };
 }
 
 /** Compares versions numerically; a missing patch level counts as 0. */
@@ -75,7 +80,11 @@ export function versionFromMakefile(makefile: string): string {
   // [ \t]* not \s*: an empty EXTRAVERSION must not swallow the NAME line below it.
   const field = (name: string): string => new RegExp(`^${name}[ \\t]*=[ \\t]*(\\S*)`, 'm').exec(makefile)?.[1] ?? '';
   const [v, p, s, e] = [field('VERSION'), field('PATCHLEVEL'), field('SUBLEVEL'), field('EXTRAVERSION')];
-  if (!v || !p) throw new BadInputError('the Makefile has no VERSION/PATCHLEVEL: not a kernel tree', 'point at the top of a Linux source tree');
+  if (!v || !p)
+    throw new BadInputError(
+      'the Makefile has no VERSION/PATCHLEVEL: not a kernel tree',
+      'point at the top of a Linux source tree',
+    );
   return `${v}.${p}${s && s !== '0' ? `.${s}` : ''}${e}`;
 }
 

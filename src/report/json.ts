@@ -12,7 +12,10 @@ const LOG_KEYS = ['console', 'build'] as const;
 
 /** The listed keys of `value` that are set, in the list's order. */
 function pick<T extends object, K extends keyof T>(value: T, keys: readonly K[]): Pick<T, K> {
-  return Object.fromEntries(keys.filter((key) => value[key] !== undefined).map((key) => [key, value[key]])) as Pick<T, K>;
+  return Object.fromEntries(keys.filter((key) => value[key] !== undefined).map((key) => [key, value[key]])) as Pick<
+    T,
+    K
+  >;
 }
 
 function checkJson(c: CheckResult): CheckResult {

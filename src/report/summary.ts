@@ -49,7 +49,12 @@ function table(rows: string[][]): string[] {
       widths[i] = Math.max(widths[i] ?? 0, c.length);
     });
   }
-  return rows.map((row) => row.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd());
+  return rows.map((row) =>
+    row
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 function detailLines(check: CheckResult): string[] {
@@ -78,9 +83,7 @@ function header(run: RunReport): string {
 
 function phasesLine(run: RunReport): string {
   if (run.phases.length === 0) return 'phases: none';
-  const parts = run.phases.map(
-    (p) => `${p.name} ${p.seconds.toFixed(1)}s${p.cached ? ' (cached)' : ''}`,
-  );
+  const parts = run.phases.map((p) => `${p.name} ${p.seconds.toFixed(1)}s${p.cached ? ' (cached)' : ''}`);
   return `phases: ${parts.join(', ')}`;
 }
 
@@ -116,11 +119,9 @@ function formatRun(run: RunReport): string[] {
 function columnLabels(runs: RunReport[]): string[] {
   const base = runs.map((r) => r.kernel.requested);
   const detailed = runs.map((r, i) =>
-    base.filter((b) => b === base[i]).length > 1 ? `${r.kernel.requested} ${r.backend}/${r.accel}` : base[i] ?? '',
+    base.filter((b) => b === base[i]).length > 1 ? `${r.kernel.requested} ${r.backend}/${r.accel}` : (base[i] ?? ''),
   );
-  return detailed.map((label, i) =>
-    detailed.filter((d) => d === label).length > 1 ? `${label} #${i + 1}` : label,
-  );
+  return detailed.map((label, i) => (detailed.filter((d) => d === label).length > 1 ? `${label} #${i + 1}` : label));
 }
 
 function matrix(runs: RunReport[]): string[] {

@@ -22,8 +22,18 @@ export class AttachedQemuMachine implements Machine {
     readonly accel: string,
   ) {
     const hostKey = /^ssh-ed25519 (\S+)/.exec(readFileSync(join(runDir, 'guest', 'host_key.pub'), 'utf8'))?.[1];
-    if (!hostKey) throw new InfrastructureError(`${runDir}/guest/host_key.pub holds no ed25519 key`, 'boot a new VM with `syscall-lab boot`');
-    this.ssh = new SshSession({ host: '127.0.0.1', port, username: 'root', privateKey: readFileSync(join(runDir, 'id_ed25519'), 'utf8'), hostKey: Buffer.from(hostKey, 'base64') });
+    if (!hostKey)
+      throw new InfrastructureError(
+        `${runDir}/guest/host_key.pub holds no ed25519 key`,
+        'boot a new VM with `syscall-lab boot`',
+      );
+    this.ssh = new SshSession({
+      host: '127.0.0.1',
+      port,
+      username: 'root',
+      privateKey: readFileSync(join(runDir, 'id_ed25519'), 'utf8'),
+      hostKey: Buffer.from(hostKey, 'base64'),
+    });
     this.consoleFile = new ConsoleFile(consolePath);
   }
 
@@ -31,7 +41,11 @@ export class AttachedQemuMachine implements Machine {
     try {
       await this.ssh.connect(20_000, () => null);
     } catch (error) {
-      throw new InfrastructureError(`the kept VM does not answer: ${(error as Error).message}`, 'boot it again with `syscall-lab boot`', this.consoleFile.tail(20));
+      throw new InfrastructureError(
+        `the kept VM does not answer: ${(error as Error).message}`,
+        'boot it again with `syscall-lab boot`',
+        this.consoleFile.tail(20),
+      );
     }
   }
 
@@ -44,7 +58,10 @@ export class AttachedQemuMachine implements Machine {
   }
 
   async reboot(): Promise<void> {
-    throw new InfrastructureError('a kept VM is not rebooted by `syscall-lab test`', 'use `syscall-lab boot` for another kernel');
+    throw new InfrastructureError(
+      'a kept VM is not rebooted by `syscall-lab test`',
+      'use `syscall-lab boot` for another kernel',
+    );
   }
 
   console(): ConsoleLog {

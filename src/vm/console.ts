@@ -157,7 +157,11 @@ interface Pattern {
  */
 const PATTERNS: readonly Pattern[] = [
   // Always a panic line ("Kernel panic - not syncing: stack-protector: ..."): named by its cause.
-  { kind: 'stack-protector', severity: 'failure', re: /^(?:Kernel panic - not syncing: )?stack-protector: Kernel stack is corrupted/ },
+  {
+    kind: 'stack-protector',
+    severity: 'failure',
+    re: /^(?:Kernel panic - not syncing: )?stack-protector: Kernel stack is corrupted/,
+  },
   { kind: 'panic', severity: 'failure', re: /^Kernel panic - not syncing\b/ },
   // 6.x prints "traps: PANIC: double fault, error_code: 0x0" then the die header "double fault: 0000 [#1]".
   { kind: 'double-fault', severity: 'failure', re: /^(?:(?:traps: )?PANIC: |(?:Oops: )*)double fault\b/ },
@@ -289,7 +293,14 @@ export function scanConsole(text: string, options: ScanOptions = {}): ConsoleFin
     if (partOfCurrent) continue;
 
     const window = windowAfter(messages, i);
-    current = { kind: pattern.kind, severity: pattern.severity, start: i, excerptEnd: window.end, cover: window.end, open: !window.closed };
+    current = {
+      kind: pattern.kind,
+      severity: pattern.severity,
+      start: i,
+      excerptEnd: window.end,
+      cover: window.end,
+      open: !window.closed,
+    };
     found.push(current);
   }
 

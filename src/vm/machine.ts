@@ -83,6 +83,11 @@ export class BootError extends LabError {
     /** A panic or oops while booting: the kernel's fault, not the machine's. */
     readonly kernelCrashed: boolean,
   ) {
-    super(message, 3, kernelCrashed ? 'see the console excerpt' : 'see the console log; `syscall-lab doctor` checks the host', consoleTail);
+    super(
+      message,
+      3,
+      kernelCrashed ? 'see the console excerpt' : 'see the console log; `syscall-lab doctor` checks the host',
+      consoleTail,
+    );
   }
 }

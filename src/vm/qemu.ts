@@ -8,7 +8,15 @@ import { guestRoot, kernelCommandLine, readClientKey, type GuestKeys } from '../
 import { SshSession } from '../guest/ssh.ts';
 import { killGroup, onExit } from '../reaper.ts';
 import { ConsoleFile, scanConsole } from './console.ts';
-import { BootError, MachineGoneError, type BootableKernel, type ConsoleLog, type ExecOptions, type ExecResult, type RunMachine } from './machine.ts';
+import {
+  BootError,
+  MachineGoneError,
+  type BootableKernel,
+  type ConsoleLog,
+  type ExecOptions,
+  type ExecResult,
+  type RunMachine,
+} from './machine.ts';
 
 export type Accel = 'kvm' | 'tcg';
 
@@ -49,7 +57,9 @@ async function freeLoopbackPort(): Promise<number> {
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -93,7 +103,10 @@ export class QemuMachine implements RunMachine {
     mkdirSync(this.options.runDir, { recursive: true });
     writeFileSync(consolePath, '');
     const args = this.arguments(consolePath);
-    writeFileSync(join(this.options.runDir, 'qemu.cmdline'), `${[this.options.qemuBinary ?? 'qemu-system-x86_64', ...args].join(' ')}\n`);
+    writeFileSync(
+      join(this.options.runDir, 'qemu.cmdline'),
+      `${[this.options.qemuBinary ?? 'qemu-system-x86_64', ...args].join(' ')}\n`,
+    );
     // QEMU's own messages go to a file, not a pipe: a VM kept with --keep outlives this process.
     const stderrFile = join(this.options.runDir, 'qemu.log');
     this.child = execa(this.options.qemuBinary ?? 'qemu-system-x86_64', args, {
@@ -147,25 +160,47 @@ export class QemuMachine implements RunMachine {
   private arguments(consolePath: string): string[] {
     const { accel, cpus, memoryMiB, keys, runDir } = this.options;
     return [
-      '-name', `syscall-lab,process=syscall-lab-${process.pid}`,
-      '-machine', 'pc',
-      '-accel', accel,
-      '-cpu', accel === 'kvm' ? 'host' : 'max',
-      '-smp', String(cpus),
-      '-m', String(memoryMiB),
-      '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
-      '-kernel', this.kernel.image,
-      '-append', kernelCommandLine(this.options.kernelArgs),
-      '-chardev', `file,id=console,path=${consolePath}`,
-      '-serial', 'chardev:console',
-      '-fsdev', `local,id=root,path=${guestRoot},security_model=none,readonly=on,multidevs=remap`,
-      '-device', 'virtio-9p-pci,fsdev=root,mount_tag=/dev/root',
-      '-fsdev', `local,id=lab,path=${keys.shareDir},security_model=none,readonly=on`,
-      '-device', 'virtio-9p-pci,fsdev=lab,mount_tag=syscalllab',
-      '-netdev', `user,id=net,restrict=on,hostfwd=tcp:127.0.0.1:${this.port}-:22`,
-      '-device', 'virtio-net-pci,netdev=net',
-      '-device', 'virtio-rng-pci',
-      '-pidfile', join(runDir, 'qemu-self.pid'),
+      '-name',
+      `syscall-lab,process=syscall-lab-${process.pid}`,
+      '-machine',
+      'pc',
+      '-accel',
+      accel,
+      '-cpu',
+      accel === 'kvm' ? 'host' : 'max',
+      '-smp',
+      String(cpus),
+      '-m',
+      String(memoryMiB),
+      '-nodefaults',
+      '-no-user-config',
+      '-display',
+      'none',
+      '-no-reboot',
+      '-kernel',
+      this.kernel.image,
+      '-append',
+      kernelCommandLine(this.options.kernelArgs),
+      '-chardev',
+      `file,id=console,path=${consolePath}`,
+      '-serial',
+      'chardev:console',
+      '-fsdev',
+      `local,id=root,path=${guestRoot},security_model=none,readonly=on,multidevs=remap`,
+      '-device',
+      'virtio-9p-pci,fsdev=root,mount_tag=/dev/root',
+      '-fsdev',
+      `local,id=lab,path=${keys.shareDir},security_model=none,readonly=on`,
+      '-device',
+      'virtio-9p-pci,fsdev=lab,mount_tag=syscalllab',
+      '-netdev',
+      `user,id=net,restrict=on,hostfwd=tcp:127.0.0.1:${this.port}-:22`,
+      '-device',
+      'virtio-net-pci,netdev=net',
+      '-device',
+      'virtio-rng-pci',
+      '-pidfile',
+      join(runDir, 'qemu-self.pid'),
     ];
   }
 
@@ -186,7 +221,10 @@ export class QemuMachine implements RunMachine {
       // A dying VM first shows as a broken connection; give QEMU a moment to finish exiting.
       if (!this.exited) await this.waitForExit(3000);
       if (this.exited) {
-        throw new MachineGoneError(`QEMU exited (code ${this.exited.code ?? this.exited.signal}) during the command`, this.consoleFile?.tail(60) ?? '');
+        throw new MachineGoneError(
+          `QEMU exited (code ${this.exited.code ?? this.exited.signal}) during the command`,
+          this.consoleFile?.tail(60) ?? '',
+        );
       }
       throw error;
     }

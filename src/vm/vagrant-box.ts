@@ -12,9 +12,14 @@ const boxScript = join(projectRoot, 'src', 'vm', 'vagrant-box.sh');
 export const libvirtUri = 'qemu:///system';
 
 /** Vagrant's insecure public key, which a fresh box must accept (Debian's or HashiCorp's package). */
-export function insecurePublicKey(gemRoots = ['/usr/share/rubygems-integration/all/gems', '/opt/vagrant/embedded/gems/gems']): string {
+export function insecurePublicKey(
+  gemRoots = ['/usr/share/rubygems-integration/all/gems', '/opt/vagrant/embedded/gems/gems'],
+): string {
   for (const root of gemRoots.filter((dir) => existsSync(dir))) {
-    const gem = readdirSync(root).filter((name) => /^vagrant-\d/.test(name)).sort().pop();
+    const gem = readdirSync(root)
+      .filter((name) => /^vagrant-\d/.test(name))
+      .sort()
+      .pop();
     const key = gem && join(root, gem, 'keys', 'vagrant.pub');
     if (key && existsSync(key)) return key;
   }
@@ -46,24 +51,45 @@ export async function ensureOfflineBox(say: (line: string) => void): Promise<str
   await withKeyLock(`box-${key}`, async () => {
     if (!existsSync(file)) {
       if (process.getuid?.() !== 0) {
-        throw new InfrastructureError(`the offline box ${offlineBoxName} is not built, and building it needs root (mmdebstrap, a loop mount)`, 'run `sudo npx syscall-lab box build` once');
+        throw new InfrastructureError(
+          `the offline box ${offlineBoxName} is not built, and building it needs root (mmdebstrap, a loop mount)`,
+          'run `sudo npx syscall-lab box build` once',
+        );
       }
       mkdirSync(cache.boxes(), { recursive: true });
       say(`building the offline box ${offlineBoxName} with mmdebstrap (3-5 minutes, once)`);
-      const child = execa(boxScript, ['--out', file, '--public-key', publicKey], { all: true, reject: false, detached: true });
+      const child = execa(boxScript, ['--out', file, '--public-key', publicKey], {
+        all: true,
+        reject: false,
+        detached: true,
+      });
       const forget = onExit(() => child.pid && killGroup(child.pid, 'SIGTERM'));
       const result = await child;
       forget();
       writeFileSync(join(cache.boxes(), 'build.log'), result.all ?? '');
       if (result.exitCode !== 0) {
-        throw new InfrastructureError(`building the box failed: ${(result.all ?? '').split('\n').filter((l) => l.includes('error')).slice(-2).join(' ')}`, `see ${join(cache.boxes(), 'build.log')}`);
+        throw new InfrastructureError(
+          `building the box failed: ${(result.all ?? '')
+            .split('\n')
+            .filter((l) => l.includes('error'))
+            .slice(-2)
+            .join(' ')}`,
+          `see ${join(cache.boxes(), 'build.log')}`,
+        );
       }
     }
     if (!existsSync(addedMarker) || !(await boxIsInstalled(offlineBoxName))) {
       // A re-added box must not boot from the image vagrant-libvirt uploaded for the old one.
       await removeBoxVolumes(offlineBoxName);
-      const added = await execa('vagrant', ['box', 'add', '--force', '--name', offlineBoxName, file], { all: true, reject: false });
-      if (added.exitCode !== 0) throw new InfrastructureError(`vagrant box add failed: ${added.all?.split('\n').slice(-3).join(' ')}`, 'see `vagrant box list`');
+      const added = await execa('vagrant', ['box', 'add', '--force', '--name', offlineBoxName, file], {
+        all: true,
+        reject: false,
+      });
+      if (added.exitCode !== 0)
+        throw new InfrastructureError(
+          `vagrant box add failed: ${added.all?.split('\n').slice(-3).join(' ')}`,
+          'see `vagrant box list`',
+        );
       writeFileSync(addedMarker, `${new Date().toISOString()}\n`);
       say(`added the box ${offlineBoxName}`);
     }
@@ -80,6 +106,7 @@ export async function removeBoxVolumes(box: string): Promise<string[]> {
     .split('\n')
     .map((line) => line.trim().split(/\s+/)[0] ?? '')
     .filter((name) => name.startsWith(prefix));
-  for (const name of names) await execa('virsh', ['-c', libvirtUri, 'vol-delete', '--pool', 'default', name], { reject: false });
+  for (const name of names)
+    await execa('virsh', ['-c', libvirtUri, 'vol-delete', '--pool', 'default', name], { reject: false });
   return names;
 }

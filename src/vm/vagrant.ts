@@ -6,7 +6,14 @@ import { shellCommand, shellQuote, SshSession } from '../guest/ssh.ts';
 import { projectRoot } from '../paths.ts';
 import { isAlive, onExit, ownerOf } from '../reaper.ts';
 import { ConsoleFile, scanConsole } from './console.ts';
-import { BootError, type BootableKernel, type ConsoleLog, type ExecOptions, type ExecResult, type RunMachine } from './machine.ts';
+import {
+  BootError,
+  type BootableKernel,
+  type ConsoleLog,
+  type ExecOptions,
+  type ExecResult,
+  type RunMachine,
+} from './machine.ts';
 
 export type VagrantProvider = 'libvirt' | 'virtualbox';
 
@@ -49,7 +56,10 @@ export function parseSshConfig(text: string): SshConfig {
   const identityFile = values.get('IdentityFile');
   const port = Number(values.get('Port') ?? '22');
   if (!host || !user || !identityFile || !Number.isInteger(port)) {
-    throw new InfrastructureError(`vagrant ssh-config gave no HostName/User/IdentityFile: ${text.trim().slice(0, 300)}`, 'see vagrant.log in the run folder');
+    throw new InfrastructureError(
+      `vagrant ssh-config gave no HostName/User/IdentityFile: ${text.trim().slice(0, 300)}`,
+      'see vagrant.log in the run folder',
+    );
   }
   return { host, port, user, identityFile };
 }
@@ -130,11 +140,23 @@ export class VagrantMachine implements RunMachine {
     const result = await child;
     const tail = (result.all ?? '').split('\n').slice(-15).join('\n');
     if (result.timedOut) {
-      throw new TimeoutError(`vagrant ${args[0]} did not finish within ${Math.round(timeoutMs / 1000)} s`, `see ${logFile}`, tail);
+      throw new TimeoutError(
+        `vagrant ${args[0]} did not finish within ${Math.round(timeoutMs / 1000)} s`,
+        `see ${logFile}`,
+        tail,
+      );
     }
     if (result.exitCode !== 0) {
-      const cause = (result.all ?? '').split('\n').filter((line) => /error|failed|timed out|not found|cannot|could not/i.test(line)).slice(0, 3).join(' ');
-      throw new InfrastructureError(`vagrant ${args.join(' ')} failed (exit ${result.exitCode ?? result.signal})${cause ? `: ${cause}` : ''}`, `see ${logFile}`, tail);
+      const cause = (result.all ?? '')
+        .split('\n')
+        .filter((line) => /error|failed|timed out|not found|cannot|could not/i.test(line))
+        .slice(0, 3)
+        .join(' ');
+      throw new InfrastructureError(
+        `vagrant ${args.join(' ')} failed (exit ${result.exitCode ?? result.signal})${cause ? `: ${cause}` : ''}`,
+        `see ${logFile}`,
+        tail,
+      );
     }
     return result.stdout;
   }
@@ -149,7 +171,9 @@ export class VagrantMachine implements RunMachine {
     this.removeReaper = onExit(() => this.destroySync());
     writeFileSync(join(this.options.runDir, 'vagrant.env'), JSON.stringify(this.environment(), null, 2));
     const mark = this.consoleFile.mark();
-    await this.booted(mark, () => this.vagrant(['up', '--no-provision', `--provider=${this.options.provider}`], this.options.upTimeout));
+    await this.booted(mark, () =>
+      this.vagrant(['up', '--no-provision', `--provider=${this.options.provider}`], this.options.upTimeout),
+    );
   }
 
   /** Runs a boot step; a failure carries the console, and a crash on it is the kernel's. */
@@ -161,7 +185,13 @@ export class VagrantMachine implements RunMachine {
       const text = this.consoleFile.since(mark);
       const crashed = scanConsole(text).some((finding) => finding.severity === 'failure');
       const what = kernel ?? { image: this.options.box, release: `the box ${this.options.box}` };
-      throw new BootError(`${what.release} did not boot to SSH: ${(error as Error).message}`, what, this.consoleFile.tail(40), this.consoleFile.path, crashed);
+      throw new BootError(
+        `${what.release} did not boot to SSH: ${(error as Error).message}`,
+        what,
+        this.consoleFile.tail(40),
+        this.consoleFile.path,
+        crashed,
+      );
     }
   }
 
@@ -190,7 +220,8 @@ export class VagrantMachine implements RunMachine {
     const staged = `/tmp/.syscall-lab-upload-${process.pid}-${++this.uploads}`;
     await this.session().upload(local, staged);
     const moved = await this.exec(shellCommand(['mv', '-f', staged, remote]), { timeout: 30_000 });
-    if (moved.code !== 0) throw new InfrastructureError(`could not move the upload to ${remote}: ${moved.stderr.trim()}`);
+    if (moved.code !== 0)
+      throw new InfrastructureError(`could not move the upload to ${remote}: ${moved.stderr.trim()}`);
   }
 
   /**
@@ -255,7 +286,9 @@ export class VagrantMachine implements RunMachine {
 function hasCreatedVm(runDir: string): boolean {
   const machines = join(runDir, '.vagrant', 'machines');
   if (!existsSync(machines)) return false;
-  return readdirSync(machines).some((machine) => readdirSync(join(machines, machine)).some((provider) => existsSync(join(machines, machine, provider, 'id'))));
+  return readdirSync(machines).some((machine) =>
+    readdirSync(join(machines, machine)).some((provider) => existsSync(join(machines, machine, provider, 'id'))),
+  );
 }
 
 /** `vagrant destroy -f` of the VM whose state is in runDir (vagrant.env), synchronously. */
@@ -263,7 +296,12 @@ export function destroyRunVm(runDir: string, vagrantBinary = 'vagrant'): boolean
   const envFile = join(runDir, 'vagrant.env');
   if (!existsSync(envFile) || !hasCreatedVm(runDir)) return false;
   const env = JSON.parse(readFileSync(envFile, 'utf8')) as Record<string, string>;
-  const result = execaSync(vagrantBinary, ['destroy', '--force'], { env, reject: false, timeout: 120_000, stdin: 'ignore' });
+  const result = execaSync(vagrantBinary, ['destroy', '--force'], {
+    env,
+    reject: false,
+    timeout: 120_000,
+    stdin: 'ignore',
+  });
   return result.exitCode === 0;
 }
 
@@ -288,14 +326,26 @@ export function reapVagrantLeftovers(runsDir: string, includeKept: boolean): str
  */
 export async function checkVagrantHost(provider: VagrantProvider, vagrantBinary = 'vagrant'): Promise<void> {
   const version = await execa(vagrantBinary, ['--version'], { reject: false, timeout: 60_000 });
-  if (version.exitCode !== 0) throw new InfrastructureError(`${vagrantBinary} is not installed or does not run`, 'apt-get install vagrant (Debian 12 ships 2.3.4)');
+  if (version.exitCode !== 0)
+    throw new InfrastructureError(
+      `${vagrantBinary} is not installed or does not run`,
+      'apt-get install vagrant (Debian 12 ships 2.3.4)',
+    );
   if (provider === 'virtualbox') {
     const vbox = await execa('VBoxManage', ['--version'], { reject: false });
-    if (vbox.exitCode !== 0) throw new InfrastructureError('VBoxManage is missing: the virtualbox provider needs VirtualBox', 'install VirtualBox from virtualbox.org (Debian 12 has no package), or use --provider libvirt');
+    if (vbox.exitCode !== 0)
+      throw new InfrastructureError(
+        'VBoxManage is missing: the virtualbox provider needs VirtualBox',
+        'install VirtualBox from virtualbox.org (Debian 12 has no package), or use --provider libvirt',
+      );
     return;
   }
   const plugins = await execa(vagrantBinary, ['plugin', 'list'], { reject: false, timeout: 60_000 });
-  if (!plugins.stdout.includes('vagrant-libvirt')) throw new InfrastructureError('the vagrant-libvirt plugin is missing', 'apt-get install vagrant-libvirt libvirt-daemon-system');
+  if (!plugins.stdout.includes('vagrant-libvirt'))
+    throw new InfrastructureError(
+      'the vagrant-libvirt plugin is missing',
+      'apt-get install vagrant-libvirt libvirt-daemon-system',
+    );
   const uri = await execa('virsh', ['-c', 'qemu:///system', 'uri'], { reject: false, timeout: 20_000 });
   if (uri.exitCode !== 0) {
     throw new InfrastructureError(

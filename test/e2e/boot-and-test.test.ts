@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { projectRoot } from '../../src/paths.ts';
 import { leftoverQemu } from './helpers.ts';
 
-const cli = (args: string[]) => execa('node', [join(projectRoot, 'bin', 'syscall-lab.mjs'), ...args], { reject: false, all: true });
+const cli = (args: string[]) =>
+  execa('node', [join(projectRoot, 'bin', 'syscall-lab.mjs'), ...args], { reject: false, all: true });
 
 // The developer's loop: boot the patched 6.1 once (cached kernels), then check it again and again
 // with `syscall-lab test` (no build, no boot), log in with `ssh`, and stop it with `clean --vms`.
@@ -27,7 +28,10 @@ describe('boot, then test the kept VM', () => {
 
       const userland = await dir({ unsafeCleanup: true });
       mkdirSync(userland.path, { recursive: true });
-      writeFileSync(join(userland.path, 'broken.c'), '#include <unistd.h>\n#include <sys/syscall.h>\nint main(void) { long n = 0; syscall(SYS_callcount, &n); return n == 0 ? 0 : 1; }\n');
+      writeFileSync(
+        join(userland.path, 'broken.c'),
+        '#include <unistd.h>\n#include <sys/syscall.h>\nint main(void) { long n = 0; syscall(SYS_callcount, &n); return n == 0 ? 0 : 1; }\n',
+      );
       const failing = await cli(['test', '--userland', userland.path]);
       expect(failing.exitCode, failing.all).toBe(1);
       expect(failing.stdout).toMatch(/FAIL\s+userland:broken\.c/);

@@ -18,11 +18,15 @@ export async function runCli(args: string[]): Promise<CliRun> {
   const out = await dir({ unsafeCleanup: true });
   const json = join(out.path, 'report.json');
   const junit = join(out.path, 'report.xml');
-  const result = await execa('node', [join(projectRoot, 'bin', 'syscall-lab.mjs'), 'run', ...args, '--json', json, '--junit', junit], {
-    reject: false,
-    cwd: projectRoot,
-    stderr: ['pipe', 'inherit'],
-  });
+  const result = await execa(
+    'node',
+    [join(projectRoot, 'bin', 'syscall-lab.mjs'), 'run', ...args, '--json', json, '--junit', junit],
+    {
+      reject: false,
+      cwd: projectRoot,
+      stderr: ['pipe', 'inherit'],
+    },
+  );
   const run: CliRun = {
     exitCode: result.exitCode,
     stdout: result.stdout,

@@ -6,13 +6,23 @@ import { leftoverQemu, runCli, statusOf } from './helpers.ts';
 // kernel.org is not reachable here: the 3.9 series comes from the shared 3.9.6 tarball
 // (patches-3.9.11 serves every 3.9.x; the toolchain-compatibility series is applied first).
 const tarball = join(projectRoot, '..', 'shared', 'kernels', 'linux-3.9.6-onl.tar.xz');
-const builtinChecks = ['enosys-control', 'patched-kernel-running', 'taskcount-matches-top', 'taskcount-matches-proc', 'callcount-increments', 'bad-pointer-efault'];
+const builtinChecks = [
+  'enosys-control',
+  'patched-kernel-running',
+  'taskcount-matches-top',
+  'taskcount-matches-proc',
+  'callcount-increments',
+  'bad-pointer-efault',
+];
 
 describe('Linux 3.9 (the seed talk kernel) with gcc 12 and binutils 2.40', () => {
   it('builds, boots and passes every check', async () => {
     const { exitCode, report, stdout } = await runCli(['--kernel', tarball]);
     const run = report.runs[0]!;
-    expect(run.checks.filter((check) => check.status !== 'pass'), stdout).toEqual([]);
+    expect(
+      run.checks.filter((check) => check.status !== 'pass'),
+      stdout,
+    ).toEqual([]);
     expect(exitCode, stdout).toBe(0);
     for (const name of builtinChecks) expect(statusOf(run, name), name).toBe('pass');
     expect(run.kernel.version).toBe('3.9.6');
@@ -32,7 +42,13 @@ describe('Linux 3.9 (the seed talk kernel) with gcc 12 and binutils 2.40', () =>
     expect(efault.details).toMatch(/BUG: unable to handle kernel|Oops/);
     // Everything else is the real series: a valid pointer works even without copy_to_user
     // (nosmap on 3.9), and the oops kills only the probe, so the later checks still run.
-    for (const name of ['enosys-control', 'patched-kernel-running', 'taskcount-matches-top', 'taskcount-matches-proc', 'callcount-increments']) {
+    for (const name of [
+      'enosys-control',
+      'patched-kernel-running',
+      'taskcount-matches-top',
+      'taskcount-matches-proc',
+      'callcount-increments',
+    ]) {
       expect(statusOf(run, name), name).toBe('pass');
     }
     for (const file of ['callcount_example.c', 'taskcount_example.c', 'callcount_monotonic.c', 'taskcount_sane.c']) {

@@ -3,7 +3,14 @@ import { join } from 'node:path';
 import { projectRoot } from '../../src/paths.ts';
 import { leftoverQemu, runCli, statusOf } from './helpers.ts';
 
-const builtinChecks = ['enosys-control', 'patched-kernel-running', 'taskcount-matches-top', 'taskcount-matches-proc', 'callcount-increments', 'bad-pointer-efault'];
+const builtinChecks = [
+  'enosys-control',
+  'patched-kernel-running',
+  'taskcount-matches-top',
+  'taskcount-matches-proc',
+  'callcount-increments',
+  'bad-pointer-efault',
+];
 
 // Real kernels: Debian's linux-source-6.1 built (cached under ~/.cache/syscall-lab) and booted in QEMU.
 describe('Linux 6.1 in QEMU', () => {
@@ -20,7 +27,15 @@ describe('Linux 6.1 in QEMU', () => {
     expect(run.kernel.version).toMatch(/^6\.1\.\d+$/);
     expect(run.kernel.stockRelease).toMatch(/^6\.1\.\d+-stock$/);
     expect(run.kernel.patchedRelease).toMatch(/^6\.1\.\d+-patched-[0-9a-f]{8}$/);
-    expect(run.phases.map((phase) => phase.name)).toEqual(['patch-dry-run', 'build-stock', 'build-patched', 'boot-stock', 'checks-stock', 'boot-patched', 'checks-patched']);
+    expect(run.phases.map((phase) => phase.name)).toEqual([
+      'patch-dry-run',
+      'build-stock',
+      'build-patched',
+      'boot-stock',
+      'checks-stock',
+      'boot-patched',
+      'checks-patched',
+    ]);
     expect(junit).toContain('name="taskcount-matches-top"');
     expect(stdout).toMatch(/\d+ passed, 0 failed/);
     expect(await leftoverQemu()).toBe('');
@@ -55,10 +70,22 @@ describe('Linux 6.1 in QEMU', () => {
     const { exitCode, report, stdout } = await runCli(['--kernel', '6.1', '--patches', patches]);
     const run = report.runs[0]!;
     expect(exitCode, stdout).toBe(1);
-    for (const name of ['enosys-control', 'patched-kernel-running', 'taskcount-matches-top', 'taskcount-matches-proc', 'userland:taskcount_example.c', 'userland:taskcount_sane.c']) {
+    for (const name of [
+      'enosys-control',
+      'patched-kernel-running',
+      'taskcount-matches-top',
+      'taskcount-matches-proc',
+      'userland:taskcount_example.c',
+      'userland:taskcount_sane.c',
+    ]) {
       expect(statusOf(run, name), name).toBe('pass');
     }
-    for (const name of ['callcount-increments', 'bad-pointer-efault', 'userland:callcount_example.c', 'userland:callcount_monotonic.c']) {
+    for (const name of [
+      'callcount-increments',
+      'bad-pointer-efault',
+      'userland:callcount_example.c',
+      'userland:callcount_monotonic.c',
+    ]) {
       const check = run.checks.find((c) => c.name === name)!;
       expect(check.status, name).toBe('fail');
       // A valid pointer faults under SMAP, NULL as a NULL dereference: either way the oops is the evidence.

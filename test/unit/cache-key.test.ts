@@ -25,7 +25,10 @@ describe('buildKey', () => {
   });
 
   const changes: [string, Partial<BuildKeyInput>][] = [
-    ['the source identity', { sourceIdentity: 'sha256:5f81362a694f51520bff9faecb73f1cc9bc7bece6fdd10d5c27e348df39d7dc4' }],
+    [
+      'the source identity',
+      { sourceIdentity: 'sha256:5f81362a694f51520bff9faecb73f1cc9bc7bece6fdd10d5c27e348df39d7dc4' },
+    ],
     ['a source of another kind', { sourceIdentity: 'apt:linux-source-6.1' }],
     ['one patch text (one character)', { patches: [base.patches[0]!, base.patches[1]!.replace('+d', '+e')] }],
     ['the patch order', { patches: [base.patches[1]!, base.patches[0]!] }],

@@ -37,7 +37,11 @@ class RecordedMachine implements Machine {
   }
   async reboot(): Promise<void> {}
   console(): ConsoleLog {
-    return { path: '/dev/null', mark: () => this.consoleText.length, since: (mark = 0) => this.consoleText.slice(mark) };
+    return {
+      path: '/dev/null',
+      mark: () => this.consoleText.length,
+      since: (mark = 0) => this.consoleText.slice(mark),
+    };
   }
   async stop(): Promise<void> {}
 }
@@ -79,7 +83,13 @@ describe('enosys-control', () => {
 
 describe('taskcount-matches-top', () => {
   it('passes with 3 of 5 samples equal and reports every sample', async () => {
-    const samples = [topSample(27, 27), topSample(27, 28), topSample(28, 28), topSample(29, 30), topSample(27, 27)].join('');
+    const samples = [
+      topSample(27, 27),
+      topSample(27, 28),
+      topSample(28, 28),
+      topSample(29, 30),
+      topSample(27, 27),
+    ].join('');
     const machine = new RecordedMachine(() => ({ stdout: samples }));
     const [result] = await taskcountMatchesTop.run(context(machine), taskcount);
     expect(result!.status).toBe('pass');
@@ -89,11 +99,20 @@ describe('taskcount-matches-top', () => {
   });
 
   it('fails with only 2 of 5 equal, and when taskcount never writes the count', async () => {
-    const twoOfFive = [topSample(27, 27), topSample(27, 28), topSample(28, 28), topSample(29, 30), topSample(26, 27)].join('');
+    const twoOfFive = [
+      topSample(27, 27),
+      topSample(27, 28),
+      topSample(28, 28),
+      topSample(29, 30),
+      topSample(26, 27),
+    ].join('');
     const [few] = await taskcountMatchesTop.run(context(new RecordedMachine(() => ({ stdout: twoOfFive }))), taskcount);
     expect(few!.status).toBe('fail');
     const untouched = Array.from({ length: 5 }, () => topSample(3735928559, 27)).join('');
-    const [never] = await taskcountMatchesTop.run(context(new RecordedMachine(() => ({ stdout: untouched }))), taskcount);
+    const [never] = await taskcountMatchesTop.run(
+      context(new RecordedMachine(() => ({ stdout: untouched }))),
+      taskcount,
+    );
     expect(never!.status).toBe('fail');
     expect(never!.actual).toContain('0 of 5 equal');
   });
@@ -111,20 +130,25 @@ describe('taskcount-matches-proc', () => {
 
 describe('callcount-increments', () => {
   it('passes for n, n+1, n+2 and any non-negative return (the talk returns 1)', async () => {
-    const machine = new RecordedMachine(() => ({ stdout: 'ret=1 errno=0 value=5\nret=1 errno=0 value=6\nret=1 errno=0 value=7\n' }));
+    const machine = new RecordedMachine(() => ({
+      stdout: 'ret=1 errno=0 value=5\nret=1 errno=0 value=6\nret=1 errno=0 value=7\n',
+    }));
     const [result] = await callcountIncrements.run(context(machine), callcount);
     expect(result!.status).toBe('pass');
     expect(result!.expected).toBe('5, 6, 7');
   });
 
   it('fails when the count does not move', async () => {
-    const machine = new RecordedMachine(() => ({ stdout: 'ret=0 errno=0 value=5\nret=0 errno=0 value=5\nret=0 errno=0 value=5\n' }));
+    const machine = new RecordedMachine(() => ({
+      stdout: 'ret=0 errno=0 value=5\nret=0 errno=0 value=5\nret=0 errno=0 value=5\n',
+    }));
     const [result] = await callcountIncrements.run(context(machine), callcount);
     expect(result!.status).toBe('fail');
   });
 });
 
-const efaultOutput = 'kind=null ret=-1 errno=14\nkind=unmapped ret=-1 errno=14\nkind=kernel ret=-1 errno=14\nkind=readonly ret=-1 errno=14\nkind=misaligned ret=0 errno=0 value=31\n';
+const efaultOutput =
+  'kind=null ret=-1 errno=14\nkind=unmapped ret=-1 errno=14\nkind=kernel ret=-1 errno=14\nkind=readonly ret=-1 errno=14\nkind=misaligned ret=0 errno=0 value=31\n';
 
 describe('bad-pointer-efault', () => {
   it('passes when every bad pointer gives EFAULT and the misaligned one works, for both syscalls', async () => {
@@ -161,7 +185,9 @@ describe('userland', () => {
 
   it('turns KTAP lines into sub-results and fails on a "not ok"', async () => {
     const machine = new RecordedMachine((command) =>
-      command === '/tmp/syscall-lab/userland/a_test' ? { code: 0, stdout: 'KTAP version 1\n1..2\nok 1 - first\nnot ok 2 - second\n' } : {},
+      command === '/tmp/syscall-lab/userland/a_test'
+        ? { code: 0, stdout: 'KTAP version 1\n1..2\nok 1 - first\nnot ok 2 - second\n' }
+        : {},
     );
     const [result] = await userland.run(context(machine), undefined);
     expect(result!.subresults).toEqual([
@@ -169,7 +195,9 @@ describe('userland', () => {
       { name: 'second', status: 'fail' },
     ]);
     expect(result!.status).toBe('fail');
-    expect(machine.commands).toContain('gcc -Wall -O2 -include /tmp/syscall-lab/syscall-lab-syscalls.h -o /tmp/syscall-lab/userland/a_test /tmp/syscall-lab/userland/a_test.c');
+    expect(machine.commands).toContain(
+      'gcc -Wall -O2 -include /tmp/syscall-lab/syscall-lab-syscalls.h -o /tmp/syscall-lab/userland/a_test /tmp/syscall-lab/userland/a_test.c',
+    );
   });
 });
 
@@ -182,7 +210,10 @@ describe('userland and the console', () => {
       if (command === '/tmp/syscall-lab/userland/oopses') machine.consoleText += oops;
       return {};
     });
-    const results = await userland.run({ ...context(machine), userlandFiles: ['/src/oopses.c', '/src/clean.c'] }, undefined);
+    const results = await userland.run(
+      { ...context(machine), userlandFiles: ['/src/oopses.c', '/src/clean.c'] },
+      undefined,
+    );
     expect(results.map((r) => [r.name, r.status])).toEqual([
       ['userland:oopses.c', 'fail'],
       ['userland:clean.c', 'pass'],
@@ -198,7 +229,10 @@ describe('userland timeouts', () => {
       if (command === '/tmp/syscall-lab/userland/hangs') throw new TimeoutError('guest command timed out after 1 s');
       return {};
     });
-    const results = await userland.run({ ...context(machine), userlandFiles: ['/src/hangs.c', '/src/works.c'] }, undefined);
+    const results = await userland.run(
+      { ...context(machine), userlandFiles: ['/src/hangs.c', '/src/works.c'] },
+      undefined,
+    );
     expect(results.map((r) => [r.name, r.status])).toEqual([
       ['userland:hangs.c', 'fail'],
       ['userland:works.c', 'pass'],
@@ -211,7 +245,8 @@ describe('runChecks', () => {
   it('fails a check during which the console shows an oops, with the excerpt', async () => {
     const machine = new RecordedMachine((command) => {
       if (command.includes('efault')) {
-        machine.consoleText += '[   12.3] BUG: kernel NULL pointer dereference, address: 0000000000000000\n[   12.3] Oops: 0002 [#1] SMP\n';
+        machine.consoleText +=
+          '[   12.3] BUG: kernel NULL pointer dereference, address: 0000000000000000\n[   12.3] Oops: 0002 [#1] SMP\n';
         return { stdout: efaultOutput };
       }
       return { stdout: '' };
@@ -223,7 +258,11 @@ describe('runChecks', () => {
 
   it('skips the built-in checks for syscalls the patch set does not add', async () => {
     const patchedChecks = allChecks.filter((check) => check.stage === 'patched' && check.needs === 'callcount');
-    const results = await runChecks(patchedChecks, context(new RecordedMachine(() => ({})), [taskcount]), new Progress('test'));
+    const results = await runChecks(
+      patchedChecks,
+      context(new RecordedMachine(() => ({})), [taskcount]),
+      new Progress('test'),
+    );
     expect(results.map((r) => [r.name, r.status])).toEqual([['callcount-increments', 'skip']]);
   });
 
@@ -232,16 +271,22 @@ describe('runChecks', () => {
     const machine = new RecordedMachine(() => {
       throw new MachineGoneError('QEMU exited (code 0) during the command', panicTail);
     });
-    const error = await runChecks([callcountIncrements], context(machine), new Progress('test')).catch((e: unknown) => e);
+    const error = await runChecks([callcountIncrements], context(machine), new Progress('test')).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(CheckAbortedError);
-    expect((error as CheckAbortedError).results.map((r) => [r.name, r.status])).toEqual([['callcount-increments', 'fail']]);
+    expect((error as CheckAbortedError).results.map((r) => [r.name, r.status])).toEqual([
+      ['callcount-increments', 'fail'],
+    ]);
   });
 
   it('reports the machine, not the kernel, when QEMU died without a crash on the console', async () => {
     const machine = new RecordedMachine(() => {
       throw new MachineGoneError('QEMU exited (code null) during the command', 'syscall-lab-init: sshd started\n');
     });
-    const error = await runChecks([enosysControl, callcountIncrements], context(machine), new Progress('test')).catch((e: unknown) => e);
+    const error = await runChecks([enosysControl, callcountIncrements], context(machine), new Progress('test')).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(CheckAbortedError);
     expect((error as CheckAbortedError).exitCode).toBe(3);
     expect((error as CheckAbortedError).message).toMatch(/QEMU exited .* while running enosys-control/);

@@ -18,7 +18,10 @@ describe('syscall-lab clean', () => {
     for (const dir of [live, dead, liveRun, deadRun]) mkdirSync(dir, { recursive: true });
     writeFileSync(join(liveRun, 'owner'), String(process.pid));
     writeFileSync(join(deadRun, 'owner'), String(deadPid));
-    const cleaned = await execa('node', [join(projectRoot, 'bin', 'syscall-lab.mjs'), 'clean', '--cache', cache], { reject: false, all: true });
+    const cleaned = await execa('node', [join(projectRoot, 'bin', 'syscall-lab.mjs'), 'clean', '--cache', cache], {
+      reject: false,
+      all: true,
+    });
     expect(cleaned.exitCode, cleaned.all).toBe(0);
     expect(existsSync(live)).toBe(true);
     expect(existsSync(liveRun)).toBe(true);

@@ -12,7 +12,8 @@ const bin = join(projectRoot, 'bin', 'syscall-lab.mjs');
 /** The environment without any SYSCALL_LAB_* (yargs reads those as flags) plus `extra`. */
 function cleanEnv(extra: Record<string, string>): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries(process.env)) if (value !== undefined && !key.startsWith('SYSCALL_LAB_')) env[key] = value;
+  for (const [key, value] of Object.entries(process.env))
+    if (value !== undefined && !key.startsWith('SYSCALL_LAB_')) env[key] = value;
   return { ...env, ...extra };
 }
 
@@ -54,7 +55,11 @@ const cases: Case[] = [
   { name: 'a non-version (latest!)', args: () => ['--kernel', 'latest!'], says: /latest!/ },
   { name: 'no --kernel', args: () => [], says: /give at least one --kernel/ },
   { name: 'an unknown flag', args: () => ['--kernel', '6.1', '--bogus'], says: /Unknown argument: bogus/ },
-  { name: '--patches on a missing folder', args: () => ['--kernel', '6.1', '--patches', '/nonexistent'], says: /--patches \/nonexistent is not a folder/ },
+  {
+    name: '--patches on a missing folder',
+    args: () => ['--kernel', '6.1', '--patches', '/nonexistent'],
+    says: /--patches \/nonexistent is not a folder/,
+  },
   {
     name: '--patches on an empty folder',
     args: ({ temp }) => {
@@ -72,7 +77,11 @@ const cases: Case[] = [
     },
     says: /holds no \*\.c file/,
   },
-  { name: 'a missing tarball', args: () => ['--kernel', '/nonexistent.tar.xz'], says: /\/nonexistent\.tar\.xz does not exist/ },
+  {
+    name: 'a missing tarball',
+    args: () => ['--kernel', '/nonexistent.tar.xz'],
+    says: /\/nonexistent\.tar\.xz does not exist/,
+  },
   {
     name: 'garbage bytes named x.tar.xz',
     args: ({ temp }) => {
@@ -81,7 +90,11 @@ const cases: Case[] = [
     },
     says: /truncated or corrupt|not a readable tar/,
   },
-  { name: 'a malformed --sha256', args: () => ['--kernel', '6.1', '--sha256', 'xyz'], says: /--sha256 "xyz" is not a sha256/ },
+  {
+    name: 'a malformed --sha256',
+    args: () => ['--kernel', '6.1', '--sha256', 'xyz'],
+    says: /--sha256 "xyz" is not a sha256/,
+  },
   { name: 'a non-numeric --cpus', args: () => ['--kernel', '6.1', '--cpus', 'abc'], says: /--cpus:/ },
   {
     name: 'a *.patch file that is not a diff',
@@ -104,7 +117,11 @@ const cases: Case[] = [
     },
     says: /0001-a\.patch and 0002-b\.patch both add syscall number 451/,
   },
-  { name: '--sha256 with two kernels', args: () => ['--kernel', '6.1', '--kernel', '3.9.11', '--sha256', hex64], says: /--sha256 applies to one kernel/ },
+  {
+    name: '--sha256 with two kernels',
+    args: () => ['--kernel', '6.1', '--kernel', '3.9.11', '--sha256', hex64],
+    says: /--sha256 applies to one kernel/,
+  },
 ];
 
 describe('syscall-lab run: bad input exits 2 quickly, leaving nothing behind', () => {
@@ -123,20 +140,23 @@ describe('syscall-lab run: bad input exits 2 quickly, leaving nothing behind', (
   });
 
   // Needs Debian's linux-source-6.1 (CI installs it): the dry run reads the tarball.
-  it.runIf(existsSync('/usr/src/linux-source-6.1.tar.xz'))('a series that does not apply: names the patch and hunk, builds nothing', async () => {
-    const temp = tempDir();
-    mkdirSync(join(temp, 'stale'));
-    writeFileSync(
-      join(temp, 'stale', '0001-stale.patch'),
-      '--- a/Makefile\n+++ b/Makefile\n@@ -1,3 +1,3 @@\n # SPDX-License-Identifier: GPL-2.0\n-VERSION = 5\n+VERSION = 7\n PATCHLEVEL = 1\n',
-    );
-    const result = await cli(['run', '--kernel', '6.1', '--patches', join(temp, 'stale')]);
-    expect(result.exitCode).toBe(2);
-    expect(result.stderr).toMatch(/0001-stale\.patch does not apply .*Hunk #1 FAILED/);
-    expect(result.seconds).toBeLessThan(60);
-    expect(leftovers(result.cacheHome)).toEqual([]);
-    expect(existsSync(join(result.cacheHome, 'syscall-lab', 'builds'))).toBe(false);
-  });
+  it.runIf(existsSync('/usr/src/linux-source-6.1.tar.xz'))(
+    'a series that does not apply: names the patch and hunk, builds nothing',
+    async () => {
+      const temp = tempDir();
+      mkdirSync(join(temp, 'stale'));
+      writeFileSync(
+        join(temp, 'stale', '0001-stale.patch'),
+        '--- a/Makefile\n+++ b/Makefile\n@@ -1,3 +1,3 @@\n # SPDX-License-Identifier: GPL-2.0\n-VERSION = 5\n+VERSION = 7\n PATCHLEVEL = 1\n',
+      );
+      const result = await cli(['run', '--kernel', '6.1', '--patches', join(temp, 'stale')]);
+      expect(result.exitCode).toBe(2);
+      expect(result.stderr).toMatch(/0001-stale\.patch does not apply .*Hunk #1 FAILED/);
+      expect(result.seconds).toBeLessThan(60);
+      expect(leftovers(result.cacheHome)).toEqual([]);
+      expect(existsSync(join(result.cacheHome, 'syscall-lab', 'builds'))).toBe(false);
+    },
+  );
 
   it('says "pinned" for 9.99 and lists the pinned versions', async () => {
     const result = await cli(['run', '--kernel', '9.99']);
@@ -185,7 +205,9 @@ describe('syscall-lab doctor', () => {
     const result = await cli(['doctor'], { PATH: bin });
     expect(result.exitCode).toBe(3);
     expect(result.stdout).toMatch(/^MISSING\s+qemu-system-x86_64\s+qemu-system-x86\s/m);
-    expect(result.stdout).toMatch(/^to install: apt-get install -y --no-install-recommends .*\bqemu-system-x86\b.*\bmake\b/m);
+    expect(result.stdout).toMatch(
+      /^to install: apt-get install -y --no-install-recommends .*\bqemu-system-x86\b.*\bmake\b/m,
+    );
     // Each package once, although dropbear and dropbearkey both need dropbear-bin.
     const installLine = result.stdout.split('\n').find((line) => line.startsWith('to install:'))!;
     expect(installLine.match(/\bdropbear-bin\b/g)).toHaveLength(1);

@@ -36,16 +36,40 @@ function badInput(work: () => unknown): BadInputError {
 
 describe('parseOptions', () => {
   it('takes the Vagrant options with --backend vagrant and refuses them with qemu', () => {
-    const vagrant = parseOptions(raw({ backend: 'vagrant', box: 'syscall-lab/bookworm', provider: 'virtualbox', buildInGuest: true }));
-    expect(vagrant).toMatchObject({ backend: 'vagrant', box: 'syscall-lab/bookworm', provider: 'virtualbox', buildInGuest: true });
-    expect(badInput(() => parseOptions(raw({ box: 'syscall-lab/bookworm' }))).message).toContain('--box only applies to --backend vagrant');
-    expect(badInput(() => parseOptions(raw({ buildInGuest: true }))).message).toContain('--build-in-guest only applies to --backend vagrant');
-    expect(badInput(() => parseOptions(raw({ backend: 'vagrant', provider: 'hyperv' }))).message).toContain('--provider');
+    const vagrant = parseOptions(
+      raw({ backend: 'vagrant', box: 'syscall-lab/bookworm', provider: 'virtualbox', buildInGuest: true }),
+    );
+    expect(vagrant).toMatchObject({
+      backend: 'vagrant',
+      box: 'syscall-lab/bookworm',
+      provider: 'virtualbox',
+      buildInGuest: true,
+    });
+    expect(badInput(() => parseOptions(raw({ box: 'syscall-lab/bookworm' }))).message).toContain(
+      '--box only applies to --backend vagrant',
+    );
+    expect(badInput(() => parseOptions(raw({ buildInGuest: true }))).message).toContain(
+      '--build-in-guest only applies to --backend vagrant',
+    );
+    expect(badInput(() => parseOptions(raw({ backend: 'vagrant', provider: 'hyperv' }))).message).toContain(
+      '--provider',
+    );
     expect(badInput(() => parseOptions(raw({ backend: 'docker' }))).message).toContain('--backend');
   });
 
   it('accepts the defaults', () => {
-    expect(parseOptions(raw())).toMatchObject({ kernel: ['6.1'], backend: 'qemu', box: 'debian/bookworm64', provider: 'libvirt', buildInGuest: false, accel: 'auto', cpus: 2, memory: 1024, jobs: 4, keep: false });
+    expect(parseOptions(raw())).toMatchObject({
+      kernel: ['6.1'],
+      backend: 'qemu',
+      box: 'debian/bookworm64',
+      provider: 'libvirt',
+      buildInGuest: false,
+      accel: 'auto',
+      cpus: 2,
+      memory: 1024,
+      jobs: 4,
+      keep: false,
+    });
   });
 
   it('has sane defaults', () => {
@@ -62,7 +86,11 @@ describe('parseOptions', () => {
     writeFileSync(join(dir, 'u', 't.c'), 'int main(void) { return 0; }\n');
     writeFileSync(join(dir, 'extra.config'), 'CONFIG_KASAN=y\n');
     const options = parseOptions(
-      raw({ patches: relative(process.cwd(), join(dir, 'p')), userland: relative(process.cwd(), join(dir, 'u')), configFragment: relative(process.cwd(), join(dir, 'extra.config')) }),
+      raw({
+        patches: relative(process.cwd(), join(dir, 'p')),
+        userland: relative(process.cwd(), join(dir, 'u')),
+        configFragment: relative(process.cwd(), join(dir, 'extra.config')),
+      }),
     );
     expect(options.patches).toBe(join(dir, 'p'));
     expect(options.userland).toBe(join(dir, 'u'));
@@ -107,9 +135,13 @@ describe('parseOptions', () => {
 
   it('refuses --patches on a missing folder and on a file', () => {
     const dir = tempDir();
-    expect(badInput(() => parseOptions(raw({ patches: join(dir, 'missing') }))).message).toBe(`--patches ${join(dir, 'missing')} is not a folder`);
+    expect(badInput(() => parseOptions(raw({ patches: join(dir, 'missing') }))).message).toBe(
+      `--patches ${join(dir, 'missing')} is not a folder`,
+    );
     writeFileSync(join(dir, 'file.patch'), '');
-    expect(badInput(() => parseOptions(raw({ patches: join(dir, 'file.patch') }))).message).toContain('is not a folder');
+    expect(badInput(() => parseOptions(raw({ patches: join(dir, 'file.patch') }))).message).toContain(
+      'is not a folder',
+    );
   });
 
   it('refuses --userland on a folder with no .c file', () => {
@@ -120,7 +152,9 @@ describe('parseOptions', () => {
   });
 
   it('refuses a missing --config-fragment', () => {
-    expect(badInput(() => parseOptions(raw({ configFragment: '/nonexistent/x.config' }))).message).toContain('does not exist');
+    expect(badInput(() => parseOptions(raw({ configFragment: '/nonexistent/x.config' }))).message).toContain(
+      'does not exist',
+    );
   });
 });
 

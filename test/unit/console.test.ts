@@ -156,7 +156,9 @@ describe('scanConsole on kernel 6.1', () => {
     expect(findings.map((f) => f.kind)).toEqual(['gpf', 'panic']);
     expect(findings[1]?.line).toBe('Kernel panic - not syncing: Fatal exception');
     expect(excerptLines(findings[1]).at(-1)).toBe('---[ end Kernel panic - not syncing: Fatal exception ]---');
-    expect(verdict(findings).summary).toMatch(/^kernel failure on the console: gpf, panic \(first: general protection fault/);
+    expect(verdict(findings).summary).toMatch(
+      /^kernel failure on the console: gpf, panic \(first: general protection fault/,
+    );
   });
 
   it('reports a WARNING as a warning that does not fail', () => {
@@ -192,7 +194,9 @@ describe('scanConsole on kernel 6.1', () => {
     const lines = excerptLines(reset);
     expect(lines).toContain('probe: calling stackbomb(1000000)');
     expect(lines.at(-1)).toBe(reset?.line);
-    expect(verdict(findings).summary).toMatch(/^kernel failure on the console: reset \(first: Linux version 6\.1\.192.{100,}…\)$/);
+    expect(verdict(findings).summary).toMatch(
+      /^kernel failure on the console: reset \(first: Linux version 6\.1\.192.{100,}…\)$/,
+    );
   });
 });
 
@@ -205,14 +209,26 @@ describe('scanConsole headlines', () => {
     ['BUG: unable to handle page fault for address: ffffc90000400000', 'bad-access', 'failure'],
     ['BUG: kernel NULL pointer dereference, address: 0000000000000008', 'bad-access', 'failure'],
     ['general protection fault: 0000 [#1] SMP', 'gpf', 'failure'],
-    ['general protection fault, probably for non-canonical address 0xdead000000000100: 0000 [#1] PREEMPT SMP NOPTI', 'gpf', 'failure'],
-    ['Oops: general protection fault, probably for non-canonical address 0xdead000000000100: 0000 [#1] PREEMPT SMP NOPTI', 'gpf', 'failure'],
+    [
+      'general protection fault, probably for non-canonical address 0xdead000000000100: 0000 [#1] PREEMPT SMP NOPTI',
+      'gpf',
+      'failure',
+    ],
+    [
+      'Oops: general protection fault, probably for non-canonical address 0xdead000000000100: 0000 [#1] PREEMPT SMP NOPTI',
+      'gpf',
+      'failure',
+    ],
     ['Oops: 0002 [#1] SMP', 'oops', 'failure'],
     ['Oops: Oops: 0002 [#1] PREEMPT SMP NOPTI', 'oops', 'failure'],
     ['WARNING: at kernel/sched/core.c:1234 try_to_wake_up+0x2a/0x2c0()', 'warn', 'warning'],
     ['WARNING: CPU: 0 PID: 1 at mm/slab_common.c:661 kmem_cache_destroy+0x5d/0x70', 'warn', 'warning'],
     ['Call Trace:', 'call-trace', 'warning'],
-    ['INFO: rcu_sched detected stalls on CPUs/tasks: { 0} (detected by 1, t=5252 jiffies, g=1102, c=1101, q=87)', 'rcu-stall', 'warning'],
+    [
+      'INFO: rcu_sched detected stalls on CPUs/tasks: { 0} (detected by 1, t=5252 jiffies, g=1102, c=1101, q=87)',
+      'rcu-stall',
+      'warning',
+    ],
     ['rcu: INFO: rcu_sched detected stalls on CPUs/tasks:', 'rcu-stall', 'warning'],
     ['rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:', 'rcu-stall', 'warning'],
     ['rcu: INFO: rcu_preempt self-detected stall on CPU', 'rcu-stall', 'warning'],
@@ -225,7 +241,11 @@ describe('scanConsole headlines', () => {
     ['BUG: sleeping function called from invalid context at kernel/locking/mutex.c:580', 'bug', 'failure'],
     ['kernel BUG at mm/slub.c:3901!', 'bug', 'failure'],
     ['invalid opcode: 0000 [#1] PREEMPT SMP NOPTI', 'invalid-opcode', 'failure'],
-    ['Kernel panic - not syncing: stack-protector: Kernel stack is corrupted in: __x64_sys_callcount+0x5e/0x60', 'stack-protector', 'failure'],
+    [
+      'Kernel panic - not syncing: stack-protector: Kernel stack is corrupted in: __x64_sys_callcount+0x5e/0x60',
+      'stack-protector',
+      'failure',
+    ],
   ];
 
   it.each(cases)('%s', (line, kind, severity) => {
@@ -241,7 +261,7 @@ describe('scanConsole headlines', () => {
     'probe: Faulting address 0x0 rejected by copy_to_user',
     'pci 0000:00:01.0: PIIX3: Enabling Passive Release, BAR 4 unused',
     'pci 0000:00:02.0: BAR 0: assigned [mem 0xfebf0000-0xfebf0fff]',
-    'x86/fpu: Supporting XSAVE feature 0x001: \'x87 floating point registers\'',
+    "x86/fpu: Supporting XSAVE feature 0x001: 'x87 floating point registers'",
     'Spectre V2 : Mitigation: Retpolines',
     'RAS: Correctable Errors collector initialized.',
     'probe: callcount(NULL) = -1 EFAULT (Bad address), as expected',
@@ -274,7 +294,12 @@ describe('scanConsole incidents', () => {
   ];
 
   it('reports a Call Trace on its own only when nothing else covers it', () => {
-    const lone = ['[   30.100000] CPU: 0 PID: 77 Comm: probe Not tainted 6.1.192 #1', '[   30.100000] Call Trace:', '[   30.100000]  <TASK>', '[   30.100000]  dump_stack_lvl+0x44/0x5c'];
+    const lone = [
+      '[   30.100000] CPU: 0 PID: 77 Comm: probe Not tainted 6.1.192 #1',
+      '[   30.100000] Call Trace:',
+      '[   30.100000]  <TASK>',
+      '[   30.100000]  dump_stack_lvl+0x44/0x5c',
+    ];
     expect(scanConsole(lone.join('\n')).map((f) => f.kind)).toEqual(['call-trace']);
     expect(scanConsole(warning39.join('\n')).map((f) => f.kind)).toEqual(['warn']);
     // After the warning's end marker, a new Call Trace is a new incident.
@@ -304,23 +329,31 @@ describe('scanConsole incidents', () => {
     ]);
     expect(verdict(findings)).toEqual({
       failed: true,
-      summary: 'kernel failure on the console: warn x2, rcu-stall, bad-access (first: BUG: kernel NULL pointer dereference, address: 0000000000000000)',
+      summary:
+        'kernel failure on the console: warn x2, rcu-stall, bad-access (first: BUG: kernel NULL pointer dereference, address: 0000000000000000)',
     });
   });
 
   it('reads a double fault and its die header as one incident', () => {
-    const text = ['[    5.000000] traps: PANIC: double fault, error_code: 0x0', '[    5.000001] double fault: 0000 [#1] PREEMPT SMP NOPTI', '[    5.000002] CPU: 0 PID: 77 Comm: probe Not tainted 6.1.192 #1'].join('\n');
+    const text = [
+      '[    5.000000] traps: PANIC: double fault, error_code: 0x0',
+      '[    5.000001] double fault: 0000 [#1] PREEMPT SMP NOPTI',
+      '[    5.000002] CPU: 0 PID: 77 Comm: probe Not tainted 6.1.192 #1',
+    ].join('\n');
     expect(scanConsole(text).map((f) => f.kind)).toEqual(['double-fault']);
   });
 
   it('finds a kernel line that userland output ran into', () => {
-    const findings = scanConsole('login: [   12.345678] BUG: kernel NULL pointer dereference, address: 0000000000000000\n');
+    const findings = scanConsole(
+      'login: [   12.345678] BUG: kernel NULL pointer dereference, address: 0000000000000000\n',
+    );
     expect(findings.map((f) => f.kind)).toEqual(['bad-access']);
     expect(findings[0]?.line).toBe('BUG: kernel NULL pointer dereference, address: 0000000000000000');
   });
 
   it('ends an excerpt at a new boot banner, which is a reset', () => {
-    const banner = '[    0.000000] Linux version 3.9.11-patched (builder@syscall-lab) (gcc version 4.7.2 (Debian 4.7.2-5) ) #1 SMP Mon Jan 6 12:00:00 UTC 2025';
+    const banner =
+      '[    0.000000] Linux version 3.9.11-patched (builder@syscall-lab) (gcc version 4.7.2 (Debian 4.7.2-5) ) #1 SMP Mon Jan 6 12:00:00 UTC 2025';
     const text = [
       banner,
       '[    3.000000] Kernel panic - not syncing: Attempted to kill init! exitcode=0x0000000b',
@@ -340,7 +373,8 @@ describe('scanConsole incidents', () => {
   });
 
   it('ignores ANSI escapes from the firmware and getty', () => {
-    const text = '\x1bc\x1b[?7l\x1b[2J\x1b[0mSeaBIOS (version 1.16.2-debian-1.16.2-1)\n\x1b[1;31m[    1.000000] Kernel panic - not syncing: No working init found.\x1b[0m\n';
+    const text =
+      '\x1bc\x1b[?7l\x1b[2J\x1b[0mSeaBIOS (version 1.16.2-debian-1.16.2-1)\n\x1b[1;31m[    1.000000] Kernel panic - not syncing: No working init found.\x1b[0m\n';
     const findings = scanConsole(text);
     expect(findings.map((f) => f.kind)).toEqual(['panic']);
     expect(findings[0]?.line).toBe('Kernel panic - not syncing: No working init found.');
@@ -380,7 +414,9 @@ describe('ConsoleFile', () => {
     const mark = console.mark();
     expect(mark).toBe(Buffer.byteLength('[    0.000000] Linux version 6.1.192\r\nsyscall-lab-init: sshd started\r\n'));
     appendFileSync(path, '[    7.214580] BUG: kernel NULL pointer dereference, address: 0000000000000000\r\n');
-    expect(console.since(mark)).toBe('[    7.214580] BUG: kernel NULL pointer dereference, address: 0000000000000000\n');
+    expect(console.since(mark)).toBe(
+      '[    7.214580] BUG: kernel NULL pointer dereference, address: 0000000000000000\n',
+    );
     expect(console.since(before)).toBe(console.since());
     expect(console.since()).toContain('Linux version 6.1.192\nsyscall-lab-init');
     expect(console.since(console.mark())).toBe('');

@@ -56,7 +56,15 @@ function fakeTools(...names: string[]): { dir: string; calls: () => string } {
 }
 
 async function install(dir: string, root: string, options: { cmdline?: string; extra?: string[]; path?: string } = {}) {
-  const args = ['--install-prebuilt', dir, ...(options.extra ?? []), '--install-root', root, '--cmdline', options.cmdline ?? boxCmdline];
+  const args = [
+    '--install-prebuilt',
+    dir,
+    ...(options.extra ?? []),
+    '--install-root',
+    root,
+    '--cmdline',
+    options.cmdline ?? boxCmdline,
+  ];
   return execa(upgradeKernelScript, args, {
     reject: false,
     timeout: 30_000,
@@ -74,7 +82,12 @@ describe('upgrade-kernel.sh --install-prebuilt into an extlinux system', () => {
     expect(result.stderr).toBe('');
     expect(result.exitCode).toBe(0);
     const boot = join(root, 'boot');
-    expect(readdirSync(boot).sort()).toEqual([`System.map-${release}`, `config-${release}`, 'extlinux', `vmlinuz-${release}`]);
+    expect(readdirSync(boot).sort()).toEqual([
+      `System.map-${release}`,
+      `config-${release}`,
+      'extlinux',
+      `vmlinuz-${release}`,
+    ]);
     expect(readFileSync(join(boot, `vmlinuz-${release}`), 'utf8')).toBe('MZ fake bzImage\n');
     expect(readFileSync(join(boot, `System.map-${release}`), 'utf8')).toBe('ffffffff81000000 T _stext\n');
     expect(readFileSync(join(boot, `config-${release}`), 'utf8')).toContain('# CONFIG_MODULES is not set');
@@ -107,9 +120,12 @@ describe('upgrade-kernel.sh --install-prebuilt into an extlinux system', () => {
 
   it('puts the last root= of --cmdline first and keeps the other arguments in order', async () => {
     const root = guestRoot();
-    const cmdline = 'BOOT_IMAGE=/boot/vmlinuz-6.1.0-18-amd64 ro root=/dev/vda1 quiet root=PARTUUID=0badcafe-01 initrd=/boot/initrd.img-6.1.0-18-amd64 console=ttyS0';
+    const cmdline =
+      'BOOT_IMAGE=/boot/vmlinuz-6.1.0-18-amd64 ro root=/dev/vda1 quiet root=PARTUUID=0badcafe-01 initrd=/boot/initrd.img-6.1.0-18-amd64 console=ttyS0';
     expect((await install(prebuiltDir(), root, { cmdline })).exitCode).toBe(0);
-    const append = conf(root).split('\n').filter((line) => line.startsWith('  APPEND '));
+    const append = conf(root)
+      .split('\n')
+      .filter((line) => line.startsWith('  APPEND '));
     expect(append.at(-1)).toBe('  APPEND root=PARTUUID=0badcafe-01 ro quiet console=ttyS0');
   });
 
@@ -227,27 +243,31 @@ describe('upgrade-kernel.sh --install-prebuilt refuses bad input, changing nothi
     expect(result.stderr).toContain(`--install-prebuilt ${missing} does not exist`);
   });
 
-  it.each([['6.1.0 patched\n'], ['../../etc/passwd\n'], ['\n'], ['6.1.0-patched\nsecond line\n']])('exits 65 on the kernelrelease %j', async (text) => {
-    const root = guestRoot();
-    const before = snapshotTree(root);
-    const result = await install(prebuiltDir(text), root);
-    expect(result.exitCode).toBe(65);
-    expect(result.stderr).toContain('not a kernel release');
-    expect(snapshotTree(root)).toEqual(before);
-  });
+  it.each([['6.1.0 patched\n'], ['../../etc/passwd\n'], ['\n'], ['6.1.0-patched\nsecond line\n']])(
+    'exits 65 on the kernelrelease %j',
+    async (text) => {
+      const root = guestRoot();
+      const before = snapshotTree(root);
+      const result = await install(prebuiltDir(text), root);
+      expect(result.exitCode).toBe(65);
+      expect(result.stderr).toContain('not a kernel release');
+      expect(snapshotTree(root)).toEqual(before);
+    },
+  );
 
-  it.each([
-    [['--patches', '/nonexistent/patches']],
-    [['--version', '6.1']],
-    [['--build-only', '/nonexistent/out']],
-  ])('exits 2 when combined with %j', async (extra) => {
-    const root = guestRoot();
-    const before = snapshotTree(root);
-    const result = await install(prebuiltDir(), root, { extra });
-    expect(result.exitCode).toBe(2);
-    expect(result.stderr).toContain('--install-prebuilt installs a finished kernel: it takes no source, patch or build options');
-    expect(snapshotTree(root)).toEqual(before);
-  });
+  it.each([[['--patches', '/nonexistent/patches']], [['--version', '6.1']], [['--build-only', '/nonexistent/out']]])(
+    'exits 2 when combined with %j',
+    async (extra) => {
+      const root = guestRoot();
+      const before = snapshotTree(root);
+      const result = await install(prebuiltDir(), root, { extra });
+      expect(result.exitCode).toBe(2);
+      expect(result.stderr).toContain(
+        '--install-prebuilt installs a finished kernel: it takes no source, patch or build options',
+      );
+      expect(snapshotTree(root)).toEqual(before);
+    },
+  );
 
   it('exits 69 when the root has neither extlinux.conf nor GRUB', async () => {
     const root = guestRoot(null);

@@ -1,7 +1,15 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { entries, isRunning, makeFakeBuild, processesMentioning, startFakeBuild, waitForFile, type FakeBuild } from './support/fake-build.ts';
+import {
+  entries,
+  isRunning,
+  makeFakeBuild,
+  processesMentioning,
+  startFakeBuild,
+  waitForFile,
+  type FakeBuild,
+} from './support/fake-build.ts';
 import { useTempDirs } from './support/temp.ts';
 
 // Ctrl-C or SIGTERM while make runs: `syscall-lab build` with a fake make first on PATH that
@@ -20,7 +28,14 @@ function setUp() {
 }
 
 /** Starts the build, waits until the fake make of `kind` runs, sends `signal` to the CLI. */
-async function interrupt(fake: FakeBuild, cacheDir: string, env: Record<string, string>, kind: 'stock' | 'patched', signal: NodeJS.Signals, command: 'build' | 'run' = 'build') {
+async function interrupt(
+  fake: FakeBuild,
+  cacheDir: string,
+  env: Record<string, string>,
+  kind: 'stock' | 'patched',
+  signal: NodeJS.Signals,
+  command: 'build' | 'run' = 'build',
+) {
   const child = startFakeBuild(fake, cacheDir, { ...env, FAKE_MAKE_HANG: kind }, command);
   let exited = false;
   void child.finally(() => (exited = true));
@@ -43,7 +58,8 @@ function expectNothingLeft(cacheDir: string, tmp: string, makePid: number, tmpFi
   // A lock left behind would make the next run wait until it is stale.
   expect(entries(join(cacheDir, 'locks')).filter((name) => name.endsWith('.lock'))).toEqual([]);
   // No kernel tree is trusted: the one being built (or patched) has no complete marker.
-  for (const tree of entries(join(cacheDir, 'trees'))) expect(existsSync(join(cacheDir, 'trees', tree, 'complete'))).toBe(false);
+  for (const tree of entries(join(cacheDir, 'trees')))
+    expect(existsSync(join(cacheDir, 'trees', tree, 'complete'))).toBe(false);
 }
 
 describe('syscall-lab build (and run) interrupted while make runs', () => {
@@ -51,15 +67,19 @@ describe('syscall-lab build (and run) interrupted while make runs', () => {
     ['build', 'SIGINT', 130],
     ['build', 'SIGTERM', 143],
     ['run', 'SIGINT', 130],
-  ] as const)('%s, %s during the stock build: exit %i, make stopped, nothing left, nothing published', async (command, signal, code) => {
-    const { fake, cacheDir, tmp, env } = setUp();
-    const { result, makePid, tmpFile } = await interrupt(fake, cacheDir, env, 'stock', signal, command);
-    expect(result.exitCode, result.all).toBe(code);
-    expect(result.all).toContain(`syscall-lab: ${signal}: stopping VMs and builds, removing temporary files`);
-    expect(result.all).not.toContain('internal error');
-    expectNothingLeft(cacheDir, tmp, makePid, tmpFile);
-    expect(entries(join(cacheDir, 'builds'))).toEqual([]);
-  }, 120_000);
+  ] as const)(
+    '%s, %s during the stock build: exit %i, make stopped, nothing left, nothing published',
+    async (command, signal, code) => {
+      const { fake, cacheDir, tmp, env } = setUp();
+      const { result, makePid, tmpFile } = await interrupt(fake, cacheDir, env, 'stock', signal, command);
+      expect(result.exitCode, result.all).toBe(code);
+      expect(result.all).toContain(`syscall-lab: ${signal}: stopping VMs and builds, removing temporary files`);
+      expect(result.all).not.toContain('internal error');
+      expectNothingLeft(cacheDir, tmp, makePid, tmpFile);
+      expect(entries(join(cacheDir, 'builds'))).toEqual([]);
+    },
+    120_000,
+  );
 
   it('SIGINT during the patched build: the stock build stays published, the patched one is not, and the next build redoes the tree', async () => {
     const { fake, cacheDir, tmp, env } = setUp();
@@ -80,7 +100,9 @@ describe('syscall-lab build (and run) interrupted while make runs', () => {
     expect(again.stdout).toMatch(/^6\.1\.0-stock: \S+$/m);
     const patchedLine = /^(6\.1\.0-patched-\w+): (\S+)$/m.exec(again.stdout);
     expect(patchedLine, again.stdout).not.toBeNull();
-    expect(readFileSync(join(patchedLine![2]!, 'bzImage'), 'utf8').trim()).toBe(`fake bzImage-${patchedLine![1]!.replace(/^6\.1\.0-/, '')} callcount=1`);
+    expect(readFileSync(join(patchedLine![2]!, 'bzImage'), 'utf8').trim()).toBe(
+      `fake bzImage-${patchedLine![1]!.replace(/^6\.1\.0-/, '')} callcount=1`,
+    );
     expect(readdirSync(join(cacheDir, 'tmp'))).toEqual([]);
   }, 180_000);
 });

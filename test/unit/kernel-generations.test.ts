@@ -28,8 +28,12 @@ describe('syscall table location', () => {
   });
 
   it('matches what each shipped patch set edits', async () => {
-    expect(editedSyscallTables(await readPatchSet(join(projectRoot, 'patches-6.1')))).toEqual([syscallTableLocation('6.1')]);
-    expect(editedSyscallTables(await readPatchSet(join(projectRoot, 'patches-3.9.11')))).toEqual([syscallTableLocation('3.9.11')]);
+    expect(editedSyscallTables(await readPatchSet(join(projectRoot, 'patches-6.1')))).toEqual([
+      syscallTableLocation('6.1'),
+    ]);
+    expect(editedSyscallTables(await readPatchSet(join(projectRoot, 'patches-3.9.11')))).toEqual([
+      syscallTableLocation('3.9.11'),
+    ]);
   });
 });
 

@@ -1,7 +1,14 @@
 import { existsSync, mkdirSync, readFileSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { entries, isRunning, makeFakeBuild, processesMentioning, startFakeBuild, waitForFile } from './support/fake-build.ts';
+import {
+  entries,
+  isRunning,
+  makeFakeBuild,
+  processesMentioning,
+  startFakeBuild,
+  waitForFile,
+} from './support/fake-build.ts';
 import { useTempDirs } from './support/temp.ts';
 
 // A build killed halfway with SIGKILL (no cleanup ran: its make goes on, its scratch folder,
@@ -55,7 +62,7 @@ describe.each(['stock', 'patched'] as const)('a build SIGKILLed during the %s ma
     expect(isRunning(makePid)).toBe(false);
     expect(processesMentioning(cacheDir)).toEqual([]);
     expect(entries(join(cacheDir, 'tmp'))).toEqual([]);
-    expect(existsSync(tmpFile), 'the killed build\'s temporary file').toBe(false);
+    expect(existsSync(tmpFile), "the killed build's temporary file").toBe(false);
 
     // The tree was unpacked again from the source and built anew, stock then patched.
     expect(read(join(fake.state, 'stock.count'))).toBe('2');

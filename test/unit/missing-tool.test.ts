@@ -42,45 +42,68 @@ function host(without: string[], apt: 'fails' | 'absent') {
   mkdirSync(tmp);
   const aptLog = join(root, 'apt.log');
   const cacheDir = join(root, 'cache');
-  return { root, fake, path, tmp, aptLog, cacheDir, env: { PATH: path, TMPDIR: tmp, FAKE_MAKE_STATE: fake.state, FAKE_APT_LOG: aptLog } };
+  return {
+    root,
+    fake,
+    path,
+    tmp,
+    aptLog,
+    cacheDir,
+    env: { PATH: path, TMPDIR: tmp, FAKE_MAKE_STATE: fake.state, FAKE_APT_LOG: aptLog },
+  };
 }
 
 describe('a required tool is missing and cannot be installed', () => {
-  it.each(cases)('$command without $tool (apt-get $apt): exit 3 naming $tool and $aptPackage, nothing built or left', async ({ command, tool, aptPackage, apt, tarball }) => {
-    const { root, fake, path, tmp, aptLog, cacheDir, env } = host([tool], apt);
-    const source = tarball ? await makeTarball(root, 'linux-6.1.tar.xz', Object.keys(fakeTreeFiles)) : fake.tree;
-    const result = await startCli([command, '--kernel-source', source, '--patches', fake.patches, '--cache', cacheDir], env);
+  it.each(cases)(
+    '$command without $tool (apt-get $apt): exit 3 naming $tool and $aptPackage, nothing built or left',
+    async ({ command, tool, aptPackage, apt, tarball }) => {
+      const { root, fake, path, tmp, aptLog, cacheDir, env } = host([tool], apt);
+      const source = tarball ? await makeTarball(root, 'linux-6.1.tar.xz', Object.keys(fakeTreeFiles)) : fake.tree;
+      const result = await startCli(
+        [command, '--kernel-source', source, '--patches', fake.patches, '--cache', cacheDir],
+        env,
+      );
 
-    expect(result.exitCode, result.all).toBe(3);
-    expect(result.stderr).toMatch(/^syscall-lab: error: /m);
-    expect(result.stderr).not.toContain('internal error');
-    const error = result.stderr.split('\n').find((line) => line.startsWith('syscall-lab: error: '))!;
-    expect(error).toMatch(new RegExp(`(^|[ :,(])${tool}([ :,)]|$)`));
-    expect(error).toContain(aptPackage);
-    // The fix is the exact apt-get line.
-    expect(result.stderr).toMatch(new RegExp(`^syscall-lab: fix: apt-get install -y --no-install-recommends .*\\b${aptPackage}\\b`, 'm'));
+      expect(result.exitCode, result.all).toBe(3);
+      expect(result.stderr).toMatch(/^syscall-lab: error: /m);
+      expect(result.stderr).not.toContain('internal error');
+      const error = result.stderr.split('\n').find((line) => line.startsWith('syscall-lab: error: '))!;
+      expect(error).toMatch(new RegExp(`(^|[ :,(])${tool}([ :,)]|$)`));
+      expect(error).toContain(aptPackage);
+      // The fix is the exact apt-get line.
+      expect(result.stderr).toMatch(
+        new RegExp(`^syscall-lab: fix: apt-get install -y --no-install-recommends .*\\b${aptPackage}\\b`, 'm'),
+      );
 
-    if (apt === 'fails' && isRoot) {
-      // As root it tried to install the package, and says why that failed.
-      expect(readFileSync(aptLog, 'utf8')).toMatch(new RegExp(`^apt-get install -y --no-install-recommends .*\\b${aptPackage}\\b`, 'm'));
-      expect(error).toContain(`Unable to locate package`);
-    } else {
-      expect(existsSync(aptLog)).toBe(false);
-    }
+      if (apt === 'fails' && isRoot) {
+        // As root it tried to install the package, and says why that failed.
+        expect(readFileSync(aptLog, 'utf8')).toMatch(
+          new RegExp(`^apt-get install -y --no-install-recommends .*\\b${aptPackage}\\b`, 'm'),
+        );
+        expect(error).toContain(`Unable to locate package`);
+      } else {
+        expect(existsSync(aptLog)).toBe(false);
+      }
 
-    // Nothing was built (make never ran), booted or left running, and nothing written to the cache.
-    expect(existsSync(join(fake.state, 'calls'))).toBe(false);
-    expect(processesMentioning(cacheDir)).toEqual([]);
-    expect(processesMentioning(path)).toEqual([]);
-    for (const dir of ['tmp', 'builds', 'trees', 'runs', 'locks']) expect(entries(join(cacheDir, dir)), dir).toEqual([]);
-    expect(entries(tmp).filter((name) => !/^tsx-\d+$/.test(name))).toEqual([]);
-  }, 120_000);
+      // Nothing was built (make never ran), booted or left running, and nothing written to the cache.
+      expect(existsSync(join(fake.state, 'calls'))).toBe(false);
+      expect(processesMentioning(cacheDir)).toEqual([]);
+      expect(processesMentioning(path)).toEqual([]);
+      for (const dir of ['tmp', 'builds', 'trees', 'runs', 'locks'])
+        expect(entries(join(cacheDir, dir)), dir).toEqual([]);
+      expect(entries(tmp).filter((name) => !/^tsx-\d+$/.test(name))).toEqual([]);
+    },
+    120_000,
+  );
 });
 
 describe('an optional tool is missing and cannot be installed', () => {
   it('build without ccache (and without apt-get) goes on, naming it', async () => {
     const { fake, cacheDir, env } = host(['ccache'], 'absent');
-    const result = await startCli(['build', '--kernel-source', fake.tree, '--patches', fake.patches, '--cache', cacheDir], env);
+    const result = await startCli(
+      ['build', '--kernel-source', fake.tree, '--patches', fake.patches, '--cache', cacheDir],
+      env,
+    );
     expect(result.exitCode, result.all).toBe(0);
     expect(result.stderr).toMatch(/ccache.*\bccache\b/);
     expect(result.stdout).toMatch(/^6\.1\.0-stock: /m);

@@ -2,7 +2,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BadInputError } from '../../src/errors.ts';
-import { addedSyscalls, addedSyscallsOfSet, assertIsPatch, defaultPatchDir, readPatchSet } from '../../src/kernel/patches.ts';
+import {
+  addedSyscalls,
+  addedSyscallsOfSet,
+  assertIsPatch,
+  defaultPatchDir,
+  readPatchSet,
+} from '../../src/kernel/patches.ts';
 import { projectRoot } from '../../src/paths.ts';
 import { callcountPatch, taskcountPatch } from './support/fake-kernel.ts';
 import { useTempDirs } from './support/temp.ts';
@@ -147,7 +153,9 @@ describe('addedSyscalls', () => {
   });
 
   it('finds nothing in a patch set without a table hunk', () => {
-    expect(addedSyscalls([{ file: 'x.patch', text: '--- a/k.c\n+++ b/k.c\n@@ -1 +1 @@\n-a\n+451 common x sys_x\n' }])).toEqual([]);
+    expect(
+      addedSyscalls([{ file: 'x.patch', text: '--- a/k.c\n+++ b/k.c\n@@ -1 +1 @@\n-a\n+451 common x sys_x\n' }]),
+    ).toEqual([]);
   });
 
   it('refuses two patches adding number 451, naming both files', () => {
@@ -171,7 +179,9 @@ describe('addedSyscalls', () => {
     writeFileSync(join(dir, '0001-callcount.patch'), callcountPatch);
     writeFileSync(join(dir, '0002-again.patch'), callcountPatch.replaceAll('callcount', 'again'));
     const set = await readPatchSet(dir);
-    expect(() => addedSyscallsOfSet(set)).toThrow(/0001-callcount\.patch and 0002-again\.patch both add syscall number 3/);
+    expect(() => addedSyscallsOfSet(set)).toThrow(
+      /0001-callcount\.patch and 0002-again\.patch both add syscall number 3/,
+    );
   });
 });
 

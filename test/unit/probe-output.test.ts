@@ -4,7 +4,14 @@ import { tasksTotal } from '../../src/checks/taskcount-matches-top.ts';
 
 describe('parseProbeLines', () => {
   it('turns key=value lines into records and skips everything else', () => {
-    const stdout = ['probe: calling 451 3 times', 'syscall=451 ret=0 value=1 errno=0', '', 'syscall=451 ret=0 value=2 errno=0', 'garbage', '=x'].join('\n');
+    const stdout = [
+      'probe: calling 451 3 times',
+      'syscall=451 ret=0 value=1 errno=0',
+      '',
+      'syscall=451 ret=0 value=2 errno=0',
+      'garbage',
+      '=x',
+    ].join('\n');
     expect(parseProbeLines(stdout)).toEqual([
       { syscall: '451', ret: '0', value: '1', errno: '0' },
       { syscall: '451', ret: '0', value: '2', errno: '0' },

@@ -19,12 +19,34 @@ function provisioner() {
   mkdirSync(join(guest, 'boot', 'extlinux'), { recursive: true });
   writeFileSync(join(guest, 'boot', 'extlinux', 'extlinux.conf'), 'DEFAULT debian\nLABEL debian\n  LINUX /vmlinuz\n');
   const provision = () =>
-    execa(upgradeKernelScript, ['--source', fake.tree, '--patches', fake.patches, '--localversion', '-patched', '--jobs', '1', '--work', join(root, 'work'), '--install-root', guest, '--cmdline', 'root=/dev/vda1 ro console=ttyS0'], {
-      env: { PATH: `${fake.fakeBin}:${process.env.PATH}`, FAKE_MAKE_STATE: fake.state },
-      reject: false,
-      all: true,
-    });
-  const builds = (): number => readFileSync(join(fake.state, 'calls'), 'utf8').split('\n').filter((target) => target === 'bzImage').length;
+    execa(
+      upgradeKernelScript,
+      [
+        '--source',
+        fake.tree,
+        '--patches',
+        fake.patches,
+        '--localversion',
+        '-patched',
+        '--jobs',
+        '1',
+        '--work',
+        join(root, 'work'),
+        '--install-root',
+        guest,
+        '--cmdline',
+        'root=/dev/vda1 ro console=ttyS0',
+      ],
+      {
+        env: { PATH: `${fake.fakeBin}:${process.env.PATH}`, FAKE_MAKE_STATE: fake.state },
+        reject: false,
+        all: true,
+      },
+    );
+  const builds = (): number =>
+    readFileSync(join(fake.state, 'calls'), 'utf8')
+      .split('\n')
+      .filter((target) => target === 'bzImage').length;
   return { fake, guest, provision, builds };
 }
 

@@ -37,7 +37,16 @@ afterAll(async () => {
 
 async function machine(bootTimeout: number): Promise<QemuMachine> {
   const keys = await prepareGuestKeys(runDir.path);
-  return new QemuMachine({ runDir: runDir.path, kernel: { image: '/boot/fake-bzImage', release: '6.1.0-stock' }, keys, accel: 'tcg', cpus: 2, memoryMiB: 1024, kernelArgs: ['loglevel=7'], bootTimeout });
+  return new QemuMachine({
+    runDir: runDir.path,
+    kernel: { image: '/boot/fake-bzImage', release: '6.1.0-stock' },
+    keys,
+    accel: 'tcg',
+    cpus: 2,
+    memoryMiB: 1024,
+    kernelArgs: ['loglevel=7'],
+    bootTimeout,
+  });
 }
 
 describe('QemuMachine with a fake qemu on PATH', () => {

@@ -80,7 +80,13 @@ describe('toJson', () => {
       { name: 'sub-b', status: 'fail' },
     ]);
     expect(checks[2]!.details).toBe('no /dev/kvm');
-    expect(parsed.runs[1]!.checks[0]).toEqual({ name: 'hello', status: 'fail', expected: '0', actual: '-38', details: 'ENOSYS' });
+    expect(parsed.runs[1]!.checks[0]).toEqual({
+      name: 'hello',
+      status: 'fail',
+      expected: '0',
+      actual: '-38',
+      details: 'ENOSYS',
+    });
   });
 
   it('drops properties that are not part of the format', () => {

@@ -28,7 +28,13 @@ function runs(): RunReport[] {
   const old = run396({
     phases: [{ name: 'build-patched', seconds: 300.06, cached: false }],
     checks: [
-      { name: 'hello-returns-zero', status: 'fail', expected: '0', actual: '-38 (ENOSYS)', details: 'syscall 451 not wired' },
+      {
+        name: 'hello-returns-zero',
+        status: 'fail',
+        expected: '0',
+        actual: '-38 (ENOSYS)',
+        details: 'syscall 451 not wired',
+      },
     ],
     logs: { console: ['/logs/3.9.6/console.log'], build: [] },
     error: 'boot panic: VFS unable to mount root fs\nsecond line',

@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { judgeSamples, samples, samplesNeeded, type Sample } from '../../src/checks/sampling.ts';
 
-const s = (syscall: number | null, reference: number | null, ret: number | null = 0): Sample => ({ syscall, reference, ret });
+const s = (syscall: number | null, reference: number | null, ret: number | null = 0): Sample => ({
+  syscall,
+  reference,
+  ret,
+});
 
 describe('judgeSamples', () => {
   it('takes 5 samples and needs 3 equal', () => {
@@ -32,7 +36,10 @@ describe('judgeSamples', () => {
   });
 
   it('counts any non-negative return value as success', () => {
-    expect(judgeSamples([s(1, 1, 0), s(1, 1, 3), s(1, 1, 451), s(1, 2), s(1, 2)])).toMatchObject({ pass: true, equal: 3 });
+    expect(judgeSamples([s(1, 1, 0), s(1, 1, 3), s(1, 1, 451), s(1, 2), s(1, 2)])).toMatchObject({
+      pass: true,
+      equal: 3,
+    });
   });
 
   it('never counts a sample without a return value or a reading', () => {

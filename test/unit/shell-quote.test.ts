@@ -7,9 +7,12 @@ describe('shellQuote', () => {
     expect(shellQuote('x=1')).toBe("'x=1'");
   });
 
-  it.each(['gcc', '-Wall', '/tmp/syscall-lab/userland/a.c', 'user@host:22', 'a,b', '50%', 'c++'])('leaves the safe word %s alone', (word) => {
-    expect(shellQuote(word)).toBe(word);
-  });
+  it.each(['gcc', '-Wall', '/tmp/syscall-lab/userland/a.c', 'user@host:22', 'a,b', '50%', 'c++'])(
+    'leaves the safe word %s alone',
+    (word) => {
+      expect(shellQuote(word)).toBe(word);
+    },
+  );
 
   it('quotes spaces, globs, variables and the empty string', () => {
     expect(shellQuote('hello world')).toBe("'hello world'");
@@ -44,7 +47,7 @@ describe('shellQuote', () => {
     '~root',
     '#comment',
     'ünïcödé ✓',
-    "mixed 'single' and \"double\" and $(sub) and `tick` \\ end",
+    'mixed \'single\' and "double" and $(sub) and `tick` \\ end',
   ];
 
   it.each(tricky)('round-trips %j through sh', async (text) => {

@@ -53,7 +53,11 @@ describe('resolveSource: versions', () => {
   });
 
   it('trusts an unpinned version given with --sha256', async () => {
-    expect(await resolveSource('9.99', hex64)).toMatchObject({ kind: 'download', scriptArgs: ['--version', '9.99', '--sha256', hex64], identity: `sha256:${hex64}` });
+    expect(await resolveSource('9.99', hex64)).toMatchObject({
+      kind: 'download',
+      scriptArgs: ['--version', '9.99', '--sha256', hex64],
+      identity: `sha256:${hex64}`,
+    });
   });
 
   it.each(['xyz', 'A'.repeat(64), 'a'.repeat(63), ''])('refuses --sha256 %j', async (sha) => {
@@ -93,7 +97,14 @@ describe('resolveSource: tarballs', () => {
     const dir = tempDir();
     const tarball = await makeTarball(dir, 'linux-6.1.tar.xz', members);
     const source = await resolveSource(tarball);
-    expect(source).toEqual({ requested: tarball, kind: 'tarball', version: '6.1', scriptArgs: ['--source', tarball], identity: `sha256:${sha256Of(tarball)}`, path: tarball });
+    expect(source).toEqual({
+      requested: tarball,
+      kind: 'tarball',
+      version: '6.1',
+      scriptArgs: ['--source', tarball],
+      identity: `sha256:${sha256Of(tarball)}`,
+      path: tarball,
+    });
   });
 
   it('checks --sha256 against the tarball and passes it on to the script', async () => {
@@ -113,7 +124,9 @@ describe('resolveSource: tarballs', () => {
 
   it('refuses a truncated tarball even when its Makefile comes before the cut', async () => {
     const dir = tempDir();
-    const tarball = await makeTarball(dir, 'linux-6.1.tar.xz', [...members, 'kernel/big.bin'], { extra: { 'kernel/big.bin': filler() } });
+    const tarball = await makeTarball(dir, 'linux-6.1.tar.xz', [...members, 'kernel/big.bin'], {
+      extra: { 'kernel/big.bin': filler() },
+    });
     const cut = truncateCopy(tarball, join(dir, 'cut.tar.xz'));
     const error = await badInput(versionOfTarball(cut));
     expect(error.message).toContain('truncated or corrupt');

@@ -39,10 +39,11 @@ const stock61 = `# SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note
 # not special and are not to be used for x32-specific syscalls.
 `;
 
-const patched61 = stock61.replace(
-  '450\tcommon\tset_mempolicy_home_node\tsys_set_mempolicy_home_node\n',
-  '450\tcommon\tset_mempolicy_home_node\tsys_set_mempolicy_home_node\n451\tcommon\tcallcount\t\tsys_callcount\n452\tcommon\ttaskcount\t\tsys_taskcount   # counts processes\n',
-) + '548\tx32\tmy_x32_only\t\tcompat_sys_mine\n';
+const patched61 =
+  stock61.replace(
+    '450\tcommon\tset_mempolicy_home_node\tsys_set_mempolicy_home_node\n',
+    '450\tcommon\tset_mempolicy_home_node\tsys_set_mempolicy_home_node\n451\tcommon\tcallcount\t\tsys_callcount\n452\tcommon\ttaskcount\t\tsys_taskcount   # counts processes\n',
+  ) + '548\tx32\tmy_x32_only\t\tcompat_sys_mine\n';
 
 describe('parseSyscallTable', () => {
   it('reads number, abi, name and entry, skipping comments and blank lines', () => {
@@ -50,12 +51,19 @@ describe('parseSyscallTable', () => {
     expect(entries.map((e) => e.number)).toEqual([0, 1, 15, 448, 449, 450, 512, 513, 547]);
     expect(entries[0]).toEqual({ number: 0, abi: 'common', name: 'read', entry: 'sys_read' });
     expect(entries[2]).toEqual({ number: 15, abi: '64', name: 'rt_sigreturn', entry: 'sys_rt_sigreturn' });
-    expect(entries[5]).toEqual({ number: 450, abi: 'common', name: 'set_mempolicy_home_node', entry: 'sys_set_mempolicy_home_node' });
+    expect(entries[5]).toEqual({
+      number: 450,
+      abi: 'common',
+      name: 'set_mempolicy_home_node',
+      entry: 'sys_set_mempolicy_home_node',
+    });
     expect(entries[6]).toEqual({ number: 512, abi: 'x32', name: 'rt_sigaction', entry: 'compat_sys_rt_sigaction' });
   });
 
   it('drops trailing comments and keeps entries without an entry point', () => {
-    const entries = parseSyscallTable('452\tcommon\ttaskcount\t\tsys_taskcount # counts\n335\tcommon\tnoentry\n  7 common poll sys_poll\n');
+    const entries = parseSyscallTable(
+      '452\tcommon\ttaskcount\t\tsys_taskcount # counts\n335\tcommon\tnoentry\n  7 common poll sys_poll\n',
+    );
     expect(entries).toEqual([
       { number: 452, abi: 'common', name: 'taskcount', entry: 'sys_taskcount' },
       { number: 335, abi: 'common', name: 'noentry', entry: '' },
@@ -83,7 +91,9 @@ describe('newSyscalls', () => {
 
   it('counts a renamed number as new', () => {
     const renamed = stock61.replace('449\tcommon\tfutex_waitv', '449\tcommon\tfutex_waitv2');
-    expect(newSyscalls(parseSyscallTable(stock61), parseSyscallTable(renamed)).map((e) => e.name)).toEqual(['futex_waitv2']);
+    expect(newSyscalls(parseSyscallTable(stock61), parseSyscallTable(renamed)).map((e) => e.name)).toEqual([
+      'futex_waitv2',
+    ]);
   });
 });
 
@@ -121,7 +131,9 @@ describe('syscallHeader', () => {
         '',
       ].join('\n'),
     );
-    const result = await execa('gcc', ['-fsyntax-only', '-Wall', '-Werror', '-include', header, program], { reject: false });
+    const result = await execa('gcc', ['-fsyntax-only', '-Wall', '-Werror', '-include', header, program], {
+      reject: false,
+    });
     expect(result.stderr).toBe('');
     expect(result.exitCode).toBe(0);
   });
@@ -130,9 +142,17 @@ describe('syscallHeader', () => {
     const dir = tempDir();
     const header = join(dir, 'h.h');
     const program = join(dir, 'p.c');
-    writeFileSync(header, syscallHeader([{ number: 0, abi: 'common', name: 'read', entry: 'sys_read' }, ...entries], 'x'));
-    writeFileSync(program, `#include <sys/syscall.h>\n#include "h.h"\n_Static_assert(SYS_read == 0, "read");\nint main(void) { return SYS_callcount == 451 ? 0 : 1; }\n`);
-    const result = await execa('gcc', ['-fsyntax-only', '-Wall', '-Werror', '-I', dir, '-include', header, program], { reject: false });
+    writeFileSync(
+      header,
+      syscallHeader([{ number: 0, abi: 'common', name: 'read', entry: 'sys_read' }, ...entries], 'x'),
+    );
+    writeFileSync(
+      program,
+      `#include <sys/syscall.h>\n#include "h.h"\n_Static_assert(SYS_read == 0, "read");\nint main(void) { return SYS_callcount == 451 ? 0 : 1; }\n`,
+    );
+    const result = await execa('gcc', ['-fsyntax-only', '-Wall', '-Werror', '-I', dir, '-include', header, program], {
+      reject: false,
+    });
     expect(result.stderr).toBe('');
     expect(result.exitCode).toBe(0);
   });
@@ -141,7 +161,10 @@ describe('syscallHeader', () => {
     const dir = tempDir();
     const header = join(dir, 'h.h');
     const program = join(dir, 'p.c');
-    writeFileSync(header, syscallHeader([{ number: 460, abi: 'common', name: 'callcount', entry: 'sys_callcount' }], 'x'));
+    writeFileSync(
+      header,
+      syscallHeader([{ number: 460, abi: 'common', name: 'callcount', entry: 'sys_callcount' }], 'x'),
+    );
     writeFileSync(program, '_Static_assert(SYS_callcount == 451, "callcount is 451");\n');
     const result = await execa('gcc', ['-fsyntax-only', '-include', header, program], { reject: false });
     expect(result.exitCode).not.toBe(0);

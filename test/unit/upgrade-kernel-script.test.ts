@@ -12,7 +12,11 @@ const tempDir = useTempDirs('syscall-lab-script-');
 /** Runs the script with its own TMPDIR (to see leftovers) and a bound on the time it may take. */
 async function script(args: string[], tmp = tempDir()) {
   const started = Date.now();
-  const result = await execa(upgradeKernelScript, args, { reject: false, timeout: 20_000, env: { TMPDIR: tmp, LC_ALL: 'C' } });
+  const result = await execa(upgradeKernelScript, args, {
+    reject: false,
+    timeout: 20_000,
+    env: { TMPDIR: tmp, LC_ALL: 'C' },
+  });
   return { ...result, seconds: (Date.now() - started) / 1000, tmp };
 }
 
@@ -121,7 +125,15 @@ describe('upgrade-kernel.sh --check-patches on a fake tree', () => {
 
   it('applies the series in order: the second patch alone does not apply', async () => {
     const tree = writeFakeTree(tempDir());
-    const result = await script(['--source', tree, '--patches', patchDir({ '0002-taskcount.patch': taskcountPatch }), '--check-patches', '--work', tempDir()]);
+    const result = await script([
+      '--source',
+      tree,
+      '--patches',
+      patchDir({ '0002-taskcount.patch': taskcountPatch }),
+      '--check-patches',
+      '--work',
+      tempDir(),
+    ]);
     expect(result.exitCode).toBe(65);
     expect(result.stderr).toContain('0002-taskcount.patch does not apply');
   });
@@ -130,7 +142,17 @@ describe('upgrade-kernel.sh --check-patches on a fake tree', () => {
     const tree = writeFakeTree(tempDir());
     const first = patchDir({ 'z.patch': callcountPatch });
     const second = patchDir({ 'a.patch': taskcountPatch });
-    const result = await script(['--source', tree, '--patches', first, '--patches', second, '--check-patches', '--work', tempDir()]);
+    const result = await script([
+      '--source',
+      tree,
+      '--patches',
+      first,
+      '--patches',
+      second,
+      '--check-patches',
+      '--work',
+      tempDir(),
+    ]);
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toContain('(2 patches, dry run)');
   });
@@ -141,7 +163,9 @@ describe('upgrade-kernel.sh --check-patches on a fake tree', () => {
     const patches = patchDir({ '0001-callcount.patch': mismatchedPatch });
     const result = await script(['--source', tree, '--patches', patches, '--check-patches', '--work', tempDir()]);
     expect(result.exitCode).toBe(65);
-    expect(result.stderr).toMatch(/^upgrade-kernel\.sh: error: patch 0001-callcount\.patch does not apply \(nothing was changed\)/);
+    expect(result.stderr).toMatch(
+      /^upgrade-kernel\.sh: error: patch 0001-callcount\.patch does not apply \(nothing was changed\)/,
+    );
     expect(result.stderr).toContain('FAILED');
     expect(result.stderr).toContain(`(fix: rebase ${join(patches, '0001-callcount.patch')} on this kernel version)`);
     expect(snapshotTree(tree)).toEqual(before);
@@ -152,7 +176,15 @@ describe('upgrade-kernel.sh --check-patches on a fake tree', () => {
     const tree = writeFakeTree(tempDir());
     const before = snapshotTree(tree);
     const broken = taskcountPatch.replace(' 3\tcommon\tcallcount', ' 3\tcommon\tcallcounter');
-    const result = await script(['--source', tree, '--patches', patchDir({ '1.patch': callcountPatch, '2.patch': broken }), '--check-patches', '--work', tempDir()]);
+    const result = await script([
+      '--source',
+      tree,
+      '--patches',
+      patchDir({ '1.patch': callcountPatch, '2.patch': broken }),
+      '--check-patches',
+      '--work',
+      tempDir(),
+    ]);
     expect(result.exitCode).toBe(65);
     expect(result.stderr).toContain('patch 2.patch does not apply');
     expect(snapshotTree(tree)).toEqual(before);
@@ -169,7 +201,15 @@ describe('upgrade-kernel.sh --check-patches on a fake tree', () => {
   it('exits 65 on a folder that is not a kernel tree', async () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'Makefile'), 'all:\n');
-    const result = await script(['--source', dir, '--patches', patchDir({ 'a.patch': callcountPatch }), '--check-patches', '--work', tempDir()]);
+    const result = await script([
+      '--source',
+      dir,
+      '--patches',
+      patchDir({ 'a.patch': callcountPatch }),
+      '--check-patches',
+      '--work',
+      tempDir(),
+    ]);
     expect(result.exitCode).toBe(65);
     expect(result.stderr).toContain('is not a Linux source tree');
   });
@@ -182,7 +222,15 @@ describe('upgrade-kernel.sh --check-patches on tarballs', () => {
     const dir = tempDir();
     const tarball = await makeTarball(dir, 'linux-6.1.tar.xz', members);
     const work = tempDir();
-    const result = await script(['--source', tarball, '--patches', patchDir({ 'a.patch': callcountPatch, 'b.patch': taskcountPatch }), '--check-patches', '--work', work]);
+    const result = await script([
+      '--source',
+      tarball,
+      '--patches',
+      patchDir({ 'a.patch': callcountPatch, 'b.patch': taskcountPatch }),
+      '--check-patches',
+      '--work',
+      work,
+    ]);
     expect(result.stderr).toBe('');
     expect(result.exitCode).toBe(0);
     expect(readdirSync(work)).toEqual([]);
@@ -190,7 +238,15 @@ describe('upgrade-kernel.sh --check-patches on tarballs', () => {
 
   it('exits 65 when the series does not apply to a tarball', async () => {
     const tarball = await makeTarball(tempDir(), 'linux-6.1.tar.xz', members);
-    const result = await script(['--source', tarball, '--patches', patchDir({ 'a.patch': mismatchedPatch }), '--check-patches', '--work', tempDir()]);
+    const result = await script([
+      '--source',
+      tarball,
+      '--patches',
+      patchDir({ 'a.patch': mismatchedPatch }),
+      '--check-patches',
+      '--work',
+      tempDir(),
+    ]);
     expect(result.exitCode).toBe(65);
     expect(result.stderr).toContain('FAILED');
   });
@@ -198,15 +254,33 @@ describe('upgrade-kernel.sh --check-patches on tarballs', () => {
   it('fails on garbage bytes given as --source', async () => {
     const file = join(tempDir(), 'x.tar.xz');
     writeFileSync(file, filler(8192));
-    const result = await script(['--source', file, '--patches', patchDir({ 'a.patch': callcountPatch }), '--check-patches', '--work', tempDir()]);
+    const result = await script([
+      '--source',
+      file,
+      '--patches',
+      patchDir({ 'a.patch': callcountPatch }),
+      '--check-patches',
+      '--work',
+      tempDir(),
+    ]);
     expect(result.exitCode).toBe(65);
   });
 
   it('fails on a truncated tarball whose cut comes before the touched files', async () => {
     const dir = tempDir();
-    const tarball = await makeTarball(dir, 'linux-6.1.tar.xz', ['Makefile', 'kernel/big.bin', ...members.slice(1)], { extra: { 'kernel/big.bin': filler() } });
+    const tarball = await makeTarball(dir, 'linux-6.1.tar.xz', ['Makefile', 'kernel/big.bin', ...members.slice(1)], {
+      extra: { 'kernel/big.bin': filler() },
+    });
     const cut = truncateCopy(tarball, join(dir, 'cut.tar.xz'));
-    const result = await script(['--source', cut, '--patches', patchDir({ 'a.patch': callcountPatch }), '--check-patches', '--work', tempDir()]);
+    const result = await script([
+      '--source',
+      cut,
+      '--patches',
+      patchDir({ 'a.patch': callcountPatch }),
+      '--check-patches',
+      '--work',
+      tempDir(),
+    ]);
     expect(result.exitCode).not.toBe(0);
     expect(result.exitCode).toBe(65);
   });
@@ -214,9 +288,19 @@ describe('upgrade-kernel.sh --check-patches on tarballs', () => {
   // The dry run reads the whole archive, so a tarball cut after the touched files fails too.
   it('fails on a truncated tarball whose cut comes after the touched files', async () => {
     const dir = tempDir();
-    const tarball = await makeTarball(dir, 'linux-6.1.tar.xz', [...members, 'kernel/big.bin'], { extra: { 'kernel/big.bin': filler() } });
+    const tarball = await makeTarball(dir, 'linux-6.1.tar.xz', [...members, 'kernel/big.bin'], {
+      extra: { 'kernel/big.bin': filler() },
+    });
     const cut = truncateCopy(tarball, join(dir, 'cut.tar.xz'));
-    const result = await script(['--source', cut, '--patches', patchDir({ 'a.patch': callcountPatch }), '--check-patches', '--work', tempDir()]);
+    const result = await script([
+      '--source',
+      cut,
+      '--patches',
+      patchDir({ 'a.patch': callcountPatch }),
+      '--check-patches',
+      '--work',
+      tempDir(),
+    ]);
     expect(result.exitCode).toBe(65);
   });
 });
@@ -259,7 +343,9 @@ describe('upgrade-kernel.sh refuses tarball members that leave the tree (at unpa
 
   it('refuses a truncated tarball at unpack with exit 65', async () => {
     const dir = tempDir();
-    const tarball = await makeTarball(dir, 'linux-6.1.tar.xz', ['Makefile', 'kernel/big.bin', 'kernel/sched.c'], { extra: { 'kernel/big.bin': filler() } });
+    const tarball = await makeTarball(dir, 'linux-6.1.tar.xz', ['Makefile', 'kernel/big.bin', 'kernel/sched.c'], {
+      extra: { 'kernel/big.bin': filler() },
+    });
     const result = await unpackOnly(truncateCopy(tarball, join(dir, 'cut.tar.xz')));
     expect(result.exitCode).toBe(65);
     expect(result.stderr).toMatch(/truncated or corrupt/);

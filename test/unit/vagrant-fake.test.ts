@@ -7,7 +7,13 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { InfrastructureError } from '../../src/errors.ts';
 import { runCleanups } from '../../src/reaper.ts';
 import { BootError } from '../../src/vm/machine.ts';
-import { destroyRunVm, parseSshConfig, reapVagrantLeftovers, VagrantMachine, type VagrantOptions } from '../../src/vm/vagrant.ts';
+import {
+  destroyRunVm,
+  parseSshConfig,
+  reapVagrantLeftovers,
+  VagrantMachine,
+  type VagrantOptions,
+} from '../../src/vm/vagrant.ts';
 import { FakeVagrant, type FakeVagrantState, type VagrantCall } from './support/fake-vagrant.ts';
 import { ed25519, FakeSshGuest, runLocally, type KeyPair } from './support/ssh-guest.ts';
 import { useTempDirs } from './support/temp.ts';
@@ -119,7 +125,11 @@ afterAll(async () => {
 beforeEach(() => {
   vagrant.reset();
   rmSync(join(sudoDir, 'sudo.log'), { force: true });
-  state = { port: guest.port, identityFile, console: '[    0.000000] Linux version 6.1.0-18-amd64 (debian-kernel@lists.debian.org)\n' };
+  state = {
+    port: guest.port,
+    identityFile,
+    console: '[    0.000000] Linux version 6.1.0-18-amd64 (debian-kernel@lists.debian.org)\n',
+  };
   vagrant.set(state);
 });
 
@@ -155,7 +165,10 @@ describe('parseSshConfig', () => {
   });
 
   it('reads a forwarded port (VirtualBox) and CRLF line ends', () => {
-    const text = libvirt.replace('192.168.121.37', '127.0.0.1').replace('Port 22', 'Port 2222').replaceAll('\n', '\r\n');
+    const text = libvirt
+      .replace('192.168.121.37', '127.0.0.1')
+      .replace('Port 22', 'Port 2222')
+      .replaceAll('\n', '\r\n');
     expect(parseSshConfig(text)).toMatchObject({ host: '127.0.0.1', port: 2222 });
   });
 
@@ -214,8 +227,12 @@ describe('VagrantMachine with a fake vagrant on PATH', () => {
     expect(vm.consoleLogs).toEqual([join(runDir, 'console.log')]);
     expect(vm.console().since()).toContain('Linux version 6.1.0-18-amd64');
     expect(lines).toContain('==> default: Machine booted and ready!');
-    expect(readFileSync(join(runDir, 'vagrant.log'), 'utf8')).toMatch(/^\$ vagrant up --no-provision --provider=libvirt\nBringing machine 'default' up/);
-    expect(JSON.parse(readFileSync(join(runDir, 'vagrant.env'), 'utf8'))).toMatchObject({ VAGRANT_DOTFILE_PATH: join(runDir, '.vagrant') });
+    expect(readFileSync(join(runDir, 'vagrant.log'), 'utf8')).toMatch(
+      /^\$ vagrant up --no-provision --provider=libvirt\nBringing machine 'default' up/,
+    );
+    expect(JSON.parse(readFileSync(join(runDir, 'vagrant.env'), 'utf8'))).toMatchObject({
+      VAGRANT_DOTFILE_PATH: join(runDir, '.vagrant'),
+    });
   });
 
   it('passes the provider to `vagrant up`', async () => {
@@ -238,7 +255,11 @@ describe('VagrantMachine with a fake vagrant on PATH', () => {
   it('exec passes stdin through', async () => {
     const vm = machine(tempDir());
     await vm.start();
-    expect(await vm.exec('cat', { timeout: 10_000, stdin: 'to the guest\n' })).toEqual({ code: 0, stdout: 'to the guest\n', stderr: '' });
+    expect(await vm.exec('cat', { timeout: 10_000, stdin: 'to the guest\n' })).toEqual({
+      code: 0,
+      stdout: 'to the guest\n',
+      stderr: '',
+    });
   });
 
   it('copy uploads over SFTP beside the login user, then moves the file into place as root', async () => {
@@ -274,7 +295,11 @@ describe('VagrantMachine with a fake vagrant on PATH', () => {
 
     expect(vagrant.argvs()).toEqual([['provision'], ['reload', '--no-provision'], ['ssh-config']]);
     const provision = callsOf('provision')[0]!;
-    expect(provision.env).toMatchObject({ SYSCALL_LAB_PREBUILT: kernel.image, SYSCALL_LAB_REBOOT: '0', VAGRANT_DOTFILE_PATH: join(runDir, '.vagrant') });
+    expect(provision.env).toMatchObject({
+      SYSCALL_LAB_PREBUILT: kernel.image,
+      SYSCALL_LAB_REBOOT: '0',
+      VAGRANT_DOTFILE_PATH: join(runDir, '.vagrant'),
+    });
     expect(callsOf('reload')[0]!.env.SYSCALL_LAB_REBOOT).toBe('0');
     expect(guest.logins.length).toBe(loginsBefore + 1);
     expect((await vm.exec('echo back', { timeout: 10_000 })).stdout).toBe('back\n');
@@ -282,7 +307,12 @@ describe('VagrantMachine with a fake vagrant on PATH', () => {
 
   it('reboot(kernel) with --build-in-guest provisions a build instead of a prebuilt kernel', async () => {
     const vm = machine(tempDir(), {
-      buildInGuest: { version: '6.1', patchDirs: ['/p/compat', '/p/callcount'], source: '/src/linux-6.1.tar.xz', localversion: '-patched' },
+      buildInGuest: {
+        version: '6.1',
+        patchDirs: ['/p/compat', '/p/callcount'],
+        source: '/src/linux-6.1.tar.xz',
+        localversion: '-patched',
+      },
     });
     await vm.start();
     await vm.reboot(kernel);
@@ -357,7 +387,11 @@ describe('VagrantMachine with a fake vagrant on PATH', () => {
 
   it('a failed `vagrant up` rejects with a BootError naming the Vagrant error, with the console tail', async () => {
     const runDir = tempDir();
-    setState({ up: 'fail', console: '[    0.000000] Linux version 6.1.0-18-amd64\n[    1.234567] virtio_blk virtio2: [vda] 41943040 512-byte logical blocks\n' });
+    setState({
+      up: 'fail',
+      console:
+        '[    0.000000] Linux version 6.1.0-18-amd64\n[    1.234567] virtio_blk virtio2: [vda] 41943040 512-byte logical blocks\n',
+    });
     const vm = machine(runDir);
     const error = await vm.start().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BootError);
@@ -379,7 +413,8 @@ describe('VagrantMachine with a fake vagrant on PATH', () => {
     await vm.start();
     setState({
       reload: 'boot-timeout',
-      console: '[    0.000000] Linux version 6.1.0-patched\n[    0.912345] Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)\n',
+      console:
+        '[    0.000000] Linux version 6.1.0-patched\n[    0.912345] Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)\n',
     });
     const error = await vm.reboot(kernel).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BootError);
@@ -452,10 +487,23 @@ describe('VagrantMachine with a fake vagrant on PATH', () => {
 
 describe('reapVagrantLeftovers and destroyRunVm', () => {
   /** A run folder as a run leaves it: vagrant.env, the machine id once `vagrant up` created it, its owner. */
-  function runFolder(parent: string, name: string, { owner, created }: { owner: number | null; created: boolean }): string {
+  function runFolder(
+    parent: string,
+    name: string,
+    { owner, created }: { owner: number | null; created: boolean },
+  ): string {
     const dir = join(parent, name);
     mkdirSync(dir, { recursive: true });
-    const env = new VagrantMachine({ runDir: dir, box: 'b', provider: 'libvirt', cpus: 1, memoryMiB: 512, name: `n-${name}-`, upTimeout: 1, provisionTimeout: 1 }).environment();
+    const env = new VagrantMachine({
+      runDir: dir,
+      box: 'b',
+      provider: 'libvirt',
+      cpus: 1,
+      memoryMiB: 512,
+      name: `n-${name}-`,
+      upTimeout: 1,
+      provisionTimeout: 1,
+    }).environment();
     writeFileSync(join(dir, 'vagrant.env'), JSON.stringify(env, null, 2));
     if (created) {
       mkdirSync(join(dir, '.vagrant/machines/default/libvirt'), { recursive: true });
@@ -483,11 +531,15 @@ describe('reapVagrantLeftovers and destroyRunVm', () => {
     writeFileSync(join(runs, 'qemu-run', 'owner'), String(dead));
 
     expect(reapVagrantLeftovers(runs, false)).toEqual(['Vagrant VM of dead run dead']);
-    expect(vagrant.calls().map((call) => [call.argv, call.env.VAGRANT_DOTFILE_PATH])).toEqual([[['destroy', '--force'], join(deadRun, '.vagrant')]]);
+    expect(vagrant.calls().map((call) => [call.argv, call.env.VAGRANT_DOTFILE_PATH])).toEqual([
+      [['destroy', '--force'], join(deadRun, '.vagrant')],
+    ]);
 
     vagrant.reset();
     expect(reapVagrantLeftovers(runs, true)).toEqual(['Vagrant VM of kept run kept']);
-    expect(vagrant.calls().map((call) => [call.argv, call.env.VAGRANT_DOTFILE_PATH])).toEqual([[['destroy', '--force'], join(keptRun, '.vagrant')]]);
+    expect(vagrant.calls().map((call) => [call.argv, call.env.VAGRANT_DOTFILE_PATH])).toEqual([
+      [['destroy', '--force'], join(keptRun, '.vagrant')],
+    ]);
     expect(existsSync(join(runs, 'live/.vagrant/machines/default/libvirt/id'))).toBe(true);
   });
 
@@ -505,9 +557,9 @@ describe('reapVagrantLeftovers and destroyRunVm', () => {
       expect(destroyRunVm(notCreated, vagrant.binary)).toBe(false);
       expect(vagrant.calls()).toEqual([]);
       expect(destroyRunVm(created, vagrant.binary)).toBe(true);
-      expect(vagrant.calls().map((call) => [call.argv, call.env.VAGRANT_DOTFILE_PATH, call.env.SYSCALL_LAB_NAME])).toEqual([
-        [['destroy', '--force'], join(created, '.vagrant'), `n-${basename(created)}-`],
-      ]);
+      expect(
+        vagrant.calls().map((call) => [call.argv, call.env.VAGRANT_DOTFILE_PATH, call.env.SYSCALL_LAB_NAME]),
+      ).toEqual([[['destroy', '--force'], join(created, '.vagrant'), `n-${basename(created)}-`]]);
     } finally {
       process.env.PATH = `${bin}:${originalPath}`;
     }

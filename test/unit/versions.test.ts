@@ -23,10 +23,13 @@ describe('parseVersion / isVersionString', () => {
     expect(parseVersion(text)).toEqual(expected);
   });
 
-  it.each(['latest!', '6', '6.1.x', '', 'v6.1', '6.1.', '6..1', '6.1.2.3', ' 6.1', '6.1 ', '6.1-rc', 'linux-6.1'])('rejects %j', (text) => {
-    expect(isVersionString(text)).toBe(false);
-    expect(() => parseVersion(text)).toThrow(BadInputError);
-  });
+  it.each(['latest!', '6', '6.1.x', '', 'v6.1', '6.1.', '6..1', '6.1.2.3', ' 6.1', '6.1 ', '6.1-rc', 'linux-6.1'])(
+    'rejects %j',
+    (text) => {
+      expect(isVersionString(text)).toBe(false);
+      expect(() => parseVersion(text)).toThrow(BadInputError);
+    },
+  );
 
   it('says what a version looks like, with exit code 2', () => {
     let error: unknown;
@@ -73,11 +76,19 @@ describe('versionFromMakefile', () => {
   });
 
   it('leaves out SUBLEVEL 0, as `make kernelversion` does', () => {
-    expect(versionFromMakefile('# SPDX-License-Identifier: GPL-2.0\nVERSION = 6\nPATCHLEVEL = 1\nSUBLEVEL = 0\nEXTRAVERSION =\n')).toBe('6.1');
+    expect(
+      versionFromMakefile(
+        '# SPDX-License-Identifier: GPL-2.0\nVERSION = 6\nPATCHLEVEL = 1\nSUBLEVEL = 0\nEXTRAVERSION =\n',
+      ),
+    ).toBe('6.1');
   });
 
   it('appends EXTRAVERSION', () => {
-    expect(versionFromMakefile('VERSION = 6\nPATCHLEVEL = 13\nSUBLEVEL = 0\nEXTRAVERSION = -rc2\nNAME = Baby Opossum Posse\n')).toBe('6.13-rc2');
+    expect(
+      versionFromMakefile(
+        'VERSION = 6\nPATCHLEVEL = 13\nSUBLEVEL = 0\nEXTRAVERSION = -rc2\nNAME = Baby Opossum Posse\n',
+      ),
+    ).toBe('6.13-rc2');
   });
 
   it('does not confuse PATCHLEVEL or SUBLEVEL with VERSION, nor EXTRAVERSION with VERSION', () => {

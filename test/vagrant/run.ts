@@ -12,7 +12,20 @@ import { execa } from 'execa';
 import { projectRoot } from '../../src/paths.ts';
 
 const namespace = process.env.SYSCALL_LAB_NETNS ?? 'syscall-lab-vagrant';
-const packages = ['vagrant', 'vagrant-libvirt', 'libvirt-daemon-system', 'libvirt-clients', 'dnsmasq-base', 'iptables', 'mmdebstrap', 'extlinux', 'syslinux-common', 'fdisk', 'qemu-utils', 'qemu-system-x86'];
+const packages = [
+  'vagrant',
+  'vagrant-libvirt',
+  'libvirt-daemon-system',
+  'libvirt-clients',
+  'dnsmasq-base',
+  'iptables',
+  'mmdebstrap',
+  'extlinux',
+  'syslinux-common',
+  'fdisk',
+  'qemu-utils',
+  'qemu-system-x86',
+];
 
 function fail(reason: string): never {
   process.stderr.write(`test:vagrant: cannot run: ${reason}\n`);
@@ -36,7 +49,8 @@ async function installPackages(): Promise<void> {
     reject: false,
     all: true,
   });
-  if (installed.exitCode !== 0) fail(`apt-get install ${missing.join(' ')} failed: ${installed.all?.split('\n').slice(-3).join(' ')}`);
+  if (installed.exitCode !== 0)
+    fail(`apt-get install ${missing.join(' ')} failed: ${installed.all?.split('\n').slice(-3).join(' ')}`);
 }
 
 /** The network namespace inode of a process, to tell whether libvirtd runs inside ours. */
@@ -67,7 +81,9 @@ async function startLibvirt(): Promise<void> {
     const theirs = netnsOf(`/proc/${pid}/ns/net`);
     if (theirs !== undefined && theirs === ours && (await libvirtAnswers())) return;
     if (theirs !== undefined && theirs !== ours) {
-      fail(`libvirtd (pid ${pid}) already runs outside the namespace ${namespace}: its VM network would use this machine's own network (fix: stop it, then rerun)`);
+      fail(
+        `libvirtd (pid ${pid}) already runs outside the namespace ${namespace}: its VM network would use this machine's own network (fix: stop it, then rerun)`,
+      );
     }
   }
   say(`starting virtlogd and libvirtd in netns ${namespace}`);
@@ -80,7 +96,15 @@ async function startLibvirt(): Promise<void> {
 async function ensureStoragePool(): Promise<void> {
   const info = await execa('virsh', ['-c', 'qemu:///system', 'pool-info', 'default'], { reject: false });
   if (info.exitCode !== 0) {
-    await execa('virsh', ['-c', 'qemu:///system', 'pool-define-as', 'default', 'dir', '--target', '/var/lib/libvirt/images']);
+    await execa('virsh', [
+      '-c',
+      'qemu:///system',
+      'pool-define-as',
+      'default',
+      'dir',
+      '--target',
+      '/var/lib/libvirt/images',
+    ]);
     await execa('virsh', ['-c', 'qemu:///system', 'pool-build', 'default'], { reject: false });
   }
   if (!/State:\s+running/.test((await execa('virsh', ['-c', 'qemu:///system', 'pool-info', 'default'])).stdout)) {
@@ -89,20 +113,28 @@ async function ensureStoragePool(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  if (process.getuid?.() !== 0) fail('it needs root: it installs packages, makes a network namespace and starts libvirtd (fix: run it as root, as CI does)');
+  if (process.getuid?.() !== 0)
+    fail(
+      'it needs root: it installs packages, makes a network namespace and starts libvirtd (fix: run it as root, as CI does)',
+    );
   await installPackages();
   if (!existsSync(`/run/netns/${namespace}`)) {
     const added = await execa('ip', ['netns', 'add', namespace], { reject: false, all: true });
-    if (added.exitCode !== 0) fail(`ip netns add ${namespace} failed: ${added.all?.trim()} (network namespaces need CAP_SYS_ADMIN)`);
+    if (added.exitCode !== 0)
+      fail(`ip netns add ${namespace} failed: ${added.all?.trim()} (network namespaces need CAP_SYS_ADMIN)`);
   }
   await inNamespace('ip', ['link', 'set', 'lo', 'up']);
   await startLibvirt();
   await ensureStoragePool();
-  const vitest = await execa('ip', ['netns', 'exec', namespace, 'npx', 'vitest', 'run', '--project', 'vagrant', ...process.argv.slice(2)], {
-    cwd: projectRoot,
-    stdio: 'inherit',
-    reject: false,
-  });
+  const vitest = await execa(
+    'ip',
+    ['netns', 'exec', namespace, 'npx', 'vitest', 'run', '--project', 'vagrant', ...process.argv.slice(2)],
+    {
+      cwd: projectRoot,
+      stdio: 'inherit',
+      reject: false,
+    },
+  );
   process.exit(vitest.exitCode ?? 1);
 }
 

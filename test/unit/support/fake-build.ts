@@ -1,4 +1,13 @@
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { execa } from 'execa';
 import { projectRoot } from '../../../src/paths.ts';
@@ -147,7 +156,12 @@ export function writeFailingAptGet(dir: string): void {
  * the files of `extra` (fakes, which win over real commands of the same name): a host where
  * those commands are not installed.
  */
-export function pathWithout(dir: string, without: string[], extra: string[] = [], path = process.env.PATH ?? ''): string {
+export function pathWithout(
+  dir: string,
+  without: string[],
+  extra: string[] = [],
+  path = process.env.PATH ?? '',
+): string {
   mkdirSync(dir, { recursive: true });
   const taken = new Set(without);
   for (const file of extra) {
@@ -175,29 +189,46 @@ export function pathWithout(dir: string, without: string[], extra: string[] = []
 /** The environment without any SYSCALL_LAB_* (yargs reads those as options) plus `extra`. */
 export function cleanEnv(extra: Record<string, string>): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries(process.env)) if (value !== undefined && !key.startsWith('SYSCALL_LAB_')) env[key] = value;
+  for (const [key, value] of Object.entries(process.env))
+    if (value !== undefined && !key.startsWith('SYSCALL_LAB_')) env[key] = value;
   return { ...env, ...extra };
 }
 
 /** Starts the CLI (not awaited: the caller may signal it). */
 export function startCli(args: string[], env: Record<string, string>) {
-  return execa(process.execPath, [bin, ...args], { reject: false, all: true, extendEnv: false, env: cleanEnv(env), cwd: projectRoot, timeout: 120_000 });
+  return execa(process.execPath, [bin, ...args], {
+    reject: false,
+    all: true,
+    extendEnv: false,
+    env: cleanEnv(env),
+    cwd: projectRoot,
+    timeout: 120_000,
+  });
 }
 
 /** `syscall-lab build` (or `run`) of the fake tree with the fake make first on PATH. */
-export function startFakeBuild(fake: FakeBuild, cacheDir: string, env: Record<string, string> = {}, command: 'build' | 'run' = 'build') {
-  return startCli([command, '--kernel-source', fake.tree, '--patches', fake.patches, '--cache', cacheDir, '--jobs', '1'], {
-    PATH: `${fake.fakeBin}${delimiter}${process.env.PATH ?? ''}`,
-    FAKE_MAKE_STATE: fake.state,
-    ...env,
-  });
+export function startFakeBuild(
+  fake: FakeBuild,
+  cacheDir: string,
+  env: Record<string, string> = {},
+  command: 'build' | 'run' = 'build',
+) {
+  return startCli(
+    [command, '--kernel-source', fake.tree, '--patches', fake.patches, '--cache', cacheDir, '--jobs', '1'],
+    {
+      PATH: `${fake.fakeBin}${delimiter}${process.env.PATH ?? ''}`,
+      FAKE_MAKE_STATE: fake.state,
+      ...env,
+    },
+  );
 }
 
 /** Resolves once `file` exists (polled; the caller's test timeout bounds the wait). */
 export async function waitForFile(file: string, alsoAlive?: () => boolean): Promise<string> {
   for (;;) {
     if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-    if (alsoAlive && !alsoAlive()) throw new Error(`gave up waiting for ${file}: the process it should come from is gone`);
+    if (alsoAlive && !alsoAlive())
+      throw new Error(`gave up waiting for ${file}: the process it should come from is gone`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }

@@ -5,7 +5,14 @@ import { dirname, join } from 'node:path';
  * A few files shaped like the top of a Linux 6.1 tree: enough for upgrade-kernel.sh's
  * tree checks (Makefile, kernel/, arch/x86/), its dry run and syscall-lab's version reading.
  */
-export const fakeMakefile = ['# SPDX-License-Identifier: GPL-2.0', 'VERSION = 6', 'PATCHLEVEL = 1', 'SUBLEVEL = 0', 'EXTRAVERSION =', ''].join('\n');
+export const fakeMakefile = [
+  '# SPDX-License-Identifier: GPL-2.0',
+  'VERSION = 6',
+  'PATCHLEVEL = 1',
+  'SUBLEVEL = 0',
+  'EXTRAVERSION =',
+  '',
+].join('\n');
 
 export const fakeSyscallTable = [
   '#',
@@ -101,4 +108,7 @@ export const taskcountPatch = `diff -uNr a/arch/x86/entry/syscalls/syscall_64.tb
 `;
 
 /** Context that is not in the fake tree ("2 close" instead of "2 open"). */
-export const mismatchedPatch = callcountPatch.replace(' 2\tcommon\topen\t\t\tsys_open', ' 2\tcommon\tclose\t\t\tsys_close');
+export const mismatchedPatch = callcountPatch.replace(
+  ' 2\tcommon\topen\t\t\tsys_open',
+  ' 2\tcommon\tclose\t\t\tsys_close',
+);

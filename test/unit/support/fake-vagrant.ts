@@ -129,7 +129,10 @@ export class FakeVagrant {
     this.binary = join(bin, 'vagrant');
     // The wrapper records its pid at once (Node takes a while to start on a busy machine), then
     // becomes the Node process: the pid is the one execa waits for and kills.
-    writeFileSync(this.binary, `#!/bin/sh\necho $$ >>'${join(bin, 'pids')}'\nexec '${process.execPath}' '${join(bin, 'fake-vagrant.cjs')}' "$@"\n`);
+    writeFileSync(
+      this.binary,
+      `#!/bin/sh\necho $$ >>'${join(bin, 'pids')}'\nexec '${process.execPath}' '${join(bin, 'fake-vagrant.cjs')}' "$@"\n`,
+    );
     chmodSync(this.binary, 0o755);
   }
 

@@ -55,7 +55,8 @@ export class FakeSshGuest {
         const sameKey = ctx.key.algo === allowed.type && ctx.key.data.equals(allowed.getPublicSSH());
         if (!sameKey) return ctx.reject();
         // Without a signature the client only asks whether the key would do.
-        if (ctx.signature && ctx.blob && allowed.verify(ctx.blob, ctx.signature, ctx.hashAlgo) !== true) return ctx.reject();
+        if (ctx.signature && ctx.blob && allowed.verify(ctx.blob, ctx.signature, ctx.hashAlgo) !== true)
+          return ctx.reject();
         if (ctx.signature) this.logins.push(ctx.username);
         ctx.accept();
       });
