@@ -8,10 +8,11 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 versions_table="$here/src/kernel/versions.tsv"
-# The VM fragment: vm.config over tinyconfig, or vm-defconfig.config over defconfig for trees
-# without tinyconfig (before 3.17); configure() picks one by the tree.
-default_fragment="$here/src/kernel/config/vm.config"
-defconfig_fragment="$here/src/kernel/config/vm-defconfig.config"
+# The build plan's data (see make_plan): which make targets and fragments a version gets, and the
+# toolchain-compatibility series (compat/linux-X.Y/, applied first to every X.Y.* build).
+config_dir="$here/src/kernel/config"
+plan_table="$config_dir/plan.tsv"
+compat_root="$here/src/kernel/compat"
 
 # Exit codes (sysexits.h), mapped by the harness: bad input vs. build failure.
 readonly EX_USAGE=2 EX_DATAERR=65 EX_NOINPUT=66 EX_UNAVAILABLE=69 EX_SOFTWARE=70 EX_CONFIG=78
@@ -34,10 +35,20 @@ Source (one of):
 
 Changes:
   --patches DIR          apply DIR's *.patch/*.diff in name order (or its "series" file);
-                         repeatable, folders are applied in the order given
-  --config-fragment F    extra Kconfig options merged after the VM fragment (src/kernel/config/
-                         vm.config, or vm-defconfig.config before 3.17); repeatable
-  --localversion S       CONFIG_LOCALVERSION, e.g. -patched (uname -r tells builds apart)
+                         repeatable, folders are applied in the order given. The version's
+                         toolchain-compatibility series (src/kernel/compat/linux-X.Y/) comes
+                         first by itself: giving it here too is an error
+  --backend B            the VM the kernel is for: qemu (default) or vagrant
+  --profile P            a config profile (default: default)
+  --feature F            an optional config feature, e.g. debug-info; repeatable
+  --config-fragment F    extra Kconfig options merged after the plan's fragments; repeatable
+  --localversion S       CONFIG_LOCALVERSION (uname -r tells builds apart); default -stock
+                         without --patches, else -patched-<8 hex digits of the patches' sha256>
+
+  Make targets and fragments by version, backend, profile and feature: src/kernel/config/plan.tsv.
+  --print-plan VERSION   print the plan the build with the same options would use, one
+                         "key value" per line (version, compat, patch, make, fragment, option,
+                         localversion), then exit; reads no kernel tree and writes nothing
 
 Build:
   --work DIR             where the tree is unpacked (default /usr/local/src)
@@ -73,7 +84,10 @@ die() { local code=$1; shift; printf 'upgrade-kernel.sh: error: %s\n' "$*" >&2; 
 version="" source="" sha256="" mirror="${KERNEL_MIRROR:-https://cdn.kernel.org/pub/linux/kernel}"
 patch_dirs=() fragments=() localversion="" work="/usr/local/src" in_tree="" jobs="$(nproc)"
 build_only="" check_only=false install_root=/ cmdline="" prebuilt="" fingerprint=""
-patches=() cleanup=() release_override=()
+backend=qemu profile=default features=() print_plan=""
+patches=() user_patches=() cleanup=() release_override=()
+# The plan (make_plan): what this build does, decided by the version alone, before any tree is read.
+plan_version="" plan_compat=() plan_make=() plan_fragments=() plan_options=() plan_option_files=()
 trap 'rm -rf ${cleanup[@]+"${cleanup[@]}"}' EXIT
 
 need_arg() { [ $# -ge 2 ] && [ -n "$2" ] || die $EX_USAGE "$1 needs a value (see --help)"; }
@@ -103,13 +117,45 @@ list_patches() {
   [ $found = 1 ] || die $EX_DATAERR "patch folder $dir holds no *.patch or *.diff file (fix: add one, or point --patches elsewhere)"
 }
 
-# Fills the global "patches" in the main shell, so that a bad folder stops the script.
+# Fills the globals "patches" (every patch this build applies, in order: the compat series', unless
+# --in-tree finds it in the tree's base record already, then the --patches folders') and
+# "user_patches" (the --patches folders' alone). In the main shell, so that a bad folder stops the
+# script; no temporary file (--print-plan writes nothing).
 read_patch_series() {
-  local d list
-  patches=()
-  list=$(mktemp); cleanup+=("$list")
-  for d in ${patch_dirs[@]+"${patch_dirs[@]}"}; do list_patches "$d" >>"$list"; done
-  mapfile -t patches <"$list"
+  local d listed
+  local -a files
+  patches=() user_patches=()
+  if [ -z "$in_tree" ]; then
+    for d in ${plan_compat[@]+"${plan_compat[@]}"}; do
+      listed=$(list_patches "$d") || exit
+      mapfile -t files < <(printf '%s\n' "$listed")
+      patches+=("${files[@]}")
+    done
+  fi
+  for d in ${patch_dirs[@]+"${patch_dirs[@]}"}; do
+    listed=$(list_patches "$d") || exit
+    mapfile -t files < <(printf '%s\n' "$listed")
+    user_patches+=("${files[@]}")
+  done
+  patches+=(${user_patches[@]+"${user_patches[@]}"})
+}
+
+# A folder given twice would be applied twice: the compat series is applied automatically, and a
+# --patches folder counts once. Compared by real path (after symlinks).
+refuse_repeated_folders() {
+  local d real series="" x
+  local -a seen=()
+  [ ${#plan_compat[@]} -eq 0 ] || series=$(cd "${plan_compat[0]}" && pwd -P)
+  for d in ${patch_dirs[@]+"${patch_dirs[@]}"}; do
+    [ -d "$d" ] || continue # list_patches names it
+    real=$(cd "$d" && pwd -P)
+    [ "$real" != "$series" ] \
+      || die $EX_USAGE "patch folder $d is the toolchain-compatibility series of Linux ${plan_compat[0]##*/linux-}, which every build of it applies first by itself (fix: do not pass it with --patches)"
+    for x in ${seen[@]+"${seen[@]}"}; do
+      [ "$real" != "$x" ] || die $EX_USAGE "patch folder $d is given twice (fix: pass each folder to --patches once)"
+    done
+    seen+=("$real")
+  done
 }
 
 # Paths (relative to the tree, -p1) that a patch creates or changes.
@@ -209,6 +255,188 @@ repatch_in_place() {
     fi
   done < <(cd "$before" && find . -type f | sed 's|^\./||')
   say "$unchanged files the patches touch are unchanged since the previous build"
+}
+
+# --- the plan ---------------------------------------------------------------------------------
+#
+# What a build does, decided by the kernel version and the options alone, from this repository's
+# data: src/kernel/config/plan.tsv (make targets and fragments, by version range), the fragments'
+# own "# syscall-lab: from X until Y" ranges, and src/kernel/compat/linux-X.Y/. --print-plan
+# answers with it (the harness keys its cache by that answer); every build follows the same plan.
+
+is_version() { [[ "$1" =~ ^[0-9]+\.[0-9]+(\.[0-9]+)?$ ]]; }
+
+# awk functions shared by the readers: a version range test, "-" meaning open. X.Y is X.Y.0 as a
+# version; as a last bound it covers every X.Y.Z.
+# shellcheck disable=SC2016 # awk code, expanded by awk, not by the shell
+range_awk='
+function vkey(v, upper,   n, p) {
+  n = split(v, p, ".")
+  return (p[1] * 10000 + p[2]) * 10000 + (n >= 3 ? p[3] : (upper ? 9999 : 0))
+}
+function in_range(v, first, last) {
+  return (first == "-" || vkey(v, 0) >= vkey(first, 0)) && (last == "-" || vkey(v, 0) <= vkey(last, 1))
+}
+function is_version(v) { return v ~ /^[0-9]+\.[0-9]+(\.[0-9]+)?$/ }
+'
+
+# The table must be well formed before it is believed: six columns, known facets and actions, versions.
+check_plan_table() {
+  local bad
+  [ -f "$plan_table" ] || die $EX_SOFTWARE "$plan_table is missing (fix: restore it from the repository)"
+  bad=$(awk -F'\t' "$range_awk"'
+    /^#/ || /^[[:space:]]*$/ { next }
+    NF != 6 { print FNR ": " NF " columns, not 6 (facet name first last action argument, one tab apart)"; exit }
+    $1 !~ /^(base|backend|profile|feature)$/ { print FNR ": unknown facet " $1; exit }
+    ($3 != "-" && !is_version($3)) || ($4 != "-" && !is_version($4)) { print FNR ": first/last must be X.Y, X.Y.Z or -"; exit }
+    $5 !~ /^(make|fragment|-)$/ { print FNR ": unknown action " $5 " (make, fragment or -)"; exit }
+  ' "$plan_table")
+  [ -z "$bad" ] || die $EX_SOFTWARE "$plan_table line $bad (fix: correct the table)"
+}
+
+# The names a facet knows, in table order, comma-separated.
+plan_names() {
+  awk -F'\t' -v facet="$1" '!/^#/ && $1 == facet && !seen[$2]++ { printf "%s%s", (n++ ? ", " : ""), $2 }' "$plan_table"
+}
+
+require_name() { # facet name option
+  local known
+  known=$(plan_names "$1")
+  case ", $known, " in
+    *", $2, "*) ;;
+    *) die $EX_USAGE "unknown $1 $2 (known: ${known:-none}) (fix: pass one of them to $3, or add rows for $2 to $plan_table)" ;;
+  esac
+}
+
+# The rows of one facet and name that apply to the version, in table order: "action<TAB>argument".
+plan_rows() { # facet name version
+  awk -F'\t' -v facet="$1" -v name="$2" -v v="$3" "$range_awk"'
+    !/^#/ && $1 == facet && $2 == name && $5 != "-" && in_range(v, $3, $4) { print $5 "\t" $6 }
+  ' "$plan_table"
+}
+
+# The effective options of the fragments, in merge order, for the version: ranges applied and
+# their annotations stripped; an option set twice keeps its last value, at its last place.
+# Prints "fragment<TAB>line"; exits 3 with the reason on a malformed annotation.
+read_plan_options() { # version fragment...
+  local v=$1; shift
+  [ $# -gt 0 ] || return 0
+  awk -v v="$v" "$range_awk"'
+    {
+      line = $0; first = "-"; last = "-"
+      if (match(line, /[ \t]+#[ \t]*syscall-lab:.*$/)) {
+        note = substr(line, RSTART, RLENGTH); line = substr(line, 1, RSTART - 1)
+        sub(/^[ \t]+#[ \t]*syscall-lab:[ \t]*/, "", note); sub(/[ \t]+$/, "", note)
+        n = split(note, w, /[ \t]+/); i = 1; ok = n > 0
+        if (i <= n && w[i] == "from") { ok = ok && i + 1 <= n && is_version(w[i + 1]); first = w[i + 1]; i += 2 }
+        if (i <= n && w[i] == "until") { ok = ok && i + 1 <= n && is_version(w[i + 1]); last = w[i + 1]; i += 2 }
+        if (!ok || i <= n || (line !~ /^CONFIG_[A-Za-z0-9_]+=/ && line !~ /^# CONFIG_[A-Za-z0-9_]+ is not set$/)) {
+          printf "%s line %d: cannot read \"# syscall-lab: %s\" (fix: annotate an option line with \"# syscall-lab: from X.Y until X.Y\", either part optional)", FILENAME, FNR, note
+          bad = 1; exit 3
+        }
+      }
+      if (line ~ /^CONFIG_[A-Za-z0-9_]+=/) { name = line; sub(/=.*/, "", name) }
+      else if (line ~ /^# CONFIG_[A-Za-z0-9_]+ is not set$/) { name = line; sub(/^# /, "", name); sub(/ .*/, "", name) }
+      else next
+      if (!in_range(v, first, last)) next
+      if (name in at) delete opt[at[name]]
+      at[name] = ++count; opt[count] = line; src[count] = FILENAME
+    }
+    END {
+      if (bad) exit 3
+      for (i = 1; i <= count; i++) if (i in opt) print src[i] "\t" opt[i]
+    }' "$@"
+}
+
+# Fills the plan_* globals, "patches", "user_patches" and the default "localversion" for a version
+# (X.Y or X.Y.Z). Reads only this repository's data and the --patches folders: no kernel tree, no
+# download, no file written.
+make_plan() { # version
+  local v=$1 row facet name f options
+  local -a rows facets=(base "backend $backend" "profile $profile")
+  is_version "$v" || die $EX_USAGE "the version must be X.Y or X.Y.Z, not '$v' (fix: e.g. 6.1 or 3.9.11)"
+  check_plan_table
+  require_name backend "$backend" --backend
+  require_name profile "$profile" --profile
+  for f in ${features[@]+"${features[@]}"}; do
+    require_name feature "$f" --feature
+    [[ " ${facets[*]} " == *" feature $f "* ]] || facets+=("feature $f") # a feature counts once
+  done
+  plan_version=$v plan_make=() plan_fragments=() plan_options=() plan_option_files=() plan_compat=()
+  for facet in "${facets[@]}"; do
+    name=${facet#* }; [ "$name" != "$facet" ] || name=-
+    mapfile -t rows < <(plan_rows "${facet%% *}" "$name" "$v")
+    for row in ${rows[@]+"${rows[@]}"}; do
+      case "${row%%$'\t'*}" in
+        make) plan_make+=("${row#*$'\t'}") ;;
+        fragment)
+          f="$config_dir/${row#*$'\t'}"
+          [ -f "$f" ] || die $EX_SOFTWARE "$plan_table names the fragment $f, which does not exist (fix: restore it, or correct the table)"
+          plan_fragments+=("$f") ;;
+      esac
+    done
+  done
+  plan_fragments+=(${fragments[@]+"${fragments[@]}"})
+  options=$(read_plan_options "$v" ${plan_fragments[@]+"${plan_fragments[@]}"}) || die $EX_DATAERR "$options"
+  if [ -n "$options" ]; then
+    mapfile -t plan_option_files < <(printf '%s\n' "$options" | cut -f1)
+    mapfile -t plan_options < <(printf '%s\n' "$options" | cut -f2-)
+  fi
+  [[ "$v" =~ ^[0-9]+\.[0-9]+ ]]
+  f="$compat_root/linux-${BASH_REMATCH[0]}"
+  [ ! -d "$f" ] || plan_compat=("$f")
+  refuse_repeated_folders
+  read_patch_series
+  [ -n "$localversion" ] || localversion=$(default_localversion)
+}
+
+# -stock without --patches; else -patched- and the first 8 hex digits of the sha256 of the --patches
+# files (not the compat series), in application order, each followed by a NUL byte: the harness's
+# shortHash(), so release names stay stable.
+default_localversion() {
+  local f hash
+  if [ ${#user_patches[@]} -eq 0 ]; then printf '%s\n' -stock; return; fi
+  hash=$(for f in "${user_patches[@]}"; do cat "$f"; printf '\0'; done | sha256sum | cut -c1-8)
+  printf '%s\n' "-patched-$hash"
+}
+
+# One fact per line, "key value" (the harness parses these), each line after the prefix.
+print_plan_lines() { # prefix
+  local p=$1 x
+  printf '%sversion %s\n' "$p" "$plan_version"
+  for x in ${plan_compat[@]+"${plan_compat[@]}"}; do printf '%scompat %s\n' "$p" "$x"; done
+  for x in ${patches[@]+"${patches[@]}"}; do printf '%spatch %s\n' "$p" "$x"; done
+  for x in ${plan_make[@]+"${plan_make[@]}"}; do printf '%smake %s\n' "$p" "$x"; done
+  for x in ${plan_fragments[@]+"${plan_fragments[@]}"}; do printf '%sfragment %s\n' "$p" "$x"; done
+  for x in ${plan_options[@]+"${plan_options[@]}"}; do printf '%soption %s\n' "$p" "$x"; done
+  printf '%slocalversion %s\n' "$p" "$localversion"
+}
+
+# X.Y or X.Y.Z from a kernel Makefile on stdin (EXTRAVERSION left out).
+makefile_version() {
+  awk -F'[ \t]*=[ \t]*' '
+    /^VERSION[ \t]*=/ { v = $2 } /^PATCHLEVEL[ \t]*=/ { p = $2 } /^SUBLEVEL[ \t]*=/ { s = $2 }
+    END { if (v == "" || p == "") exit 1; printf "%s.%s", v, p; if (s != "" && s != "0") printf ".%s", s; print "" }'
+}
+
+# The version the plan is made for: --version when it is X.Y or X.Y.Z (as asked: Debian's 6.1 is
+# "6.1"), else the source's Makefile (a tarball's is read without unpacking it); with --in-tree,
+# the tree's Makefile.
+source_version() {
+  local v="" top
+  if [ -n "$in_tree" ]; then
+    v=$(makefile_version <"$in_tree/Makefile") || true
+  elif is_version "$version"; then
+    v=$version
+  elif [ -n "$tree_in" ]; then
+    v=$(makefile_version <"$tree_in/Makefile") || true
+  else
+    top=$(tarball_top "$tarball")
+    v=$(tar -xOf "$tarball" --occurrence=1 "$top/Makefile" 2>/dev/null | makefile_version) \
+      || die $EX_DATAERR "could not read the kernel version from $top/Makefile in $tarball (truncated or corrupt?) (fix: download it again)"
+  fi
+  is_version "$v" || die $EX_DATAERR "cannot tell the kernel version of ${in_tree:-${tree_in:-${tarball:-$version}}}: its Makefile gives '$v' (fix: point at a Linux source tree or tarball)"
+  printf '%s\n' "$v"
 }
 
 # --- source -----------------------------------------------------------------------------------
@@ -402,42 +630,38 @@ mark_release() {
 
 configure() {
   phase configure
-  local f
-  [ -f "$tree/kernel/configs/tiny.config" ] || default_fragment=$defconfig_fragment
+  local target merged
   if [ -n "$in_tree" ]; then
     say "reusing the configuration of $in_tree"
-  elif [ -f "$tree/kernel/configs/tiny.config" ]; then
-    kmake -s tinyconfig
-    if [ -f "$tree/kernel/configs/kvm_guest.config" ] || [ -f "$tree/arch/x86/configs/kvm_guest.config" ]; then
-      kmake -s kvm_guest.config
-    else
-      kmake -s kvmconfig
-    fi
   else
-    # Before 3.17 there is no tinyconfig: defconfig, trimmed by the series' own fragment.
-    kmake -s defconfig
+    for target in ${plan_make[@]+"${plan_make[@]}"}; do kmake -s "$target"; done
   fi
-  for f in "$default_fragment" ${fragments[@]+"${fragments[@]}"}; do
-    (cd "$tree" && KCONFIG_CONFIG=.config scripts/kconfig/merge_config.sh -m -O . .config "$f" >/dev/null) \
-      || die $EX_CONFIG "could not merge $f"
-  done
+  # The plan's options, as one fragment, kept beside the patch records: what this build asked for.
+  merged="$(record_dir "$tree" plan.config)"
+  mkdir -p "$(dirname "$merged")"
+  printf '%s\n' ${plan_options[@]+"${plan_options[@]}"} >"$merged"
+  if [ ${#plan_options[@]} -gt 0 ]; then
+    (cd "$tree" && KCONFIG_CONFIG=.config scripts/kconfig/merge_config.sh -m -O . .config "$merged" >/dev/null) \
+      || die $EX_CONFIG "could not merge $merged (the plan's options)"
+  fi
   "$tree/scripts/config" --file "$tree/.config" --set-str LOCALVERSION "$localversion" --disable LOCALVERSION_AUTO
   kmake -s olddefconfig
-  check_required "$default_fragment" ${fragments[@]+"${fragments[@]}"}
+  check_required
   # kernelrelease reads CONFIG_LOCALVERSION from include/config/auto.conf, which only the build
   # refreshes: in a reused tree it still holds the previous build's value until this.
   kmake -s syncconfig 2>/dev/null || kmake -s silentoldconfig </dev/null >/dev/null 2>&1 || true
   mark_release
 }
 
-# Every option a fragment sets must survive olddefconfig: a dropped dependency is an error.
+# Every option of the plan must survive olddefconfig: a dropped dependency is an error. Each missing
+# one is named with the fragment that set it.
 check_required() {
-  local missing
-  missing=$(awk '
+  local missing i
+  missing=$(for i in "${!plan_options[@]}"; do printf '%s\t%s\n' "${plan_option_files[$i]}" "${plan_options[$i]}"; done | awk -F'\t' '
     FNR == NR { have[$0] = 1; next }
-    /^CONFIG_[A-Za-z0-9_]+=/ { if (!($0 in have)) print FILENAME ": " $0 }
-    /^# CONFIG_[A-Za-z0-9_]+ is not set/ { o = $2; if ((o "=y") in have) print FILENAME ": " $0 }
-  ' "$tree/.config" "$@")
+    $2 ~ /^CONFIG_/ { if (!($2 in have)) print $1 ": " $2 }
+    $2 ~ /^# CONFIG_/ { o = $2; sub(/^# /, "", o); sub(/ .*/, "", o); if ((o "=y") in have) print $1 ": " $2 }
+  ' "$tree/.config" -)
   [ -z "$missing" ] || die $EX_CONFIG "required options did not survive olddefconfig (a dependency is off or the option does not exist in this version): $(printf '%s' "$missing" | tr '\n' ';') (fix: enable their dependencies in a --config-fragment)"
   say "config verified: every required option is set"
 }
@@ -594,8 +818,9 @@ grub_boot_next() { # release
 # What a full (not --build-only) run installs: a second provision with the same inputs is a no-op
 # instead of a second hour-long build.
 input_fingerprint() {
-  { printf '%s\n' "$version" "$source" "$sha256" "$localversion"
-    cat ${patches[@]+"${patches[@]}"} "$default_fragment" ${fragments[@]+"${fragments[@]}"}
+  { printf '%s\n' "$version" "$source" "$sha256"
+    print_plan_lines ""
+    cat ${patches[@]+"${patches[@]}"}
   } | sha256sum | cut -d' ' -f1
 }
 
@@ -614,6 +839,10 @@ main() {
       --patches) need_arg "$@"; patch_dirs+=("$2"); shift 2 ;;
       --config-fragment) need_arg "$@"; [ -f "$2" ] || die $EX_NOINPUT "config fragment $2 does not exist"; fragments+=("$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"); shift 2 ;;
       --localversion) need_arg "$@"; localversion=$2; shift 2 ;;
+      --backend) need_arg "$@"; backend=$2; shift 2 ;;
+      --profile) need_arg "$@"; profile=$2; shift 2 ;;
+      --feature) need_arg "$@"; features+=("$2"); shift 2 ;;
+      --print-plan) need_arg "$@"; print_plan=$2; shift 2 ;;
       --work) need_arg "$@"; work=$2; shift 2 ;;
       --in-tree) need_arg "$@"; in_tree=$2; shift 2 ;;
       --jobs) need_arg "$@"; jobs=$2; shift 2 ;;
@@ -627,6 +856,11 @@ main() {
     esac
   done
 
+  if [ -n "$print_plan" ]; then
+    make_plan "$print_plan"
+    print_plan_lines ""
+    exit 0
+  fi
   if [ -n "$prebuilt" ]; then
     [ -z "$version$source$build_only$in_tree" ] && [ ${#patch_dirs[@]} -eq 0 ] \
       || die $EX_USAGE "--install-prebuilt installs a finished kernel: it takes no source, patch or build options"
@@ -644,7 +878,10 @@ main() {
   work=$(cd "$work" && pwd)
   [ -n "$in_tree" ] || resolve_source
 
-  read_patch_series
+  local plan_for
+  plan_for=$(source_version) || exit
+  make_plan "$plan_for"
+  print_plan_lines "syscall-lab: plan: "
   dry_run_patches
   $check_only && exit 0
 
