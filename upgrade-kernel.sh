@@ -308,6 +308,16 @@ require_name() { # facet name option
   esac
 }
 
+# The table and the names the options chose: checked before anything else (a build checks them before
+# it downloads or unpacks).
+check_plan_names() {
+  local f
+  check_plan_table
+  require_name backend "$backend" --backend
+  require_name profile "$profile" --profile
+  for f in ${features[@]+"${features[@]}"}; do require_name feature "$f" --feature; done
+}
+
 # The rows of one facet and name that apply to the version, in table order: "action<TAB>argument".
 plan_rows() { # facet name version
   awk -F'\t' -v facet="$1" -v name="$2" -v v="$3" "$range_awk"'
@@ -355,11 +365,8 @@ make_plan() { # version
   local v=$1 row facet name f options
   local -a rows facets=(base "backend $backend" "profile $profile")
   is_version "$v" || die $EX_USAGE "the version must be X.Y or X.Y.Z, not '$v' (fix: e.g. 6.1 or 3.9.11)"
-  check_plan_table
-  require_name backend "$backend" --backend
-  require_name profile "$profile" --profile
+  check_plan_names
   for f in ${features[@]+"${features[@]}"}; do
-    require_name feature "$f" --feature
     [[ " ${facets[*]} " == *" feature $f "* ]] || facets+=("feature $f") # a feature counts once
   done
   plan_version=$v plan_make=() plan_fragments=() plan_options=() plan_option_files=() plan_compat=()
@@ -632,6 +639,7 @@ configure() {
   phase configure
   local target merged
   if [ -n "$in_tree" ]; then
+    # The tree's configuration stands for the plan's make targets; its options are merged and checked again.
     say "reusing the configuration of $in_tree"
   else
     for target in ${plan_make[@]+"${plan_make[@]}"}; do kmake -s "$target"; done
@@ -868,6 +876,7 @@ main() {
     exit 0
   fi
   [[ "$jobs" =~ ^[1-9][0-9]*$ ]] || die $EX_USAGE "--jobs must be a positive number, not '$jobs'"
+  check_plan_names
   [ -z "$sha256" ] || [[ "$sha256" =~ ^[0-9a-f]{64}$ ]] || die $EX_USAGE "--sha256 must be 64 lowercase hex digits"
   if [ -n "$in_tree" ]; then
     [ -f "$in_tree/.config" ] && [ -d "$in_tree/.syscall-lab" ] || die $EX_NOINPUT "--in-tree $in_tree is not a tree this script built (fix: build it first without --in-tree)"

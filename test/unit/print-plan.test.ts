@@ -1,4 +1,4 @@
-import { chmodSync, cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
@@ -471,7 +471,16 @@ describe('upgrade-kernel.sh builds by the same plan (fake make)', () => {
     const result = await build(['--source', fake.tree, '--work', work, '--backend', 'nope']);
     expect(result.exitCode).toBe(2);
     expect(result.stderr).toContain('upgrade-kernel.sh: error: unknown backend nope (known: qemu, vagrant)');
-    expect(readdirSync(work)).toEqual([]);
+    expect(existsSync(work)).toBe(false);
+    // Also before a download: the mirror is never asked.
+    const download = await build([
+      ...['--version', '5.4.1', '--sha256', 'a'.repeat(64), '--mirror', 'http://127.0.0.1:9'],
+      ...['--work', work, '--feature', 'kasan'],
+    ]);
+    expect(download.exitCode).toBe(2);
+    expect(download.stderr).toContain('upgrade-kernel.sh: error: unknown feature kasan (known: debug-info)');
+    expect(download.stdout).not.toContain('downloading');
+    expect(existsSync(work)).toBe(false);
   });
 
   it('takes the version from a tarball Makefile without unpacking it', async () => {
