@@ -11,15 +11,18 @@
  */
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { execa } from 'execa';
 import { dir } from 'tmp-promise';
 import { projectRoot } from '../src/paths.ts';
 import type { RunReport } from '../src/report/model.ts';
 
-const args = process.argv.slice(2);
-const kernel = args.includes('--kernel') ? args[args.indexOf('--kernel') + 1]! : '6.1';
-const cold = !args.includes('--no-cold');
-const soak = args.includes('--soak') ? Number(args[args.indexOf('--soak') + 1]) : 0;
+const { values: args } = parseArgs({
+  options: { kernel: { type: 'string', default: '6.1' }, 'no-cold': { type: 'boolean' }, soak: { type: 'string' } },
+});
+const kernel = args.kernel;
+const cold = !args['no-cold'];
+const soak = Number(args.soak ?? 0);
 
 interface Scenario {
   name: string;
@@ -43,7 +46,8 @@ async function runOnce(name: string, extraArgs: string[], env: Record<string, st
       stderr: 'inherit',
     },
   );
-  const report = (JSON.parse(readFileSync(json, 'utf8')) as { runs: RunReport[] }).runs[0]!;
+  const [report] = (JSON.parse(readFileSync(json, 'utf8')) as { runs: RunReport[] }).runs;
+  if (!report) throw new Error(`${name}: the JSON report holds no run (exit ${result.exitCode})`);
   await out.cleanup();
   return { name, report, exitCode: result.exitCode, wallSeconds: (Date.now() - started) / 1000 };
 }
@@ -85,7 +89,7 @@ function print(scenarios: Scenario[]): void {
 
 function spread(values: number[]): string {
   const sorted = [...values].sort((a, b) => a - b);
-  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
   return `min ${sorted[0]?.toFixed(1)} s, median ${at(0.5).toFixed(1)} s, p90 ${at(0.9).toFixed(1)} s, max ${sorted.at(-1)?.toFixed(1)} s`;
 }
 

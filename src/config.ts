@@ -49,11 +49,11 @@ export const defaults = {
 export function parseOptions(raw: Record<string, unknown>): Options {
   const parsed = optionsSchema.safeParse(raw);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const where = issue.path.length
-      ? `--${String(issue.path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`
-      : 'options';
-    throw new BadInputError(`${where}: ${issue.message}`, 'see `syscall-lab run --help`');
+    const [issue] = parsed.error.issues;
+    const [field] = issue?.path ?? [];
+    const where =
+      field === undefined ? 'options' : `--${String(field).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    throw new BadInputError(`${where}: ${issue?.message ?? 'invalid'}`, 'see `syscall-lab run --help`');
   }
   const options = parsed.data;
   if (options.sha256 !== undefined && options.kernel.length > 1) {

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { execa } from 'execa';
 import { InfrastructureError } from './errors.ts';
+import type { Emit } from './events.ts';
 
 /** One thing the host needs, and the Debian package that provides it. */
 export interface Requirement {
@@ -116,15 +117,16 @@ async function aptInstall(packages: string[]): Promise<{ ok: boolean; output: st
  * and its package. A missing optional tool (ccache) never stops a run: it is installed when
  * possible, else named in a notice.
  */
-export async function ensureRequirements(extra: Requirement[], say: (line: string) => void): Promise<void> {
+export async function ensureRequirements(extra: Requirement[], emit: Emit): Promise<void> {
   const missing = (await checkRequirements(extra)).filter((req) => !req.present);
   const required = missing.filter((req) => !req.optional);
   const optional = missing.filter((req) => req.optional);
   const goOnWithout = (why: string): void => {
     if (optional.length > 0)
-      say(
-        `notice: ${describeMissing(optional)} ${why}: optional, going on without (${installLine(packagesOf(optional))})`,
-      );
+      emit({
+        type: 'notice',
+        text: `${describeMissing(optional)} ${why}: optional, going on without (${installLine(packagesOf(optional))})`,
+      });
   };
   if (missing.length === 0) return;
   if (!(await canInstall())) {
@@ -138,7 +140,10 @@ export async function ensureRequirements(extra: Requirement[], say: (line: strin
     return;
   }
   if (required.length > 0) {
-    say(`installing ${packagesOf(required).join(' ')} (for ${required.map((req) => req.what).join(', ')})`);
+    emit({
+      type: 'info',
+      text: `installing ${packagesOf(required).join(' ')} (for ${required.map((req) => req.what).join(', ')})`,
+    });
     const installed = await aptInstall(packagesOf(required));
     if (!installed.ok) {
       throw new InfrastructureError(
@@ -148,7 +153,10 @@ export async function ensureRequirements(extra: Requirement[], say: (line: strin
     }
   }
   if (optional.length > 0) {
-    say(`installing ${packagesOf(optional).join(' ')} (optional: ${optional.map((req) => req.what).join(', ')})`);
+    emit({
+      type: 'info',
+      text: `installing ${packagesOf(optional).join(' ')} (optional: ${optional.map((req) => req.what).join(', ')})`,
+    });
     const installed = await aptInstall(packagesOf(optional));
     if (!installed.ok) goOnWithout(`could not be installed (${installed.output || 'no output'})`);
   }

@@ -73,7 +73,7 @@ const signalHandlers: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 const signalExitCodes: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
 const interruptListeners = new Set<(signal: NodeJS.Signals) => void>();
 
-/** Called on the first Ctrl-C/SIGTERM, before cleanups run, so a pipeline can stop waiting. */
+/** Called on Ctrl-C/SIGTERM, before cleanups run, so a run can say so and stop waiting. */
 export function onInterrupt(listener: (signal: NodeJS.Signals) => void): () => void {
   install();
   interruptListeners.add(listener);
@@ -86,7 +86,6 @@ function install(): void {
   process.on('exit', runCleanups);
   for (const signal of signalHandlers) {
     process.on(signal, () => {
-      process.stderr.write(`\nsyscall-lab: ${signal}: stopping VMs and builds, removing temporary files\n`);
       for (const listener of interruptListeners) listener(signal);
       runCleanups();
       process.exit(signalExitCodes[signal] ?? 1);

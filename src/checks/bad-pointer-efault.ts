@@ -1,4 +1,4 @@
-import type { Check } from './check.ts';
+import type { RunCheck } from './check.ts';
 import { EFAULT, result, runProbe, skipped } from './check.ts';
 import { builtinSyscalls } from './builtins.ts';
 
@@ -9,7 +9,7 @@ const badKinds = ['null', 'unmapped', 'kernel', 'readonly'] as const;
  * read-only memory) returns -1/EFAULT, and a misaligned writable pointer works. The runner fails
  * the check too if the console shows an oops meanwhile (a seed-style `*num = count` does that).
  */
-export const badPointerEfault: Check = {
+export const badPointerEfault: RunCheck = {
   name: 'bad-pointer-efault',
   stage: 'patched',
   async run(context) {

@@ -22,19 +22,30 @@ export interface CheckContext {
   syscallHeader: string;
 }
 
-export interface Check {
+interface CheckBase {
   name: string;
   /** Which kernel it runs on: the stock one (negative control) or the patched one. */
   stage: 'stock' | 'patched';
-  /** The built-in syscall it exercises; the check is skipped when the patch set does not add it. */
-  needs?: 'callcount' | 'taskcount';
   /**
    * The check attributes what the console shows to its own results (one program at a time);
    * otherwise an oops or panic during the check fails every result it returns.
    */
   judgesConsole?: boolean;
-  run(context: CheckContext, syscall: SyscallEntry | undefined): Promise<CheckResult[]>;
 }
+
+/** A check of the run as a whole (the control, the release, bad pointers, userland programs). */
+export interface RunCheck extends CheckBase {
+  needs?: undefined;
+  run(context: CheckContext): Promise<CheckResult[]>;
+}
+
+/** A check of one built-in syscall: skipped when the patch set does not add it. */
+export interface SyscallCheck extends CheckBase {
+  needs: 'callcount' | 'taskcount';
+  run(context: CheckContext, syscall: SyscallEntry): Promise<CheckResult[]>;
+}
+
+export type Check = RunCheck | SyscallCheck;
 
 /** Fails results when the console text written while they ran shows a kernel failure, with the excerpt. */
 export function failOnConsole(results: CheckResult[], consoleText: string): CheckResult[] {

@@ -1,11 +1,11 @@
-import type { Check } from './check.ts';
+import type { RunCheck } from './check.ts';
 import { ENOSYS, result, runProbe } from './check.ts';
 
 /**
  * Negative control on the stock kernel of the same version: the numbers the patch set gives
  * its syscalls must not exist there (-1/ENOSYS), or a later pass proves nothing.
  */
-export const enosysControl: Check = {
+export const enosysControl: RunCheck = {
   name: 'enosys-control',
   stage: 'stock',
   async run(context) {

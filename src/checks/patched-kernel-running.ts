@@ -1,8 +1,8 @@
-import type { Check } from './check.ts';
+import type { RunCheck } from './check.ts';
 import { result } from './check.ts';
 
 /** The VM really runs the patched build: `uname -r` carries its LOCALVERSION. */
-export const patchedKernelRunning: Check = {
+export const patchedKernelRunning: RunCheck = {
   name: 'patched-kernel-running',
   stage: 'patched',
   async run(context) {

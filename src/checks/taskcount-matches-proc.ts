@@ -1,9 +1,9 @@
-import type { Check } from './check.ts';
+import type { SyscallCheck } from './check.ts';
 import { result, runProbe } from './check.ts';
 import { judgeSamples, samples, samplesNeeded, type Sample } from './sampling.ts';
 
 /** taskcount equals the /proc/<pid> directories the same program counts right after the call. */
-export const taskcountMatchesProc: Check = {
+export const taskcountMatchesProc: SyscallCheck = {
   name: 'taskcount-matches-proc',
   stage: 'patched',
   needs: 'taskcount',
@@ -12,7 +12,7 @@ export const taskcountMatchesProc: Check = {
     const outputs: string[] = [];
     let allOk = true;
     for (let i = 0; i < samples; i++) {
-      const { lines, code, output } = await runProbe(context, ['proc', syscall!.number]);
+      const { lines, code, output } = await runProbe(context, ['proc', syscall.number]);
       outputs.push(output.trim());
       allOk &&= code === 0;
       const line = lines[0];

@@ -1,4 +1,4 @@
-import type { Check } from './check.ts';
+import type { SyscallCheck } from './check.ts';
 import { parseProbeLines, result } from './check.ts';
 import { judgeSamples, samples, samplesNeeded, type Sample } from './sampling.ts';
 
@@ -13,7 +13,7 @@ export function tasksTotal(topOutput: string): number | null {
  * one shell, so the same processes exist for both (the probe while it counts, top while it
  * reads /proc); top's output goes to a file first, since `top | grep` would count the grep too.
  */
-export const taskcountMatchesTop: Check = {
+export const taskcountMatchesTop: SyscallCheck = {
   name: 'taskcount-matches-top',
   stage: 'patched',
   needs: 'taskcount',
@@ -22,14 +22,14 @@ export const taskcountMatchesTop: Check = {
     const script = Array.from(
       { length: samples },
       () =>
-        `${context.probe} call ${syscall!.number} 1; top -bn1 -w 200 > ${top}; grep -m1 '^Tasks:' ${top} || echo 'Tasks: missing'`,
+        `${context.probe} call ${syscall.number} 1; top -bn1 -w 200 > ${top}; grep -m1 '^Tasks:' ${top} || echo 'Tasks: missing'`,
     ).join('; ');
     const { stdout, stderr, code } = await context.machine.exec(script, { timeout: context.commandTimeout * 2 });
     const probeLines = parseProbeLines(stdout);
     const topLines = stdout.split('\n').filter((line) => line.startsWith('Tasks:'));
     const taken: Sample[] = Array.from({ length: Math.max(probeLines.length, topLines.length) }, (_, i) => ({
-      syscall: probeLines[i]?.value !== undefined ? Number(probeLines[i]!.value) : null,
-      ret: probeLines[i]?.ret !== undefined ? Number(probeLines[i]!.ret) : null,
+      syscall: probeLines[i]?.value !== undefined ? Number(probeLines[i].value) : null,
+      ret: probeLines[i]?.ret !== undefined ? Number(probeLines[i].ret) : null,
       reference: tasksTotal(topLines[i] ?? ''),
     }));
     const verdict = judgeSamples(taken);

@@ -1,10 +1,11 @@
 import { basename } from 'node:path';
 import type { SubResult } from '../report/model.ts';
-import type { Check, CheckContext } from './check.ts';
+import type { CheckContext, RunCheck } from './check.ts';
 import { failOnConsole, result } from './check.ts';
 import type { CheckResult } from '../report/model.ts';
 import { shellCommand } from '../guest/ssh.ts';
 import { TimeoutError } from '../errors.ts';
+import { elapsedSeconds } from '../events.ts';
 
 /** KTAP/TAP result lines ("ok 1 - name", "not ok 2 name # SKIP why") become sub-results. */
 export function parseKtap(output: string): SubResult[] {
@@ -65,7 +66,7 @@ async function compileAndRun(context: CheckContext, file: string): Promise<Check
 }
 
 /** `userland:<file>` for each C program: compiled in the guest with the syscall header, run, exit 0 = pass. */
-export const userland: Check = {
+export const userland: RunCheck = {
   name: 'userland',
   stage: 'patched',
   judgesConsole: true,
@@ -75,8 +76,10 @@ export const userland: Check = {
     for (const file of context.userlandFiles) {
       // An oops fails the program that caused it, not the others.
       const mark = context.machine.console().mark();
+      const started = Date.now();
       const programResult = await compileAndRun(context, file);
-      results.push(...failOnConsole([programResult], context.machine.console().since(mark)));
+      const timed = { ...programResult, started: new Date(started).toISOString(), seconds: elapsedSeconds(started) };
+      results.push(...failOnConsole([timed], context.machine.console().since(mark)));
     }
     return results;
   },

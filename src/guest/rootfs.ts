@@ -5,6 +5,7 @@ import ssh2 from 'ssh2';
 import { InfrastructureError } from '../errors.ts';
 import { compareVersions } from '../kernel/versions.ts';
 import { projectRoot } from '../paths.ts';
+import type { RunFolder } from '../run-folder.ts';
 
 /**
  * What the guest runs on: the host's own root filesystem, shared read-only over 9p, with tmpfs
@@ -27,11 +28,11 @@ export interface GuestKeys {
 }
 
 /** A fresh client key pair and guest host key for one run; nothing reused, nothing on the host's ~/.ssh. */
-export async function prepareGuestKeys(runDir: string): Promise<GuestKeys> {
-  const shareDir = join(runDir, 'guest');
+export async function prepareGuestKeys(folder: RunFolder): Promise<GuestKeys> {
+  const shareDir = folder.guestShare;
   mkdirSync(shareDir, { recursive: true, mode: 0o700 });
   const client = ssh2.utils.generateKeyPairSync('ed25519');
-  const clientKey = join(runDir, 'id_ed25519');
+  const clientKey = folder.clientKey;
   writeFileSync(clientKey, client.private, { mode: 0o600 });
   writeFileSync(join(shareDir, 'authorized_keys'), `${client.public}\n`, { mode: 0o600 });
   const hostKeyFile = join(shareDir, 'host_key');
@@ -48,7 +49,7 @@ export async function prepareGuestKeys(runDir: string): Promise<GuestKeys> {
   chmodSync(hostKeyFile, 0o644);
   const publicLine = /^ssh-ed25519 (\S+)/m.exec(generated.stdout)?.[1];
   if (!publicLine) throw new InfrastructureError(`dropbearkey printed no ed25519 public key: ${generated.stdout}`);
-  writeFileSync(join(shareDir, 'host_key.pub'), `ssh-ed25519 ${publicLine}\n`);
+  writeFileSync(folder.guestHostKeyPublic, `ssh-ed25519 ${publicLine}\n`);
   return { shareDir, clientKey, hostKey: Buffer.from(publicLine, 'base64') };
 }
 

@@ -58,7 +58,9 @@ export class SshSession {
       attempts++;
       try {
         const client = await this.once(Math.min(20_000, Math.max(1000, deadline - Date.now())));
-        client.on('close', () => this.dropAll(new Error('the SSH connection to the guest closed')));
+        client.on('close', () => {
+          this.dropAll(new Error('the SSH connection to the guest closed'));
+        });
         this.client = client;
         return attempts;
       } catch (error) {
@@ -77,7 +79,9 @@ export class SshSession {
       const client = new ssh2.Client();
       let hostKeyMismatch = false;
       client
-        .on('ready', () => resolve(client))
+        .on('ready', () => {
+          resolve(client);
+        })
         .on('error', (error) => {
           client.end();
           reject(hostKeyMismatch ? new Error('the guest presented a host key other than the pinned one') : error);
@@ -125,7 +129,10 @@ export class SshSession {
     const wrapped = `timeout -k 5 ${seconds} sh -c ${shellQuote(command)}`;
     return this.settle<ExecResult>((resolve, reject) => {
       client.exec(wrapped, (error, channel: ClientChannel) => {
-        if (error) return reject(error);
+        if (error) {
+          reject(error);
+          return;
+        }
         let stdout = '';
         let stderr = '';
         const timer = setTimeout(() => {
@@ -137,7 +144,10 @@ export class SshSession {
         channel.on('close', (code: number | null, signal?: string) => {
           clearTimeout(timer);
           // timeout(1) exits 124 when it had to stop the command.
-          if (code === 124) return reject(new TimeoutError(`guest command timed out after ${seconds} s: ${command}`));
+          if (code === 124) {
+            reject(new TimeoutError(`guest command timed out after ${seconds} s: ${command}`));
+            return;
+          }
           resolve({ code: signal ? null : (code ?? null), stdout, stderr });
         });
         if (options.stdin !== undefined) channel.end(options.stdin);
@@ -148,16 +158,22 @@ export class SshSession {
 
   async upload(local: string, remote: string): Promise<void> {
     const sftp = await this.sftp();
-    await this.settle<void>((resolve, reject) =>
-      sftp.fastPut(local, remote, (error) => (error ? reject(error) : resolve())),
-    );
+    await this.settle<undefined>((resolve, reject) => {
+      sftp.fastPut(local, remote, (error) => {
+        if (error) reject(error);
+        else resolve(undefined);
+      });
+    });
   }
 
   private async sftp(): Promise<SFTPWrapper> {
     if (this.sftpChannel) return this.sftpChannel;
     const client = this.connected();
     this.sftpChannel = await this.settle<SFTPWrapper>((resolve, reject) =>
-      client.sftp((error, sftp) => (error ? reject(error) : resolve(sftp))),
+      client.sftp((error, sftp) => {
+        if (error) reject(error);
+        else resolve(sftp);
+      }),
     );
     return this.sftpChannel;
   }

@@ -12,12 +12,13 @@ import {
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { ExitCode, InfrastructureError, LabError } from '../errors.ts';
-import { projectRoot, upgradeKernelScript } from '../paths.ts';
-import { Progress } from '../progress.ts';
+import type { Emit } from '../events.ts';
+import { upgradeKernelScript } from '../paths.ts';
 import { onExit, stopGroupSync } from '../reaper.ts';
+import type { BuildPlan } from './build-plan.ts';
+import { buildKey, cache, isComplete, lockKey, publish, readText } from './cache.ts';
+import { ScratchFolder } from './scratch.ts';
 import { scriptBadInput, scriptBadInputCodes, scriptErrorLine } from './script-errors.ts';
-import { compareVersions } from './versions.ts';
-import { buildKey, cache, isComplete, publish, readText, withKeyLock } from './cache.ts';
 import type { KernelSource } from './source.ts';
 
 /** A built kernel in the cache: what the VM boots and what is kept for debugging. */
@@ -35,20 +36,19 @@ export interface KernelBuild {
 
 export interface BuildRequest {
   source: KernelSource;
-  /** Patch folders, in order (compat series first). Empty for the stock build. */
-  patchDirs: string[];
-  /** Patch file contents in application order: part of the cache key. */
-  patchTexts: string[];
-  /** Config fragments given to the script besides its own VM fragment. */
-  configFragments: string[];
-  localversion: string;
+  /** What upgrade-kernel.sh said this build does (--print-plan): the cache key comes from it. */
+  plan: BuildPlan;
+  /** The options that asked for that plan, given to the build unchanged. */
+  planArgs: string[];
   /** Cache key of the stock build whose tree the patched build starts from. */
   reuseTreeOf?: string;
   jobs: number;
   compiler: string;
   /** Where the build log goes (the run's folder); it is also kept with the build. */
   log: string;
-  label: string;
+  /** Names the build in progress events ("6.1 stock"). */
+  scope: string;
+  emit: Emit;
 }
 
 /** gcc and ld versions: part of every cache key, since they change the objects. */
@@ -59,15 +59,6 @@ export async function compilerIdentity(): Promise<string> {
 }
 
 /**
- * The repo's fragment that upgrade-kernel.sh merges for this kernel: vm.config over tinyconfig
- * where tinyconfig exists (3.17+), vm-defconfig.config over defconfig before. Part of the key.
- */
-export function defaultFragment(version: string): string {
-  const dir = join(projectRoot, 'src', 'kernel', 'config');
-  return join(dir, compareVersions(version, '3.17') >= 0 ? 'vm.config' : 'vm-defconfig.config');
-}
-
-/**
  * Builds (or finds in the cache) one kernel. The stock build unpacks the source into the
  * cache's tree for its key and keeps it there; a patched build happens in that same tree, at
  * the same path (kbuild and objtool record absolute paths: a copy elsewhere rebuilds
@@ -75,25 +66,24 @@ export function defaultFragment(version: string): string {
  * serialised by a lock on it.
  */
 export async function buildKernel(request: BuildRequest): Promise<KernelBuild> {
+  const { plan } = request;
   const key = buildKey({
     sourceIdentity: request.source.identity,
-    patches: request.patchTexts,
-    configFragments: [defaultFragment(request.source.version), ...request.configFragments].map((file) =>
-      readFileSync(file, 'utf8'),
-    ),
+    patches: plan.patches.map((file) => readFileSync(file, 'utf8')),
+    makeTargets: plan.makeTargets,
+    options: plan.options,
     compiler: request.compiler,
-    localversion: request.localversion,
+    localversion: plan.localversion,
   });
   const treeKey = request.reuseTreeOf ?? key;
   const ready = (): boolean => isComplete(cache.build(key)) && treeDir(treeKey) !== undefined;
   const started = Date.now();
   if (ready()) return describe(key, true, 0);
-  return withKeyLock(`tree-${treeKey}`, async () => {
-    // Another run may have built it while this one waited for the lock.
-    if (ready()) return describe(key, true, 0);
-    await runScript(request, key, treeKey);
-    return describe(key, false, (Date.now() - started) / 1000);
-  });
+  await using _lock = await lockKey(`tree-${treeKey}`);
+  // Another run may have built it while this one waited for the lock.
+  if (ready()) return describe(key, true, 0);
+  await runScript(request, key, treeKey);
+  return describe(key, false, (Date.now() - started) / 1000);
 }
 
 /** The kernel tree of a stock build, once it is complete. */
@@ -139,40 +129,65 @@ async function runScript(request: BuildRequest, key: string, treeKey: string): P
   assertDiskSpace(cache.scratch());
   const isStock = treeKey === key;
   const inTree = isStock ? undefined : treeDir(treeKey);
-  if (!isStock && !inTree)
+  if (!isStock && !inTree) {
     throw new InfrastructureError(
       `the stock tree ${cache.tree(treeKey)} is missing`,
       'run again: the stock kernel is rebuilt',
     );
+  }
   // A stock build starts from nothing: whatever a crashed build left in its tree goes.
   if (isStock) rmSync(cache.tree(key), { recursive: true, force: true });
   // While a patched build changes the tree, it is not known to be consistent: if this process
   // dies halfway, the next run rebuilds the tree from the source instead of trusting it.
   const completeMarker = join(cache.tree(treeKey), 'complete');
   if (!isStock) rmSync(completeMarker, { force: true });
-  const work = join(cache.scratch(), `${key}-${process.pid}`);
-  rmSync(work, { recursive: true, force: true });
-  mkdirSync(work, { recursive: true });
-  writeFileSync(join(work, 'owner'), String(process.pid));
-  const removeWork = onExit(() => rmSync(work, { recursive: true, force: true }));
-  const out = join(work, 'out');
+  using work = new ScratchFolder(key);
+  const out = join(work.path, 'out');
   const args = [
     ...(inTree ? ['--in-tree', inTree] : request.source.scriptArgs),
     '--work',
-    isStock ? cache.tree(key) : work,
-    '--localversion',
-    request.localversion,
+    isStock ? cache.tree(key) : work.path,
     '--jobs',
     String(request.jobs),
     '--build-only',
     out,
-    ...request.patchDirs.flatMap((dir) => ['--patches', dir]),
-    ...request.configFragments.flatMap((file) => ['--config-fragment', file]),
+    ...request.planArgs,
   ];
+  const result = await runLogged(request, args, work.path);
+  try {
+    // A compile error leaves the tree consistent (patches applied and recorded); anything else may not.
+    if (!isStock && (result.exitCode === 0 || result.exitCode === 70)) {
+      writeFileSync(completeMarker, `${new Date().toISOString()}\n`);
+    }
+    if (result.exitCode !== 0) throw scriptError(result.exitCode, result.tail, request);
+    request.emit({
+      type: 'info',
+      scope: request.scope,
+      text: `built ${readText(join(out, 'kernelrelease'))}: ${result.compiled} files compiled`,
+    });
+    copyFileSync(request.log, join(out, 'build.log'));
+    if (isStock) writeFileSync(completeMarker, `${new Date().toISOString()}\n`);
+    publish(out, cache.build(key));
+  } catch (error) {
+    if (isStock) rmSync(cache.tree(key), { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/**
+ * Runs upgrade-kernel.sh in its own process group, its output into the build log, its progress
+ * (phase, files compiled, its own messages) out as events.
+ */
+async function runLogged(
+  request: BuildRequest,
+  args: string[],
+  tmp: string,
+): Promise<{ exitCode: number; tail: string[]; compiled: number }> {
+  const { emit, scope } = request;
   mkdirSync(cache.ccache(), { recursive: true });
   mkdirSync(join(request.log, '..'), { recursive: true });
   const log = createWriteStream(request.log);
-  const progress = new Progress(request.label);
+  const started = Date.now();
   let phase = 'start';
   let compiled = 0;
   const child = execa(upgradeKernelScript, args, {
@@ -182,18 +197,27 @@ async function runScript(request: BuildRequest, key: string, treeKey: string): P
     detached: true,
     // TMPDIR in the scratch folder: temporary files of the script, gcc and friends go with it,
     // also when they were killed before they could remove them (SIGKILL, a crashed run's reaper).
-    env: { CCACHE_DIR: cache.ccache(), CCACHE_MAXSIZE: process.env.CCACHE_MAXSIZE ?? '5G', TMPDIR: work },
+    env: { CCACHE_DIR: cache.ccache(), CCACHE_MAXSIZE: process.env.CCACHE_MAXSIZE ?? '5G', TMPDIR: tmp },
   });
   const pid = child.pid;
-  if (pid) writeFileSync(join(work, 'make.pid'), String(pid));
+  if (pid) writeFileSync(join(tmp, 'make.pid'), String(pid));
   // SIGTERM first: make deletes the half-written target it was building.
-  const killBuild = onExit(() => pid && stopGroupSync(pid));
+  const killBuild = onExit(() => {
+    if (pid) stopGroupSync(pid);
+  });
   const tail: string[] = [];
-  progress.info(`building ${request.localversion.replace(/^-/, '')} kernel: upgrade-kernel.sh ${args.join(' ')}`);
-  progress.live(() => `${phase}: ${compiled} files compiled`);
-  child.all?.setEncoding('utf8');
+  emit({
+    type: 'info',
+    scope,
+    text: `building ${request.plan.localversion.replace(/^-/, '')} kernel: upgrade-kernel.sh ${args.join(' ')}`,
+  });
+  const status = (): void => {
+    emit({ type: 'status', scope, text: `${phase}: ${compiled} files compiled`, since: started });
+  };
+  status();
+  child.all.setEncoding('utf8');
   let pending = '';
-  child.all?.on('data', (chunk: string) => {
+  child.all.on('data', (chunk: string) => {
     log.write(chunk);
     const lines = (pending + chunk).split('\n');
     pending = lines.pop() ?? '';
@@ -201,38 +225,27 @@ async function runScript(request: BuildRequest, key: string, treeKey: string): P
       tail.push(line);
       if (tail.length > 40) tail.shift();
       const phaseLine = /^syscall-lab: phase (\S+)/.exec(line);
-      if (phaseLine) phase = phaseLine[1]!;
+      if (phaseLine) phase = phaseLine[1] ?? phase;
       else if (/^\s+(CC|AS|LD)\s/.test(line)) compiled++;
-      else if (/^syscall-lab: (?!phase)/.test(line)) progress.info(line.replace(/^syscall-lab: /, ''));
+      // The plan's lines (`syscall-lab: plan: ...`) are for the log; the script's other messages are progress.
+      else if (/^syscall-lab: (?!phase |plan: )/.test(line))
+        emit({ type: 'info', scope, text: line.replace(/^syscall-lab: /, '') });
+      else continue;
+      status();
     }
   });
   const result = await child;
-  progress.stop();
+  emit({ type: 'status-end', scope });
   killBuild();
   await new Promise<void>((resolve) => log.end(resolve));
-  try {
-    // A compile error leaves the tree consistent (patches applied and recorded); anything else may not.
-    if (!isStock && (result.exitCode === 0 || result.exitCode === 70))
-      writeFileSync(completeMarker, `${new Date().toISOString()}\n`);
-    if (result.exitCode !== 0) throw scriptError(result.exitCode ?? -1, tail, request);
-    progress.info(`built ${readText(join(out, 'kernelrelease'))}: ${compiled} files compiled`);
-    copyFileSync(request.log, join(out, 'build.log'));
-    if (isStock) writeFileSync(completeMarker, `${new Date().toISOString()}\n`);
-    publish(out, cache.build(key));
-  } catch (error) {
-    if (isStock) rmSync(cache.tree(key), { recursive: true, force: true });
-    throw error;
-  } finally {
-    rmSync(work, { recursive: true, force: true });
-    removeWork();
-  }
+  return { exitCode: result.exitCode ?? -1, tail, compiled };
 }
 
 function scriptError(code: number, tail: string[], request: BuildRequest): LabError {
   const errorLine = scriptErrorLine(tail.join('\n'));
   if (scriptBadInputCodes.has(code) && errorLine) return scriptBadInput(errorLine);
   const evidence = `last ${tail.length} lines of ${request.log}:\n${tail.join('\n')}`;
-  const isPatched = request.patchDirs.length > 0;
+  const isPatched = request.reuseTreeOf !== undefined;
   return new LabError(
     `the ${isPatched ? 'patched' : 'stock'} kernel did not build (upgrade-kernel.sh exit ${code})${errorLine ? `: ${errorLine}` : ''}; full log: ${request.log}`,
     // A patch that does not compile is the patch's failure; a stock build failing is the machine's.

@@ -6,14 +6,17 @@ import { cacheRoot } from '../paths.ts';
 import { onExit } from '../reaper.ts';
 
 /** Bump when upgrade-kernel.sh changes what a build produces: every cached build is redone. */
-export const buildRecipeVersion = 1;
+export const buildRecipeVersion = 2;
 
+/** Everything that decides what a build produces (the build plan of upgrade-kernel.sh, src/kernel/build-plan.ts). */
 export interface BuildKeyInput {
   sourceIdentity: string;
   /** Contents of every patch, in application order (compat series first). */
   patches: string[];
-  /** Contents of every config fragment, in merge order. */
-  configFragments: string[];
+  /** The make targets that make the base config. */
+  makeTargets: string[];
+  /** The config options the plan sets for this version, in merge order. */
+  options: string[];
   compiler: string;
   localversion: string;
 }
@@ -55,10 +58,10 @@ export function publish(finished: string, destination: string): void {
 }
 
 /**
- * Holds a cross-process lock on one cache key while `work` runs: a second run that
- * wants the same build waits, then finds it done. A crashed holder's lock goes stale.
+ * A cross-process lock on one cache key, held until disposed (`await using lock = await lockKey(key)`):
+ * a second run that wants the same build waits, then finds it done. A crashed holder's lock goes stale.
  */
-export async function withKeyLock<T>(key: string, work: () => Promise<T>): Promise<T> {
+export async function lockKey(key: string): Promise<AsyncDisposable> {
   mkdirSync(cache.locks(), { recursive: true });
   const target = join(cache.locks(), key);
   const release = await lockfile.lock(target, {
@@ -72,13 +75,15 @@ export async function withKeyLock<T>(key: string, work: () => Promise<T>): Promi
   // process.reallyExit is undone when execa's signal-exit 4 unloads: a run stopped by Ctrl-C or
   // SIGTERM (process.exit in the reaper) would leave the lock, and the next run would wait a
   // minute for it to go stale. The reaper removes it instead.
-  const forget = onExit(() => rmSync(`${target}.lock`, { recursive: true, force: true }));
-  try {
-    return await work();
-  } finally {
-    forget();
-    await release().catch(() => undefined);
-  }
+  const forget = onExit(() => {
+    rmSync(`${target}.lock`, { recursive: true, force: true });
+  });
+  return {
+    async [Symbol.asyncDispose]() {
+      forget();
+      await release().catch(() => undefined);
+    },
+  };
 }
 
 /** Whether a run is building with this key right now (its lock is held and fresh). */

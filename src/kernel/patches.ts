@@ -4,6 +4,7 @@ import { execa } from 'execa';
 import { BadInputError } from '../errors.ts';
 import { projectRoot, upgradeKernelScript } from '../paths.ts';
 import { scriptBadInput, scriptErrorLine } from './script-errors.ts';
+import { parseSyscallTable, type SyscallEntry } from './syscalls.ts';
 import { parseVersion } from './versions.ts';
 
 /** A patch set: the patch files of one folder, in the order they apply. */
@@ -15,11 +16,8 @@ export interface PatchSet {
 }
 
 /** A syscall-table entry that a patch set adds (from the "+" lines of its table hunks). */
-export interface AddedSyscall {
-  number: number;
-  abi: string;
-  name: string;
-  entry: string;
+export interface AddedSyscall extends SyscallEntry {
+  /** The patch file that adds it. */
   patch: string;
 }
 
@@ -56,22 +54,12 @@ export function addedSyscalls(patches: { file: string; text: string }[]): AddedS
   const added: AddedSyscall[] = [];
   for (const { file, text } of patches) {
     let inTable = false;
+    const tableLines: string[] = [];
     for (const line of text.split('\n')) {
-      if (line.startsWith('+++ ')) {
-        inTable = syscallTablePath.test(line.slice(4).split('\t')[0]!.trim());
-        continue;
-      }
-      if (!inTable || !line.startsWith('+')) continue;
-      const fields = line.slice(1).trim().split(/\s+/);
-      if (fields.length < 3 || !/^\d+$/.test(fields[0]!)) continue;
-      added.push({
-        number: Number(fields[0]),
-        abi: fields[1]!,
-        name: fields[2]!,
-        entry: fields[3] ?? '',
-        patch: basename(file),
-      });
+      if (line.startsWith('+++ ')) inTable = syscallTablePath.test(line.slice(4).split('\t')[0]?.trim() ?? '');
+      else if (inTable && line.startsWith('+')) tableLines.push(line.slice(1));
     }
+    added.push(...parseSyscallTable(tableLines.join('\n')).map((entry) => ({ ...entry, patch: basename(file) })));
   }
   const byNumber = new Map<number, AddedSyscall>();
   for (const syscall of added) {
@@ -91,8 +79,9 @@ export function addedSyscalls(patches: { file: string; text: string }[]): AddedS
 export function editedSyscallTables(set: PatchSet): string[] {
   const tables = new Set<string>();
   for (const file of set.files) {
-    for (const match of readFileSync(file, 'utf8').matchAll(/^\+\+\+ (?:[^/\s]+\/)?(\S*syscall_64\.tbl)/gm))
-      tables.add(match[1]!);
+    for (const [, table = ''] of readFileSync(file, 'utf8').matchAll(/^\+\+\+ (?:[^/\s]+\/)?(\S*syscall_64\.tbl)/gm)) {
+      tables.add(table);
+    }
   }
   return [...tables];
 }

@@ -78,7 +78,7 @@ export async function resolveSource(requested: string, sha256?: string): Promise
   };
 }
 
-async function resolveVersion(version: string, sha256?: string): Promise<KernelSource> {
+function resolveVersion(version: string, sha256?: string): KernelSource {
   const pinned = pinnedVersions().find((row) => row.version === version);
   if (!pinned && !sha256) {
     throw new BadInputError(
@@ -100,7 +100,8 @@ async function resolveVersion(version: string, sha256?: string): Promise<KernelS
       path: pinned.apt.path,
     };
   }
-  const expected = sha256 ?? pinned!.sha256!;
+  const expected = sha256 ?? pinned?.sha256;
+  if (!expected) throw new BadInputError(`Linux ${version} has no sha256 in src/kernel/versions.tsv`, 'pass --sha256');
   return {
     requested: version,
     kind: 'download',

@@ -18,9 +18,10 @@ export function syscallTableLocation(version: string): string {
 export function parseSyscallTable(text: string): SyscallEntry[] {
   const entries: SyscallEntry[] = [];
   for (const line of text.split('\n')) {
-    const fields = line.replace(/#.*/, '').trim().split(/\s+/);
-    if (fields.length < 3 || !/^\d+$/.test(fields[0]!)) continue;
-    entries.push({ number: Number(fields[0]), abi: fields[1]!, name: fields[2]!, entry: fields[3] ?? '' });
+    const match = /^\s*(\d+)\s+(\S+)\s+(\S+)(?:\s+(\S+))?/.exec(line.replace(/#.*/, ''));
+    if (!match) continue;
+    const [, number = '', abi = '', name = '', entry = ''] = match;
+    entries.push({ number: Number(number), abi, name, entry });
   }
   return entries;
 }

@@ -22,12 +22,12 @@ export function parseVersionsTable(text: string): PinnedVersion[] {
     .map((line) => {
       const [version, sha256, url] = line.split('\t');
       if (!version || !sha256 || !url) throw new Error(`malformed line in ${versionsTable}: ${line}`);
-      const apt = /^apt:([^:]+):(.+)$/.exec(url);
+      const [, aptPackage, aptPath] = /^apt:([^:]+):(.+)$/.exec(url) ?? [];
       return {
         version,
         sha256: sha256 === '-' ? null : sha256,
         url,
-        ...(apt ? { apt: { package: apt[1]!, path: apt[2]! } } : {}),
+        ...(aptPackage && aptPath ? { apt: { package: aptPackage, path: aptPath } } : {}),
       };
     });
 }

@@ -38,8 +38,8 @@ interface Suite {
   time: number;
 }
 
-function testcase(classname: string, name: string, body: string): string {
-  const open = `    <testcase classname="${escapeAttr(classname)}" name="${escapeAttr(name)}" time="0.000"`;
+function testcase(classname: string, name: string, body: string, time = 0): string {
+  const open = `    <testcase classname="${escapeAttr(classname)}" name="${escapeAttr(name)}" time="${seconds(time)}"`;
   return body === '' ? `${open}/>` : `${open}>\n${body}\n    </testcase>`;
 }
 
@@ -60,7 +60,7 @@ function suite(run: RunReport): Suite {
       skipped++;
       body = `      <skipped message="${escapeAttr(oneLine(check.details, 'skipped'))}"/>`;
     }
-    cases.push(testcase(classname, check.name, body));
+    cases.push(testcase(classname, check.name, body, check.seconds));
 
     for (const sub of check.subresults ?? []) {
       let subBody = '';

@@ -15,6 +15,9 @@ export interface CheckResult {
   details: string;
   /** KTAP lines a userland test printed, one sub-result each. */
   subresults?: SubResult[];
+  /** When the check started (ISO 8601) and how long it took, in seconds. */
+  started?: string;
+  seconds?: number;
 }
 
 export interface PhaseTiming {

@@ -30,10 +30,14 @@ export function countStatuses(runs: RunReport[]): StatusCounts {
 // Guest consoles emit \r, ANSI escapes and stray control bytes; echoing them raw would garble the
 // terminal that shows the report.
 function sanitize(text: string): string {
-  return text
-    .replace(/\r\n?/g, '\n')
-    .replace(/\x1b\[[0-?]*[ -/]*[@-~]/g, '')
-    .replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '');
+  return (
+    text
+      .replace(/\r\n?/g, '\n')
+      // eslint-disable-next-line no-control-regex -- the escapes and control bytes are what it removes
+      .replace(/\x1b\[[0-?]*[ -/]*[@-~]/g, '')
+      // eslint-disable-next-line no-control-regex -- the escapes and control bytes are what it removes
+      .replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '')
+  );
 }
 
 // A newline or tab inside a table cell would break the column alignment.

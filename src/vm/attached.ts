@@ -1,52 +1,51 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { InfrastructureError } from '../errors.ts';
 import { SshSession } from '../guest/ssh.ts';
-import { ConsoleFile } from './console.ts';
+import type { RunFolder } from '../run-folder.ts';
+import { ConsoleFile } from './console-file.ts';
 import type { ConsoleLog, ExecOptions, ExecResult, Machine } from './machine.ts';
 
 /**
  * A QEMU VM left running by `boot` or `run --keep`, reached again from its run folder (the SSH
  * port, the run's client key, the pinned host key, the console file) for `syscall-lab test`.
- * It cannot reboot; stop() only hangs up, the VM stays for the next `test`.
+ * It cannot reboot; disposing of it only hangs up, the VM stays for the next `test`.
  */
-export class AttachedQemuMachine implements Machine {
+export class AttachedQemuMachine implements Machine, AsyncDisposable {
   readonly backend = 'qemu';
-  private readonly ssh: SshSession;
-  private readonly consoleFile: ConsoleFile;
 
-  constructor(
-    runDir: string,
-    port: number,
-    consolePath: string,
+  private constructor(
+    private readonly ssh: SshSession,
+    private readonly consoleFile: ConsoleFile,
     readonly accel: string,
-  ) {
-    const hostKey = /^ssh-ed25519 (\S+)/.exec(readFileSync(join(runDir, 'guest', 'host_key.pub'), 'utf8'))?.[1];
-    if (!hostKey)
+  ) {}
+
+  /** Connects to the kept VM of `folder`. */
+  static async attach(folder: RunFolder, consolePath: string, accel: string): Promise<AttachedQemuMachine> {
+    const hostKey = /^ssh-ed25519 (\S+)/.exec(readFileSync(folder.guestHostKeyPublic, 'utf8'))?.[1];
+    if (!hostKey) {
       throw new InfrastructureError(
-        `${runDir}/guest/host_key.pub holds no ed25519 key`,
+        `${folder.guestHostKeyPublic} holds no ed25519 key`,
         'boot a new VM with `syscall-lab boot`',
       );
-    this.ssh = new SshSession({
+    }
+    const ssh = new SshSession({
       host: '127.0.0.1',
-      port,
+      port: Number(readFileSync(folder.sshPort, 'utf8')),
       username: 'root',
-      privateKey: readFileSync(join(runDir, 'id_ed25519'), 'utf8'),
+      privateKey: readFileSync(folder.clientKey, 'utf8'),
       hostKey: Buffer.from(hostKey, 'base64'),
     });
-    this.consoleFile = new ConsoleFile(consolePath);
-  }
-
-  async start(): Promise<void> {
+    const consoleFile = new ConsoleFile(consolePath);
     try {
-      await this.ssh.connect(20_000, () => null);
+      await ssh.connect(20_000, () => null);
     } catch (error) {
       throw new InfrastructureError(
         `the kept VM does not answer: ${(error as Error).message}`,
         'boot it again with `syscall-lab boot`',
-        this.consoleFile.tail(20),
+        consoleFile.tail(20),
       );
     }
+    return new AttachedQemuMachine(ssh, consoleFile, accel);
   }
 
   exec(command: string, options: ExecOptions): Promise<ExecResult> {
@@ -57,18 +56,12 @@ export class AttachedQemuMachine implements Machine {
     return this.ssh.upload(local, remote);
   }
 
-  async reboot(): Promise<void> {
-    throw new InfrastructureError(
-      'a kept VM is not rebooted by `syscall-lab test`',
-      'use `syscall-lab boot` for another kernel',
-    );
-  }
-
   console(): ConsoleLog {
     return this.consoleFile;
   }
 
-  async stop(): Promise<void> {
+  [Symbol.asyncDispose](): Promise<void> {
     this.ssh.close();
+    return Promise.resolve();
   }
 }

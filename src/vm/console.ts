@@ -1,6 +1,6 @@
 /**
- * The guest's serial console: reading the log QEMU writes, and finding in it what the kernel
- * printed when something went wrong (oops, panic, warning, stall, unexpected reset).
+ * The crash catalogue: what the kernel printed on its serial console when something went wrong
+ * (oops, panic, warning, stall, unexpected reset), found in the console's text.
  *
  * The scanner works on text only, so it can be tested on captured logs and run on any slice
  * of a log (a whole boot, or what one check caused). It knows the wording of both kernel
@@ -9,103 +9,6 @@
  * dereference, address: ...", "WARNING: CPU: 0 PID: 1 at file:line", "Oops: Oops: ..." from
  * 6.9 on), with or without printk timestamps.
  */
-import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
-import type { ConsoleLog } from './machine.ts';
-
-/** The console log QEMU writes (`-serial file:PATH` or a file chardev), read as it grows. */
-export class ConsoleFile implements ConsoleLog {
-  constructor(readonly path: string) {}
-
-  /** Current size in bytes; 0 before QEMU has created the file, so a mark taken before boot is valid. */
-  mark(): number {
-    try {
-      return statSync(this.path).size;
-    } catch (error) {
-      if (isMissing(error)) return 0;
-      throw error;
-    }
-  }
-
-  /**
-   * Text from byte offset `mark` to the current end (the whole log when omitted).
-   * Read synchronously: checks call it right after a command returns, and a partial line
-   * at the end is harmless to the scanner. Decoded as lossy UTF-8 (a mark can fall inside a
-   * multi-byte character, and the serial line carries whatever userland writes) with `\r`
-   * removed (the 8250 console writes CRLF).
-   */
-  since(mark = 0): string {
-    return readOpen(this.path, (fd) => {
-      const size = fstatSync(fd).size;
-      // A mark beyond the end means the file was started over (a new QEMU run truncated it):
-      // everything in it is then newer than the mark.
-      const start = mark > size ? 0 : Math.max(0, mark);
-      return decode(readRange(fd, start, size));
-    });
-  }
-
-  /**
-   * The last `lines` lines of the log, for error details. Reads backwards from the end in
-   * chunks, so a long-running VM's multi-megabyte log is not read whole for a few lines.
-   */
-  tail(lines: number): string {
-    if (lines <= 0) return '';
-    return readOpen(this.path, (fd) => {
-      const size = fstatSync(fd).size;
-      const chunk = 64 * 1024;
-      let start = size;
-      let newlines = 0;
-      const parts: Buffer[] = [];
-      // One newline more than the lines wanted: the line before the first kept one must end.
-      // A final newline ends the last line and does not start another, hence the +1 again.
-      while (start > 0 && newlines <= lines + 1) {
-        const from = Math.max(0, start - chunk);
-        const part = readRange(fd, from, start);
-        for (const byte of part) if (byte === 0x0a) newlines++;
-        parts.unshift(part);
-        start = from;
-      }
-      const all = decode(Buffer.concat(parts)).split('\n');
-      if (all.length > 0 && all[all.length - 1] === '') all.pop();
-      return all.slice(-lines).join('\n');
-    });
-  }
-}
-
-/** `read` on the file opened for reading, closed afterwards; '' while the file does not exist yet. */
-function readOpen(path: string, read: (fd: number) => string): string {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (error) {
-    if (isMissing(error)) return '';
-    throw error;
-  }
-  try {
-    return read(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function isMissing(error: unknown): boolean {
-  return error instanceof Error && (error as NodeJS.ErrnoException).code === 'ENOENT';
-}
-
-function readRange(fd: number, start: number, end: number): Buffer {
-  const buffer = Buffer.alloc(Math.max(0, end - start));
-  let done = 0;
-  while (done < buffer.length) {
-    const n = readSync(fd, buffer, done, buffer.length - done, start + done);
-    if (n === 0) break; // the file shrank while reading: keep what was there
-    done += n;
-  }
-  return buffer.subarray(0, done);
-}
-
-function decode(bytes: Buffer): string {
-  return bytes.toString('utf8').replace(/\r/g, '');
-}
-
 /** `failure`: the kernel is broken or dead. `warning`: worth showing, but TCG can cause it. */
 export type Severity = 'failure' | 'warning';
 
@@ -217,11 +120,14 @@ const DUMP_LINE =
 
 /** Removes what the scanner must not see: carriage returns, ANSI colours (systemd, getty), NULs. */
 function normalize(text: string): string[] {
-  return text
-    .replace(/\r/g, '')
-    .replace(/\x1b(?:\[[0-9;?]*[A-Za-z]|[^[])/g, '')
-    .replace(/\0/g, '')
-    .split('\n');
+  return (
+    text
+      .replace(/\r/g, '')
+      // eslint-disable-next-line no-control-regex -- ANSI escapes are what it removes
+      .replace(/\x1b(?:\[[0-9;?]*[A-Za-z]|[^[])/g, '')
+      .replace(/\0/g, '')
+      .split('\n')
+  );
 }
 
 /** The message part of a console line: what follows the printk timestamp, if any. */

@@ -1,4 +1,5 @@
 import { LabError } from '../errors.ts';
+import type { KeptVm } from '../run-folder.ts';
 
 /**
  * The one interface every VM backend implements and every check talks to.
@@ -26,28 +27,39 @@ export interface BootableKernel {
   release: string;
 }
 
+/**
+ * What checks get: a booted guest to run commands in and copy files to, and its console.
+ * The only door from checks to VMs.
+ */
 export interface Machine {
   /** Backend name for reports, e.g. "qemu". */
   readonly backend: string;
   /** Acceleration in use, e.g. "kvm" or "tcg". */
   readonly accel: string;
-  /** Boots the machine and returns once a command can run over SSH. */
-  start(): Promise<void>;
   exec(command: string, options: ExecOptions): Promise<ExecResult>;
   /** Uploads a local file to an absolute path in the guest. */
   copy(local: string, remote: string): Promise<void>;
-  /** Reboots, into another kernel when given, and returns once SSH answers again. */
-  reboot(kernel?: BootableKernel): Promise<void>;
   /** The serial console of the current boot, watched for oopses and panics. */
   console(): ConsoleLog;
-  /** Stops the machine; safe to call more than once. */
-  stop(): Promise<void>;
 }
 
-/** What the run loop needs beyond the checks' interface: keeping the VM and finding its logs. */
-export interface RunMachine extends Machine {
-  /** Leaves the machine running after this process exits (--keep). */
-  release(): void;
+/**
+ * A machine a run owns: it boots it, reboots it into the patched kernel, and stops it when
+ * disposed (`await using`), unless it was kept.
+ */
+export interface RunMachine extends Machine, AsyncDisposable {
+  /** Boots the machine and returns once a command can run over SSH. */
+  start(): Promise<void>;
+  /** Reboots into `kernel` and returns once SSH answers again. */
+  reboot(kernel: BootableKernel): Promise<void>;
+  /** Stops the machine; safe to call more than once. */
+  stop(): Promise<void>;
+  /**
+   * Leaves the machine running after this process exits (--keep, boot): no reaper, no stop on
+   * dispose. Saves what a later `syscall-lab test` needs where the backend supports it, and
+   * says how to reach the machine.
+   */
+  keep(record: KeptVm): string;
   /** Console logs of every boot so far, in order (kept in the run folder). */
   readonly consoleLogs: string[];
 }

@@ -1,13 +1,15 @@
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa, type ResultPromise } from 'execa';
 import { InfrastructureError } from '../errors.ts';
 import { guestRoot, kernelCommandLine, readClientKey, type GuestKeys } from '../guest/rootfs.ts';
 import { SshSession } from '../guest/ssh.ts';
 import { killGroup, onExit } from '../reaper.ts';
-import { ConsoleFile, scanConsole } from './console.ts';
+import type { KeptVm, RunFolder } from '../run-folder.ts';
+import type { Accel } from './accel.ts';
+import { ConsoleFile } from './console-file.ts';
+import { scanConsole } from './console.ts';
 import {
   BootError,
   MachineGoneError,
@@ -17,27 +19,10 @@ import {
   type ExecResult,
   type RunMachine,
 } from './machine.ts';
-
-export type Accel = 'kvm' | 'tcg';
-
-/** KVM when /dev/kvm can be opened read-write; TCG (software emulation) otherwise. */
-export function probeAccel(device = '/dev/kvm'): { accel: Accel; reason?: string } {
-  if (!existsSync(device)) return { accel: 'tcg', reason: `${device} does not exist` };
-  try {
-    accessSync(device, constants.R_OK | constants.W_OK);
-    return { accel: 'kvm' };
-  } catch {
-    return { accel: 'tcg', reason: `${device} is not usable by this user (add it to the kvm group)` };
-  }
-}
-
-/** TCG runs guests several times slower: every wait is scaled by this. */
-export function timeoutScale(accel: Accel): number {
-  return accel === 'kvm' ? 1 : 4;
-}
+import { qemuArguments } from './qemu-args.ts';
 
 export interface QemuOptions {
-  runDir: string;
+  folder: RunFolder;
   kernel: BootableKernel;
   keys: GuestKeys;
   accel: Accel;
@@ -57,9 +42,10 @@ async function freeLoopbackPort(): Promise<number> {
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
+      server.close(() => {
+        if (typeof address === 'object' && address) resolve(address.port);
+        else reject(new Error('no port'));
+      });
     });
   });
 }
@@ -80,6 +66,7 @@ export class QemuMachine implements RunMachine {
   private kernel: BootableKernel;
   private port = 0;
   private removeReaper: (() => void) | undefined;
+  private kept = false;
   /** Console logs of every boot, in order. */
   readonly consoleLogs: string[] = [];
 
@@ -88,40 +75,47 @@ export class QemuMachine implements RunMachine {
     this.kernel = options.kernel;
   }
 
-  get sshPort(): number {
-    return this.port;
-  }
-
   async start(): Promise<void> {
     if (this.child && !this.exited) return;
+    const { folder } = this.options;
     this.boots++;
     this.exited = undefined;
     this.port = await freeLoopbackPort();
-    const consolePath = join(this.options.runDir, `console-${this.boots}-${this.kernel.release}.log`);
+    const consolePath = folder.qemuConsole(this.boots, this.kernel.release);
     this.consoleLogs.push(consolePath);
     this.consoleFile = new ConsoleFile(consolePath);
-    mkdirSync(this.options.runDir, { recursive: true });
     writeFileSync(consolePath, '');
-    const args = this.arguments(consolePath);
-    writeFileSync(
-      join(this.options.runDir, 'qemu.cmdline'),
-      `${[this.options.qemuBinary ?? 'qemu-system-x86_64', ...args].join(' ')}\n`,
-    );
+    const binary = this.options.qemuBinary ?? 'qemu-system-x86_64';
+    const args = qemuArguments({
+      ownerPid: process.pid,
+      accel: this.accel,
+      cpus: this.options.cpus,
+      memoryMiB: this.options.memoryMiB,
+      kernelImage: this.kernel.image,
+      kernelCommandLine: kernelCommandLine(this.options.kernelArgs),
+      consolePath,
+      rootDir: guestRoot,
+      shareDir: this.options.keys.shareDir,
+      sshPort: this.port,
+      pidFile: folder.qemuSelfPid,
+    });
+    writeFileSync(folder.qemuCommandLine, `${[binary, ...args].join(' ')}\n`);
     // QEMU's own messages go to a file, not a pipe: a VM kept with --keep outlives this process.
-    const stderrFile = join(this.options.runDir, 'qemu.log');
-    this.child = execa(this.options.qemuBinary ?? 'qemu-system-x86_64', args, {
+    this.child = execa(binary, args, {
       reject: false,
       detached: true,
       stdin: 'ignore',
       stdout: 'ignore',
-      stderr: { file: stderrFile },
+      stderr: { file: folder.qemuLog },
       buffer: false,
     });
     const child = this.child;
     const pid = child.pid;
     if (!pid) throw new InfrastructureError('qemu-system-x86_64 did not start', 'apt-get install qemu-system-x86');
-    writeFileSync(join(this.options.runDir, 'qemu.pid'), String(pid));
-    this.removeReaper = onExit(() => killGroup(pid, 'SIGKILL'));
+    writeFileSync(folder.qemuPid, String(pid));
+    this.removeReaper = onExit(() => {
+      killGroup(pid, 'SIGKILL');
+    });
     void child.then((result) => {
       this.exited = { code: result.exitCode ?? null, signal: result.signal };
     });
@@ -150,73 +144,26 @@ export class QemuMachine implements RunMachine {
   /** Why waiting for SSH is pointless now, or null while the guest may still come up. */
   private bootProblem(): string | null {
     if (this.exited) {
-      const stderr = readFileSync(join(this.options.runDir, 'qemu.log'), 'utf8').trim();
+      const stderr = readFileSync(this.options.folder.qemuLog, 'utf8').trim();
       return `QEMU exited (code ${this.exited.code ?? this.exited.signal}) before SSH answered${stderr ? `: ${stderr}` : ''}`;
     }
     const crash = scanConsole(this.consoleFile?.since() ?? '').find((finding) => finding.kind === 'panic');
     return crash ? `the kernel panicked while booting: ${crash.line}` : null;
   }
 
-  private arguments(consolePath: string): string[] {
-    const { accel, cpus, memoryMiB, keys, runDir } = this.options;
-    return [
-      '-name',
-      `syscall-lab,process=syscall-lab-${process.pid}`,
-      '-machine',
-      'pc',
-      '-accel',
-      accel,
-      '-cpu',
-      accel === 'kvm' ? 'host' : 'max',
-      '-smp',
-      String(cpus),
-      '-m',
-      String(memoryMiB),
-      '-nodefaults',
-      '-no-user-config',
-      '-display',
-      'none',
-      '-no-reboot',
-      '-kernel',
-      this.kernel.image,
-      '-append',
-      kernelCommandLine(this.options.kernelArgs),
-      '-chardev',
-      `file,id=console,path=${consolePath}`,
-      '-serial',
-      'chardev:console',
-      '-fsdev',
-      `local,id=root,path=${guestRoot},security_model=none,readonly=on,multidevs=remap`,
-      '-device',
-      'virtio-9p-pci,fsdev=root,mount_tag=/dev/root',
-      '-fsdev',
-      `local,id=lab,path=${keys.shareDir},security_model=none,readonly=on`,
-      '-device',
-      'virtio-9p-pci,fsdev=lab,mount_tag=syscalllab',
-      '-netdev',
-      `user,id=net,restrict=on,hostfwd=tcp:127.0.0.1:${this.port}-:22`,
-      '-device',
-      'virtio-net-pci,netdev=net',
-      '-device',
-      'virtio-rng-pci',
-      '-pidfile',
-      join(runDir, 'qemu-self.pid'),
-    ];
-  }
-
   async exec(command: string, options: ExecOptions): Promise<ExecResult> {
-    return this.whileAlive(() => this.ssh!.exec(command, options));
+    return this.whileAlive((ssh) => ssh.exec(command, options));
   }
 
   async copy(local: string, remote: string): Promise<void> {
-    return this.whileAlive(() => this.ssh!.upload(local, remote));
+    return this.whileAlive((ssh) => ssh.upload(local, remote));
   }
 
   /** Runs an SSH operation; if QEMU has died meanwhile, says so instead of an SSH error. */
-  private async whileAlive<T>(operation: () => Promise<T>): Promise<T> {
+  private async whileAlive<T>(operation: (ssh: SshSession) => Promise<T>): Promise<T> {
     if (!this.ssh) throw new Error('the machine is not started');
     try {
-      return await operation();
+      return await operation(this.ssh);
     } catch (error) {
       // A dying VM first shows as a broken connection; give QEMU a moment to finish exiting.
       if (!this.exited) await this.waitForExit(3000);
@@ -230,9 +177,9 @@ export class QemuMachine implements RunMachine {
     }
   }
 
-  async reboot(kernel?: BootableKernel): Promise<void> {
+  async reboot(kernel: BootableKernel): Promise<void> {
     await this.shutdown();
-    if (kernel) this.kernel = kernel;
+    this.kernel = kernel;
     await this.start();
   }
 
@@ -271,13 +218,22 @@ export class QemuMachine implements RunMachine {
     this.removeReaper = undefined;
   }
 
-  /** Leaves the VM running after this process exits (--keep): no reaper, no SSH connection. */
-  release(): void {
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (!this.kept) await this.stop();
+  }
+
+  keep(record: KeptVm): string {
+    this.kept = true;
     this.ssh?.close();
     this.ssh = undefined;
     this.removeReaper?.();
     this.removeReaper = undefined;
     // Otherwise node waits for QEMU to exit before it does.
     this.child?.unref();
+    const { folder } = this.options;
+    writeFileSync(folder.sshPort, String(this.port));
+    folder.writeKept(record);
+    folder.disown();
+    return `VM kept running: syscall-lab ssh --run ${folder.dir}; check it again: syscall-lab test --run ${folder.dir} (stop it with: syscall-lab clean --vms)`;
   }
 }

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { InfrastructureError } from '../errors.ts';
-import { cache, shortHash, withKeyLock } from '../kernel/cache.ts';
+import { cache, lockKey, shortHash } from '../kernel/cache.ts';
 import { projectRoot } from '../paths.ts';
 import { killGroup, onExit } from '../reaper.ts';
 
@@ -48,52 +48,53 @@ export async function ensureOfflineBox(say: (line: string) => void): Promise<str
   const key = shortHash([readFileSync(boxScript, 'utf8'), readFileSync(publicKey, 'utf8')]);
   const file = join(cache.boxes(), `bookworm-${key}.box`);
   const addedMarker = join(cache.boxes(), `bookworm-${key}.added`);
-  await withKeyLock(`box-${key}`, async () => {
-    if (!existsSync(file)) {
-      if (process.getuid?.() !== 0) {
-        throw new InfrastructureError(
-          `the offline box ${offlineBoxName} is not built, and building it needs root (mmdebstrap, a loop mount)`,
-          'run `sudo npx syscall-lab box build` once',
-        );
-      }
-      mkdirSync(cache.boxes(), { recursive: true });
-      say(`building the offline box ${offlineBoxName} with mmdebstrap (3-5 minutes, once)`);
-      const child = execa(boxScript, ['--out', file, '--public-key', publicKey], {
-        all: true,
-        reject: false,
-        detached: true,
-      });
-      const forget = onExit(() => child.pid && killGroup(child.pid, 'SIGTERM'));
-      const result = await child;
-      forget();
-      writeFileSync(join(cache.boxes(), 'build.log'), result.all ?? '');
-      if (result.exitCode !== 0) {
-        throw new InfrastructureError(
-          `building the box failed: ${(result.all ?? '')
-            .split('\n')
-            .filter((l) => l.includes('error'))
-            .slice(-2)
-            .join(' ')}`,
-          `see ${join(cache.boxes(), 'build.log')}`,
-        );
-      }
+  await using _lock = await lockKey(`box-${key}`);
+  if (!existsSync(file)) {
+    if (process.getuid?.() !== 0) {
+      throw new InfrastructureError(
+        `the offline box ${offlineBoxName} is not built, and building it needs root (mmdebstrap, a loop mount)`,
+        'run `sudo npx syscall-lab box build` once',
+      );
     }
-    if (!existsSync(addedMarker) || !(await boxIsInstalled(offlineBoxName))) {
-      // A re-added box must not boot from the image vagrant-libvirt uploaded for the old one.
-      await removeBoxVolumes(offlineBoxName);
-      const added = await execa('vagrant', ['box', 'add', '--force', '--name', offlineBoxName, file], {
-        all: true,
-        reject: false,
-      });
-      if (added.exitCode !== 0)
-        throw new InfrastructureError(
-          `vagrant box add failed: ${added.all?.split('\n').slice(-3).join(' ')}`,
-          'see `vagrant box list`',
-        );
-      writeFileSync(addedMarker, `${new Date().toISOString()}\n`);
-      say(`added the box ${offlineBoxName}`);
+    mkdirSync(cache.boxes(), { recursive: true });
+    say(`building the offline box ${offlineBoxName} with mmdebstrap (3-5 minutes, once)`);
+    const child = execa(boxScript, ['--out', file, '--public-key', publicKey], {
+      all: true,
+      reject: false,
+      detached: true,
+    });
+    const forget = onExit(() => {
+      if (child.pid) killGroup(child.pid, 'SIGTERM');
+    });
+    const result = await child;
+    forget();
+    writeFileSync(join(cache.boxes(), 'build.log'), result.all);
+    if (result.exitCode !== 0) {
+      throw new InfrastructureError(
+        `building the box failed: ${result.all
+          .split('\n')
+          .filter((l) => l.includes('error'))
+          .slice(-2)
+          .join(' ')}`,
+        `see ${join(cache.boxes(), 'build.log')}`,
+      );
     }
-  });
+  }
+  if (!existsSync(addedMarker) || !(await boxIsInstalled(offlineBoxName))) {
+    // A re-added box must not boot from the image vagrant-libvirt uploaded for the old one.
+    await removeBoxVolumes(offlineBoxName);
+    const added = await execa('vagrant', ['box', 'add', '--force', '--name', offlineBoxName, file], {
+      all: true,
+      reject: false,
+    });
+    if (added.exitCode !== 0)
+      throw new InfrastructureError(
+        `vagrant box add failed: ${added.all.split('\n').slice(-3).join(' ')}`,
+        'see `vagrant box list`',
+      );
+    writeFileSync(addedMarker, `${new Date().toISOString()}\n`);
+    say(`added the box ${offlineBoxName}`);
+  }
   return file;
 }
 

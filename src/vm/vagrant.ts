@@ -1,11 +1,15 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { execa, execaSync } from 'execa';
-import { InfrastructureError, LabError, TimeoutError } from '../errors.ts';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execa } from 'execa';
+import { InfrastructureError, TimeoutError } from '../errors.ts';
 import { shellCommand, shellQuote, SshSession } from '../guest/ssh.ts';
 import { projectRoot } from '../paths.ts';
-import { isAlive, onExit, ownerOf } from '../reaper.ts';
-import { ConsoleFile, scanConsole } from './console.ts';
+import { onExit } from '../reaper.ts';
+import type { RunFolder } from '../run-folder.ts';
+import type { Accel } from './accel.ts';
+import { ConsoleFile } from './console-file.ts';
+import { scanConsole } from './console.ts';
+import { destroyRunVm } from './vagrant-host.ts';
+import { parseSshConfig } from './vagrant-ssh-config.ts';
 import {
   BootError,
   type BootableKernel,
@@ -19,7 +23,9 @@ export type VagrantProvider = 'libvirt' | 'virtualbox';
 
 export interface VagrantOptions {
   /** The run folder: Vagrant's machine state (.vagrant/), its log and the console logs live here. */
-  runDir: string;
+  folder: RunFolder;
+  /** The libvirt driver follows it: kvm, or qemu (TCG). */
+  accel: Accel;
   box: string;
   provider: VagrantProvider;
   cpus: number;
@@ -33,40 +39,9 @@ export interface VagrantOptions {
   buildInGuest?: { version: string; patchDirs: string[]; source?: string; localversion: string };
   /** Each line Vagrant prints, for live progress. */
   onOutput?: (line: string) => void;
+  /** Something went wrong on the side (a VM that could not be destroyed). */
+  onWarning?: (text: string) => void;
   vagrantBinary?: string;
-}
-
-/** What `vagrant ssh-config` says about reaching the guest. */
-export interface SshConfig {
-  host: string;
-  port: number;
-  user: string;
-  identityFile: string;
-}
-
-/** Parses `vagrant ssh-config` output (one Host block). */
-export function parseSshConfig(text: string): SshConfig {
-  const values = new Map<string, string>();
-  for (const line of text.split('\n')) {
-    const match = /^\s*(\w+)\s+(.+?)\s*$/.exec(line);
-    if (match && !values.has(match[1]!)) values.set(match[1]!, match[2]!.replace(/^"(.*)"$/, '$1'));
-  }
-  const host = values.get('HostName');
-  const user = values.get('User');
-  const identityFile = values.get('IdentityFile');
-  const port = Number(values.get('Port') ?? '22');
-  if (!host || !user || !identityFile || !Number.isInteger(port)) {
-    throw new InfrastructureError(
-      `vagrant ssh-config gave no HostName/User/IdentityFile: ${text.trim().slice(0, 300)}`,
-      'see vagrant.log in the run folder',
-    );
-  }
-  return { host, port, user, identityFile };
-}
-
-/** The console file the provider writes: libvirt's QEMU writes it, so not under a private home. */
-function consolePathFor(runDir: string): string {
-  return join(runDir, 'console.log');
 }
 
 /**
@@ -77,7 +52,7 @@ function consolePathFor(runDir: string): string {
  */
 export class VagrantMachine implements RunMachine {
   readonly backend = 'vagrant';
-  readonly accel: string;
+  readonly accel: Accel;
   readonly consoleLogs: string[] = [];
   private ssh: SshSession | undefined;
   private hostKey: Buffer | undefined;
@@ -85,10 +60,11 @@ export class VagrantMachine implements RunMachine {
   private created = false;
   private removeReaper: (() => void) | undefined;
   private uploads = 0;
+  private kept = false;
 
   constructor(private readonly options: VagrantOptions) {
-    this.accel = existsSync('/dev/kvm') ? 'kvm' : 'tcg';
-    this.consoleFile = new ConsoleFile(consolePathFor(options.runDir));
+    this.accel = options.accel;
+    this.consoleFile = new ConsoleFile(options.folder.vagrantConsole);
   }
 
   /** Environment of every vagrant command: the repository's Vagrantfile, this run's state folder. */
@@ -96,13 +72,14 @@ export class VagrantMachine implements RunMachine {
     const build = this.options.buildInGuest;
     return {
       VAGRANT_CWD: projectRoot,
-      VAGRANT_DOTFILE_PATH: join(this.options.runDir, '.vagrant'),
+      VAGRANT_DOTFILE_PATH: this.options.folder.vagrantState,
       VAGRANT_DEFAULT_PROVIDER: this.options.provider,
       VAGRANT_NO_COLOR: '1',
       VAGRANT_CHECKPOINT_DISABLE: '1',
       SYSCALL_LAB_BOX: this.options.box,
       SYSCALL_LAB_MEMORY: String(this.options.memoryMiB),
       SYSCALL_LAB_CPUS: String(this.options.cpus),
+      SYSCALL_LAB_ACCEL: this.accel,
       SYSCALL_LAB_NAME: this.options.name,
       SYSCALL_LAB_CONSOLE_LOG: this.consoleFile.path,
       // The harness reloads by itself, to time the boot and watch its console.
@@ -118,7 +95,7 @@ export class VagrantMachine implements RunMachine {
   }
 
   private async vagrant(args: string[], timeoutMs: number, extraEnv: Record<string, string> = {}): Promise<string> {
-    const logFile = join(this.options.runDir, 'vagrant.log');
+    const logFile = this.options.folder.vagrantLog;
     const env = this.environment(extraEnv);
     writeFileSync(logFile, `$ vagrant ${args.join(' ')}\n`, { flag: 'a' });
     const child = execa(this.options.vagrantBinary ?? 'vagrant', args, {
@@ -130,7 +107,7 @@ export class VagrantMachine implements RunMachine {
       stdin: 'ignore',
     });
     let pending = '';
-    child.all?.on('data', (chunk: Buffer) => {
+    child.all.on('data', (chunk: Buffer) => {
       const text = chunk.toString('utf8');
       writeFileSync(logFile, text, { flag: 'a' });
       const lines = (pending + text).split('\n');
@@ -138,7 +115,7 @@ export class VagrantMachine implements RunMachine {
       for (const line of lines) if (line.trim()) this.options.onOutput?.(line.trim());
     });
     const result = await child;
-    const tail = (result.all ?? '').split('\n').slice(-15).join('\n');
+    const tail = result.all.split('\n').slice(-15).join('\n');
     if (result.timedOut) {
       throw new TimeoutError(
         `vagrant ${args[0]} did not finish within ${Math.round(timeoutMs / 1000)} s`,
@@ -147,7 +124,7 @@ export class VagrantMachine implements RunMachine {
       );
     }
     if (result.exitCode !== 0) {
-      const cause = (result.all ?? '')
+      const cause = result.all
         .split('\n')
         .filter((line) => /error|failed|timed out|not found|cannot|could not/i.test(line))
         .slice(0, 3)
@@ -163,13 +140,15 @@ export class VagrantMachine implements RunMachine {
 
   /** Creates and boots the VM on the box's own kernel (the stock one: nothing is provisioned yet). */
   async start(): Promise<void> {
-    mkdirSync(this.options.runDir, { recursive: true });
+    mkdirSync(this.options.folder.dir, { recursive: true });
     writeFileSync(this.consoleFile.path, '');
     this.consoleLogs.push(this.consoleFile.path);
     this.created = true;
     // Whatever happens from here, the VM is destroyed when this process ends (unless released).
-    this.removeReaper = onExit(() => this.destroySync());
-    writeFileSync(join(this.options.runDir, 'vagrant.env'), JSON.stringify(this.environment(), null, 2));
+    this.removeReaper = onExit(() => {
+      this.destroySync();
+    });
+    writeFileSync(this.options.folder.vagrantEnv, JSON.stringify(this.environment(), null, 2));
     const mark = this.consoleFile.mark();
     await this.booted(mark, () =>
       this.vagrant(['up', '--no-provision', `--provider=${this.options.provider}`], this.options.upTimeout),
@@ -197,7 +176,7 @@ export class VagrantMachine implements RunMachine {
 
   private async connect(): Promise<void> {
     const config = parseSshConfig(await this.vagrant(['ssh-config'], 60_000));
-    writeFileSync(join(this.options.runDir, 'ssh-config'), JSON.stringify(config, null, 2));
+    writeFileSync(this.options.folder.vagrantSshConfig, JSON.stringify(config, null, 2));
     this.ssh?.close();
     this.ssh = new SshSession({
       host: config.host,
@@ -253,104 +232,40 @@ export class VagrantMachine implements RunMachine {
     this.ssh = undefined;
     if (this.created) {
       this.created = false;
-      await this.vagrant(['destroy', '--force'], 300_000).catch((error: LabError) => {
-        process.stderr.write(`syscall-lab: warning: ${error.message} (remove it with: syscall-lab clean --vms)\n`);
+      await this.vagrant(['destroy', '--force'], 300_000).catch((error: unknown) => {
+        this.options.onWarning?.(
+          `${error instanceof Error ? error.message : String(error)} (remove it with: syscall-lab clean --vms)`,
+        );
       });
     }
     this.removeReaper?.();
     this.removeReaper = undefined;
   }
 
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (!this.kept) await this.stop();
+  }
+
   /** From the exit handler (Ctrl-C, crash): synchronous, bounded. */
   private destroySync(): void {
     if (!this.created) return;
     this.created = false;
-    destroyRunVm(this.options.runDir, this.options.vagrantBinary);
+    destroyRunVm(this.options.folder, this.options.vagrantBinary);
   }
 
-  /** Leaves the VM running after this process exits (--keep). */
-  release(): void {
+  /** Leaves the VM running after this process exits (--keep); `syscall-lab test` does not attach to it. */
+  keep(): string {
+    this.kept = true;
     this.ssh?.close();
     this.ssh = undefined;
     this.removeReaper?.();
     this.removeReaper = undefined;
+    this.options.folder.disown();
+    return `VM kept running: ${this.sshHint} (stop it with: syscall-lab clean --vms)`;
   }
 
   /** How a developer reaches a VM kept with --keep. */
   get sshHint(): string {
-    return `cd ${shellQuote(projectRoot)} && VAGRANT_DOTFILE_PATH=${shellQuote(join(this.options.runDir, '.vagrant'))} vagrant ssh`;
-  }
-}
-
-/** Whether runDir's Vagrant state names a created VM (vagrant writes machines/<name>/<provider>/id). */
-function hasCreatedVm(runDir: string): boolean {
-  const machines = join(runDir, '.vagrant', 'machines');
-  if (!existsSync(machines)) return false;
-  return readdirSync(machines).some((machine) =>
-    readdirSync(join(machines, machine)).some((provider) => existsSync(join(machines, machine, provider, 'id'))),
-  );
-}
-
-/** `vagrant destroy -f` of the VM whose state is in runDir (vagrant.env), synchronously. */
-export function destroyRunVm(runDir: string, vagrantBinary = 'vagrant'): boolean {
-  const envFile = join(runDir, 'vagrant.env');
-  if (!existsSync(envFile) || !hasCreatedVm(runDir)) return false;
-  const env = JSON.parse(readFileSync(envFile, 'utf8')) as Record<string, string>;
-  const result = execaSync(vagrantBinary, ['destroy', '--force'], {
-    env,
-    reject: false,
-    timeout: 120_000,
-    stdin: 'ignore',
-  });
-  return result.exitCode === 0;
-}
-
-/** Destroys the VMs of runs whose process is gone (a crashed or killed earlier run), and kept ones when asked. */
-export function reapVagrantLeftovers(runsDir: string, includeKept: boolean): string[] {
-  if (!existsSync(runsDir)) return [];
-  const reaped: string[] = [];
-  for (const name of readdirSync(runsDir)) {
-    const dir = join(runsDir, name);
-    const owner = ownerOf(dir);
-    // A run kept with --keep gave up its owner file.
-    const kept = owner === null;
-    if ((owner !== null && isAlive(owner)) || (kept && !includeKept)) continue;
-    if (destroyRunVm(dir)) reaped.push(`Vagrant VM of ${kept ? 'kept' : 'dead'} run ${name}`);
-  }
-  return reaped;
-}
-
-/**
- * What the Vagrant backend needs on the host, checked before anything is built: vagrant, the
- * provider (vagrant-libvirt + a libvirtd that answers, or VirtualBox).
- */
-export async function checkVagrantHost(provider: VagrantProvider, vagrantBinary = 'vagrant'): Promise<void> {
-  const version = await execa(vagrantBinary, ['--version'], { reject: false, timeout: 60_000 });
-  if (version.exitCode !== 0)
-    throw new InfrastructureError(
-      `${vagrantBinary} is not installed or does not run`,
-      'apt-get install vagrant (Debian 12 ships 2.3.4)',
-    );
-  if (provider === 'virtualbox') {
-    const vbox = await execa('VBoxManage', ['--version'], { reject: false });
-    if (vbox.exitCode !== 0)
-      throw new InfrastructureError(
-        'VBoxManage is missing: the virtualbox provider needs VirtualBox',
-        'install VirtualBox from virtualbox.org (Debian 12 has no package), or use --provider libvirt',
-      );
-    return;
-  }
-  const plugins = await execa(vagrantBinary, ['plugin', 'list'], { reject: false, timeout: 60_000 });
-  if (!plugins.stdout.includes('vagrant-libvirt'))
-    throw new InfrastructureError(
-      'the vagrant-libvirt plugin is missing',
-      'apt-get install vagrant-libvirt libvirt-daemon-system',
-    );
-  const uri = await execa('virsh', ['-c', 'qemu:///system', 'uri'], { reject: false, timeout: 20_000 });
-  if (uri.exitCode !== 0) {
-    throw new InfrastructureError(
-      `libvirtd does not answer on qemu:///system: ${uri.stderr.trim().split('\n')[0] ?? ''}`,
-      'start it (systemctl start libvirtd; without systemd: virtlogd -d && libvirtd -d); `npm run test:vagrant` does this inside a network namespace',
-    );
+    return `cd ${shellQuote(projectRoot)} && VAGRANT_DOTFILE_PATH=${shellQuote(this.options.folder.vagrantState)} vagrant ssh`;
   }
 }

@@ -1,7 +1,8 @@
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { probeAccel, timeoutScale } from '../../src/vm/qemu.ts';
+import { chooseAccel, probeAccel, timeoutScale } from '../../src/vm/accel.ts';
+import type { LabError } from '../../src/errors.ts';
 import { useTempDirs } from './support/temp.ts';
 
 const tempDir = useTempDirs('syscall-lab-accel-');
@@ -13,11 +14,27 @@ describe('probeAccel', () => {
     expect(probeAccel(device)).toEqual({ accel: 'tcg', reason: `${device} does not exist` });
   });
 
-  it('uses KVM when the device can be opened read-write', () => {
+  const vmx = 'processor\t: 0\nflags\t\t: fpu vme de pse vmx sse sse2\n';
+  const svm = 'processor\t: 0\nflags\t\t: fpu vme de pse svm sse sse2\n';
+  const neither = 'processor\t: 0\nflags\t\t: fpu vme de pse hypervisor sse sse2\n';
+
+  it.each([
+    ['VT-x', vmx],
+    ['AMD-V', svm],
+  ])('uses KVM when the device can be opened read-write and the CPU has %s', (_what, cpuinfo) => {
     const device = join(tempDir(), 'kvm');
     writeFileSync(device, '');
     chmodSync(device, 0o660);
-    expect(probeAccel(device)).toEqual({ accel: 'kvm' });
+    expect(probeAccel(device, cpuinfo)).toEqual({ accel: 'kvm' });
+  });
+
+  it('falls back to TCG when /dev/kvm opens but the CPU has no VT-x or AMD-V (a paravirtual-only KVM)', () => {
+    const device = join(tempDir(), 'kvm');
+    writeFileSync(device, '');
+    chmodSync(device, 0o660);
+    const probed = probeAccel(device, neither);
+    expect(probed.accel).toBe('tcg');
+    expect(probed.reason).toMatch(/no VT-x or AMD-V \(no vmx or svm flag/);
   });
 
   it.skipIf(isRoot)('falls back to TCG when the device is not writable by this user', () => {
@@ -41,5 +58,29 @@ describe('timeoutScale', () => {
   it('is 1 under KVM and 4 under TCG', () => {
     expect(timeoutScale('kvm')).toBe(1);
     expect(timeoutScale('tcg')).toBe(4);
+  });
+});
+
+describe('chooseAccel', () => {
+  const noKvm = { accel: 'tcg' as const, reason: '/dev/kvm does not exist' };
+  it('auto: KVM when usable, else TCG with a notice saying why', () => {
+    expect(chooseAccel('auto', { accel: 'kvm' })).toEqual({ accel: 'kvm' });
+    expect(chooseAccel('auto', noKvm)).toEqual({
+      accel: 'tcg',
+      notice: 'no KVM (/dev/kvm does not exist): using TCG software emulation, timeouts x4',
+    });
+  });
+
+  it('tcg: TCG without a notice, even where KVM works', () => {
+    expect(chooseAccel('tcg', { accel: 'kvm' })).toEqual({ accel: 'tcg' });
+  });
+
+  it('kvm: refused (exit 3) where KVM does not work', () => {
+    expect(() => chooseAccel('kvm', noKvm)).toThrow(/--accel kvm, but KVM is not usable: \/dev\/kvm does not exist/);
+    try {
+      chooseAccel('kvm', noKvm);
+    } catch (error) {
+      expect((error as LabError).exitCode).toBe(3);
+    }
   });
 });

@@ -4,7 +4,8 @@ import { buildKey, buildRecipeVersion, shortHash, type BuildKeyInput } from '../
 const base: BuildKeyInput = {
   sourceIdentity: 'sha256:d4b9e522925d9b1b3fd130c8b7690ef6af4faf118fc4c5e28dfcbb18de3cb234',
   patches: ['--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+b\n', '--- a/y\n+++ b/y\n@@ -1 +1 @@\n-c\n+d\n'],
-  configFragments: ['CONFIG_9P_FS=y\n', 'CONFIG_DEBUG_INFO=y\n'],
+  makeTargets: ['tinyconfig', 'kvm_guest.config'],
+  options: ['CONFIG_9P_FS=y', 'CONFIG_DEBUG_INFO=y'],
   compiler: 'gcc (Debian 12.2.0-14) 12.2.0 / GNU ld (GNU Binutils for Debian) 2.40',
   localversion: '-patched-1234abcd',
 };
@@ -35,8 +36,9 @@ describe('buildKey', () => {
     ['a patch added', { patches: [...base.patches, '--- a/z\n+++ b/z\n'] }],
     ['no patches (stock)', { patches: [] }],
     ['how the patch texts split', { patches: [base.patches[0]! + base.patches[1]!] }],
-    ['a config fragment', { configFragments: ['CONFIG_9P_FS=y\n', 'CONFIG_DEBUG_INFO=n\n'] }],
-    ['a config fragment dropped', { configFragments: ['CONFIG_9P_FS=y\n'] }],
+    ['a config option', { options: ['CONFIG_9P_FS=y', '# CONFIG_DEBUG_INFO is not set'] }],
+    ['a config option dropped', { options: ['CONFIG_9P_FS=y'] }],
+    ['the base config', { makeTargets: ['tinyconfig', 'kvmconfig'] }],
     ['the compiler', { compiler: 'gcc (Debian 12.2.0-14) 12.2.1 / GNU ld (GNU Binutils for Debian) 2.40' }],
     ['the linker', { compiler: 'gcc (Debian 12.2.0-14) 12.2.0 / GNU ld (GNU Binutils for Debian) 2.41' }],
     ['the localversion', { localversion: '-stock' }],

@@ -11,10 +11,9 @@ import { taskcountMatchesProc } from '../../src/checks/taskcount-matches-proc.ts
 import { taskcountMatchesTop } from '../../src/checks/taskcount-matches-top.ts';
 import { userland } from '../../src/checks/userland.ts';
 import type { SyscallEntry } from '../../src/kernel/syscalls.ts';
-import { CheckAbortedError, runChecks } from '../../src/pipeline.ts';
+import { CheckAbortedError, runChecks } from '../../src/stages/checks.ts';
 import { TimeoutError } from '../../src/errors.ts';
 import { MachineGoneError } from '../../src/vm/machine.ts';
-import { Progress } from '../../src/progress.ts';
 import type { ConsoleLog, ExecResult, Machine } from '../../src/vm/machine.ts';
 
 /** A machine that answers commands from recorded guest outputs; no VM. */
@@ -27,7 +26,6 @@ class RecordedMachine implements Machine {
 
   constructor(private readonly answer: (command: string, call: number) => Partial<ExecResult>) {}
 
-  async start(): Promise<void> {}
   async exec(command: string): Promise<ExecResult> {
     this.commands.push(command);
     return { code: 0, stdout: '', stderr: '', ...this.answer(command, this.commands.length) };
@@ -35,7 +33,6 @@ class RecordedMachine implements Machine {
   async copy(local: string, remote: string): Promise<void> {
     this.copies.push(`${local} -> ${remote}`);
   }
-  async reboot(): Promise<void> {}
   console(): ConsoleLog {
     return {
       path: '/dev/null',
@@ -43,7 +40,6 @@ class RecordedMachine implements Machine {
       since: (mark = 0) => this.consoleText.slice(mark),
     };
   }
-  async stop(): Promise<void> {}
 }
 
 const callcount: SyscallEntry = { number: 451, abi: 'common', name: 'callcount', entry: 'sys_callcount' };
@@ -68,14 +64,14 @@ const topSample = (taskcountValue: number, topValue: number): string =>
 describe('enosys-control', () => {
   it('passes when every new number gives -1/ENOSYS on the stock kernel', async () => {
     const machine = new RecordedMachine(() => ({ stdout: 'nr=451 ret=-1 errno=38\nnr=452 ret=-1 errno=38\n' }));
-    const [result] = await enosysControl.run(context(machine), undefined);
+    const [result] = await enosysControl.run(context(machine));
     expect(result!.status).toBe('pass');
     expect(machine.commands[0]).toBe('/tmp/syscall-lab/probe enosys 451 452');
   });
 
   it('fails when a number already exists on the stock kernel (EINVAL from another syscall)', async () => {
     const machine = new RecordedMachine(() => ({ stdout: 'nr=451 ret=-1 errno=22\nnr=452 ret=-1 errno=38\n' }));
-    const [result] = await enosysControl.run(context(machine), undefined);
+    const [result] = await enosysControl.run(context(machine));
     expect(result!.status).toBe('fail');
     expect(result!.actual).toContain('451: -1/errno 22');
   });
@@ -153,20 +149,20 @@ const efaultOutput =
 describe('bad-pointer-efault', () => {
   it('passes when every bad pointer gives EFAULT and the misaligned one works, for both syscalls', async () => {
     const machine = new RecordedMachine(() => ({ stdout: efaultOutput }));
-    const [result] = await badPointerEfault.run(context(machine), undefined);
+    const [result] = await badPointerEfault.run(context(machine));
     expect(result!.status).toBe('pass');
     expect(machine.commands).toEqual(['/tmp/syscall-lab/probe efault 451', '/tmp/syscall-lab/probe efault 452']);
   });
 
   it('fails when the probe is killed at the NULL pointer (an oops)', async () => {
     const machine = new RecordedMachine(() => ({ stdout: '', code: 137 }));
-    const [result] = await badPointerEfault.run(context(machine, [callcount]), undefined);
+    const [result] = await badPointerEfault.run(context(machine, [callcount]));
     expect(result!.status).toBe('fail');
     expect(result!.actual).toContain('callcount(null): no answer');
   });
 
   it('is skipped when the patch set adds neither built-in syscall', async () => {
-    const [result] = await badPointerEfault.run(context(new RecordedMachine(() => ({})), []), undefined);
+    const [result] = await badPointerEfault.run(context(new RecordedMachine(() => ({})), []));
     expect(result!.status).toBe('skip');
   });
 });
@@ -176,7 +172,7 @@ describe('userland', () => {
     const machine = new RecordedMachine((command) =>
       command.startsWith('gcc') ? { code: 1, stderr: "a_test.c:3:1: error: expected ';' before '}' token" } : {},
     );
-    const [result] = await userland.run(context(machine), undefined);
+    const [result] = await userland.run(context(machine));
     expect(result!.name).toBe('userland:a_test.c');
     expect(result!.status).toBe('fail');
     expect(result!.details).toContain("expected ';'");
@@ -189,7 +185,7 @@ describe('userland', () => {
         ? { code: 0, stdout: 'KTAP version 1\n1..2\nok 1 - first\nnot ok 2 - second\n' }
         : {},
     );
-    const [result] = await userland.run(context(machine), undefined);
+    const [result] = await userland.run(context(machine));
     expect(result!.subresults).toEqual([
       { name: 'first', status: 'pass' },
       { name: 'second', status: 'fail' },
@@ -210,10 +206,7 @@ describe('userland and the console', () => {
       if (command === '/tmp/syscall-lab/userland/oopses') machine.consoleText += oops;
       return {};
     });
-    const results = await userland.run(
-      { ...context(machine), userlandFiles: ['/src/oopses.c', '/src/clean.c'] },
-      undefined,
-    );
+    const results = await userland.run({ ...context(machine), userlandFiles: ['/src/oopses.c', '/src/clean.c'] });
     expect(results.map((r) => [r.name, r.status])).toEqual([
       ['userland:oopses.c', 'fail'],
       ['userland:clean.c', 'pass'],
@@ -229,10 +222,7 @@ describe('userland timeouts', () => {
       if (command === '/tmp/syscall-lab/userland/hangs') throw new TimeoutError('guest command timed out after 1 s');
       return {};
     });
-    const results = await userland.run(
-      { ...context(machine), userlandFiles: ['/src/hangs.c', '/src/works.c'] },
-      undefined,
-    );
+    const results = await userland.run({ ...context(machine), userlandFiles: ['/src/hangs.c', '/src/works.c'] });
     expect(results.map((r) => [r.name, r.status])).toEqual([
       ['userland:hangs.c', 'fail'],
       ['userland:works.c', 'pass'],
@@ -251,18 +241,14 @@ describe('runChecks', () => {
       }
       return { stdout: '' };
     });
-    const results = await runChecks([badPointerEfault], context(machine), new Progress('test'));
+    const results = await runChecks([badPointerEfault], context(machine), 'test');
     expect(results[0]!.status).toBe('fail');
     expect(results[0]!.details).toContain('BUG: kernel NULL pointer dereference');
   });
 
   it('skips the built-in checks for syscalls the patch set does not add', async () => {
     const patchedChecks = allChecks.filter((check) => check.stage === 'patched' && check.needs === 'callcount');
-    const results = await runChecks(
-      patchedChecks,
-      context(new RecordedMachine(() => ({})), [taskcount]),
-      new Progress('test'),
-    );
+    const results = await runChecks(patchedChecks, context(new RecordedMachine(() => ({})), [taskcount]), 'test');
     expect(results.map((r) => [r.name, r.status])).toEqual([['callcount-increments', 'skip']]);
   });
 
@@ -271,9 +257,7 @@ describe('runChecks', () => {
     const machine = new RecordedMachine(() => {
       throw new MachineGoneError('QEMU exited (code 0) during the command', panicTail);
     });
-    const error = await runChecks([callcountIncrements], context(machine), new Progress('test')).catch(
-      (e: unknown) => e,
-    );
+    const error = await runChecks([callcountIncrements], context(machine), 'test').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CheckAbortedError);
     expect((error as CheckAbortedError).results.map((r) => [r.name, r.status])).toEqual([
       ['callcount-increments', 'fail'],
@@ -284,7 +268,7 @@ describe('runChecks', () => {
     const machine = new RecordedMachine(() => {
       throw new MachineGoneError('QEMU exited (code null) during the command', 'syscall-lab-init: sshd started\n');
     });
-    const error = await runChecks([enosysControl, callcountIncrements], context(machine), new Progress('test')).catch(
+    const error = await runChecks([enosysControl, callcountIncrements], context(machine), 'test').catch(
       (e: unknown) => e,
     );
     expect(error).toBeInstanceOf(CheckAbortedError);

@@ -3,7 +3,8 @@ import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConsoleFile, scanConsole, verdict, type ConsoleFinding } from '../../src/vm/console.ts';
+import { ConsoleFile } from '../../src/vm/console-file.ts';
+import { scanConsole, verdict, type ConsoleFinding } from '../../src/vm/console.ts';
 
 const fixtures = fileURLToPath(new URL('../fixtures/console/', import.meta.url));
 

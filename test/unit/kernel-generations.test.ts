@@ -1,21 +1,10 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { compatDirsFor } from '../../src/kernel/compat.ts';
 import { editedSyscallTables, readPatchSet } from '../../src/kernel/patches.ts';
 import { syscallTableLocation } from '../../src/kernel/syscalls.ts';
 import { projectRoot } from '../../src/paths.ts';
 
-// What differs between kernel generations: the compat series and where the syscall table is.
-describe('toolchain-compatibility series', () => {
-  it.each(['3.9', '3.9.6', '3.9.11'])('applies to %s', (version) => {
-    expect(compatDirsFor(version)).toEqual([join(projectRoot, 'src', 'kernel', 'compat', 'linux-3.9')]);
-  });
-
-  it.each(['3.8.13', '3.10', '4.19.325', '6.1', '6.12.16'])('does not apply to %s', (version) => {
-    expect(compatDirsFor(version)).toEqual([]);
-  });
-});
-
+// What differs between kernel generations: where the syscall table is, what the guest needs.
 describe('syscall table location', () => {
   it.each([
     ['3.9.11', 'arch/x86/syscalls/syscall_64.tbl'],

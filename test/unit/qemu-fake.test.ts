@@ -6,6 +6,7 @@ import { dir, type DirectoryResult } from 'tmp-promise';
 import { prepareGuestKeys } from '../../src/guest/rootfs.ts';
 import { BootError } from '../../src/vm/machine.ts';
 import { QemuMachine } from '../../src/vm/qemu.ts';
+import { RunFolder } from '../../src/run-folder.ts';
 
 // A fake qemu-system-x86_64 on PATH that records its arguments, then fails or hangs:
 // what the harness asks of QEMU, and that it cleans up after it, without booting anything.
@@ -36,9 +37,10 @@ afterAll(async () => {
 });
 
 async function machine(bootTimeout: number): Promise<QemuMachine> {
-  const keys = await prepareGuestKeys(runDir.path);
+  const folder = new RunFolder(runDir.path);
+  const keys = await prepareGuestKeys(folder);
   return new QemuMachine({
-    runDir: runDir.path,
+    folder,
     kernel: { image: '/boot/fake-bzImage', release: '6.1.0-stock' },
     keys,
     accel: 'tcg',

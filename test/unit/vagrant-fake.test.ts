@@ -7,13 +7,10 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { InfrastructureError } from '../../src/errors.ts';
 import { runCleanups } from '../../src/reaper.ts';
 import { BootError } from '../../src/vm/machine.ts';
-import {
-  destroyRunVm,
-  parseSshConfig,
-  reapVagrantLeftovers,
-  VagrantMachine,
-  type VagrantOptions,
-} from '../../src/vm/vagrant.ts';
+import { VagrantMachine, type VagrantOptions } from '../../src/vm/vagrant.ts';
+import { parseSshConfig } from '../../src/vm/vagrant-ssh-config.ts';
+import { destroyRunVm, reapVagrantLeftovers } from '../../src/vm/vagrant-host.ts';
+import { RunFolder } from '../../src/run-folder.ts';
 import { FakeVagrant, type FakeVagrantState, type VagrantCall } from './support/fake-vagrant.ts';
 import { ed25519, FakeSshGuest, runLocally, type KeyPair } from './support/ssh-guest.ts';
 import { useTempDirs } from './support/temp.ts';
@@ -65,7 +62,8 @@ function setState(change: Partial<FakeVagrantState>): void {
 
 function machine(runDir: string, options: Partial<VagrantOptions> = {}): VagrantMachine {
   const vm = new VagrantMachine({
-    runDir,
+    folder: new RunFolder(runDir),
+    accel: 'tcg',
     box: 'syscall-lab/bookworm',
     provider: 'libvirt',
     cpus: 2,
@@ -213,6 +211,7 @@ describe('VagrantMachine with a fake vagrant on PATH', () => {
       SYSCALL_LAB_BOX: 'syscall-lab/bookworm',
       SYSCALL_LAB_MEMORY: '1024',
       SYSCALL_LAB_CPUS: '2',
+      SYSCALL_LAB_ACCEL: 'tcg',
       SYSCALL_LAB_NAME: 'syscall-lab-unit-',
       SYSCALL_LAB_CONSOLE_LOG: join(runDir, 'console.log'),
       SYSCALL_LAB_REBOOT: '0',
@@ -472,16 +471,29 @@ describe('VagrantMachine with a fake vagrant on PATH', () => {
     expect(callsOf('destroy')).toHaveLength(1);
   });
 
-  it('release() leaves the VM running: exiting without stop() destroys nothing', async () => {
+  it('keep() leaves the VM running: exiting or disposing of it destroys nothing, and it says how to log in', async () => {
     const runDir = tempDir();
     const vm = machine(runDir);
     await vm.start();
     vagrant.reset();
-    vm.release();
+    const hint = vm.keep();
     runCleanups();
+    await vm[Symbol.asyncDispose]();
     expect(vagrant.calls()).toEqual([]);
     expect(existsSync(join(runDir, '.vagrant/machines/default/libvirt/id'))).toBe(true);
-    expect(vm.sshHint).toContain(`VAGRANT_DOTFILE_PATH=${join(runDir, '.vagrant')} vagrant ssh`);
+    expect(hint).toContain(`VAGRANT_DOTFILE_PATH=${join(runDir, '.vagrant')} vagrant ssh`);
+  });
+
+  it('is destroyed when disposed of without being kept (await using), also when the body throws', async () => {
+    const runDir = tempDir();
+    const failing = async (): Promise<void> => {
+      await using vm = machine(runDir);
+      await vm.start();
+      throw new Error('a check went wrong');
+    };
+    await expect(failing()).rejects.toThrow('a check went wrong');
+    expect(callsOf('destroy')).toHaveLength(1);
+    expect(existsSync(join(runDir, '.vagrant/machines/default/libvirt/id'))).toBe(false);
   });
 });
 
@@ -495,7 +507,8 @@ describe('reapVagrantLeftovers and destroyRunVm', () => {
     const dir = join(parent, name);
     mkdirSync(dir, { recursive: true });
     const env = new VagrantMachine({
-      runDir: dir,
+      folder: new RunFolder(dir),
+      accel: 'tcg',
       box: 'b',
       provider: 'libvirt',
       cpus: 1,
@@ -554,9 +567,9 @@ describe('reapVagrantLeftovers and destroyRunVm', () => {
       const runs = tempDir();
       const created = runFolder(runs, 'created', { owner: null, created: true });
       const notCreated = runFolder(runs, 'not-created', { owner: null, created: false });
-      expect(destroyRunVm(notCreated, vagrant.binary)).toBe(false);
+      expect(destroyRunVm(new RunFolder(notCreated), vagrant.binary)).toBe(false);
       expect(vagrant.calls()).toEqual([]);
-      expect(destroyRunVm(created, vagrant.binary)).toBe(true);
+      expect(destroyRunVm(new RunFolder(created), vagrant.binary)).toBe(true);
       expect(
         vagrant.calls().map((call) => [call.argv, call.env.VAGRANT_DOTFILE_PATH, call.env.SYSCALL_LAB_NAME]),
       ).toEqual([[['destroy', '--force'], join(created, '.vagrant'), `n-${basename(created)}-`]]);

@@ -1,0 +1,54 @@
+import type { Options } from '../config.ts';
+import type { Emit } from '../events.ts';
+import { shellQuote } from '../guest/ssh.ts';
+import { onInterrupt } from '../reaper.ts';
+import type { RunReport } from '../report/model.ts';
+import { RunFolder } from '../run-folder.ts';
+import type { PlannedRun } from '../stages/plan.ts';
+import { prepareRuns } from '../stages/prepare.ts';
+import { writeReports } from '../stages/report.ts';
+import { runKernel } from '../stages/run-kernel.ts';
+import { chooseAccel } from '../vm/accel.ts';
+
+/**
+ * `syscall-lab run`: every kernel of the matrix, one after another, through the stages; then the
+ * reports. The exit code is the most severe of the kernels': infrastructure (3) over a failed
+ * check (1), since such a run could not say whether the syscalls work.
+ */
+export async function runCommand(options: Options, emit: Emit): Promise<number> {
+  const plans = await prepareRuns(options, emit);
+  const { accel, notice } = chooseAccel(options.accel);
+  if (notice) emit({ type: 'notice', text: notice });
+  const reports: RunReport[] = [];
+  let worst = 0;
+  const interrupted = new AbortController();
+  const stopListening = onInterrupt(() => {
+    interrupted.abort();
+  });
+  for (const [index, plan] of plans.entries()) {
+    if (interrupted.signal.aborted) break;
+    const outcome = await runKernel(plan, {
+      options,
+      folder: RunFolder.create(index),
+      accel,
+      emit,
+      reproduce: reproduceLine(plan, options),
+      keep: options.keep && index === plans.length - 1,
+    });
+    reports.push(outcome.report);
+    worst = Math.max(worst, outcome.exitCode);
+  }
+  stopListening();
+  await writeReports(reports, options, emit);
+  return worst;
+}
+
+/** The command that runs this kernel again, one line. */
+export function reproduceLine(plan: PlannedRun, options: Options): string {
+  const args = ['npx', 'syscall-lab', 'run', '--kernel', plan.source.requested, '--patches', plan.patchSet.dir];
+  if (options.sha256) args.push('--sha256', options.sha256);
+  if (options.configFragment) args.push('--config-fragment', options.configFragment);
+  if (options.userland) args.push('--userland', options.userland);
+  if (options.accel !== 'auto') args.push('--accel', options.accel);
+  return args.map(shellQuote).join(' ');
+}

@@ -1,0 +1,75 @@
+import type { RequirementStatus } from './doctor.ts';
+import type { CheckResult, PhaseTiming, RunReport } from './report/model.ts';
+
+/**
+ * What syscall-lab tells its user while it works, as data. Stages and machines emit events;
+ * src/render.ts is the one place that turns them into terminal output. `scope` names what an
+ * event is about (a kernel such as "6.1", or "6.1 stock" for one of its builds); events without
+ * a scope concern the whole command.
+ */
+export type LabEvent =
+  /** A line of progress ("booting 6.1.192-stock (qemu, tcg)"). */
+  | { type: 'info'; scope?: string; text: string }
+  /** Something the user should know but that does not stop the run (a fallback, a skipped optional tool). */
+  | { type: 'notice'; scope?: string; text: string }
+  /** Something went wrong on the side (a VM that could not be destroyed); the run goes on. */
+  | { type: 'warning'; scope?: string; text: string }
+  /** A phase of a run began; its live status line shows the phase until a status event refines it. */
+  | { type: 'phase-start'; scope: string; name: string }
+  | { type: 'phase-end'; scope: string; phase: PhaseTiming }
+  /** The live status line: what is going on now, with the time elapsed since `since` (epoch ms). */
+  | { type: 'status'; scope: string; text: string; since: number }
+  | { type: 'status-end'; scope: string }
+  /** Ctrl-C or SIGTERM: what is running is being stopped, temporary files removed. */
+  | { type: 'interrupted'; signal: string }
+  /** One result of a check, as soon as it is known. */
+  | { type: 'check'; scope: string; result: CheckResult }
+  /** The reports of every kernel, at the end: the summary the user reads on stdout. */
+  | { type: 'summary'; reports: RunReport[] }
+  /** `syscall-lab build`'s result: one kernel in the cache (stdout). */
+  | { type: 'built'; release: string; dir: string; cached: boolean }
+  /** `syscall-lab box build`'s result (stdout). */
+  | { type: 'box'; name: string; file: string }
+  /** `syscall-lab doctor`'s result (stdout). */
+  | { type: 'doctor'; statuses: RequirementStatus[] };
+
+export type Emit = (event: LabEvent) => void;
+
+/** Drops every event: for callers that report nothing (a library use, a unit test that does not look). */
+export const silent: Emit = () => undefined;
+
+/**
+ * Times the phases of one run: emits their start and end, and keeps their timings for the
+ * report (the JSON's `phases`, the summary's phases line).
+ */
+export class PhaseClock {
+  readonly phases: PhaseTiming[] = [];
+
+  constructor(
+    private readonly scope: string,
+    private readonly emit: Emit,
+  ) {}
+
+  async time<T>(name: string, work: () => Promise<T>, cached: (value: T) => boolean = () => false): Promise<T> {
+    const started = Date.now();
+    this.emit({ type: 'phase-start', scope: this.scope, name });
+    try {
+      const value = await work();
+      this.record({ name, seconds: elapsedSeconds(started), cached: cached(value) });
+      return value;
+    } finally {
+      this.emit({ type: 'status-end', scope: this.scope });
+    }
+  }
+
+  /** A phase measured elsewhere (the patch check of a whole matrix runs before the first build). */
+  record(phase: PhaseTiming): void {
+    this.phases.push(phase);
+    this.emit({ type: 'phase-end', scope: this.scope, phase });
+  }
+}
+
+/** Seconds since `started` (epoch ms), to a tenth. */
+export function elapsedSeconds(started: number, now = Date.now()): number {
+  return Math.round((now - started) / 100) / 10;
+}

@@ -1,0 +1,70 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { PhaseClock, silent, type Emit } from '../events.ts';
+import { buildKernel, compilerIdentity, type KernelBuild } from '../kernel/build.ts';
+import { settleIdentity } from '../kernel/source.ts';
+import { newSyscalls, parseSyscallTable, syscallHeader, type SyscallEntry } from '../kernel/syscalls.ts';
+import type { RunFolder } from '../run-folder.ts';
+import type { PlannedRun } from './plan.ts';
+
+/** The stock and patched kernels of one planned run, and what the patch set added to the syscall table. */
+export interface BuiltKernels {
+  stock: KernelBuild;
+  patched: KernelBuild;
+  /** Syscalls of the patched table that the stock table lacks. */
+  added: SyscallEntry[];
+  /** The header (in the run folder) that gives userland programs SYS_<name> for them. */
+  headerFile: string;
+}
+
+export interface BuildEnvironment {
+  jobs: number;
+  folder: RunFolder;
+  emit?: Emit;
+  /** Records the build phases of a run (build-stock, build-patched). */
+  clock?: PhaseClock;
+}
+
+/**
+ * The second stage: the stock kernel (built once per source and config, its tree kept in the
+ * cache) and the patched one, built incrementally in that same tree.
+ */
+export async function buildKernels(plan: PlannedRun, env: BuildEnvironment): Promise<BuiltKernels> {
+  const emit = env.emit ?? silent;
+  const scope = plan.source.requested;
+  const clock = env.clock ?? new PhaseClock(scope, emit);
+  const source = await settleIdentity(plan.source);
+  const compiler = await compilerIdentity();
+  const common = { source, jobs: env.jobs, compiler, emit };
+  const stock = await clock.time(
+    'build-stock',
+    () =>
+      buildKernel({
+        ...common,
+        plan: plan.builds.stock.plan,
+        planArgs: plan.builds.stock.args,
+        log: env.folder.buildLog('stock'),
+        scope: `${scope} stock`,
+      }),
+    (build) => build.cached,
+  );
+  const patched = await clock.time(
+    'build-patched',
+    () =>
+      buildKernel({
+        ...common,
+        plan: plan.builds.patched.plan,
+        planArgs: plan.builds.patched.args,
+        reuseTreeOf: stock.key,
+        log: env.folder.buildLog('patched'),
+        scope: `${scope} patched`,
+      }),
+    (build) => build.cached,
+  );
+  const added = newSyscalls(
+    parseSyscallTable(readFileSync(stock.syscallTable, 'utf8')),
+    parseSyscallTable(readFileSync(patched.syscallTable, 'utf8')),
+  );
+  const headerFile = env.folder.syscallHeader;
+  writeFileSync(headerFile, syscallHeader(added, patched.release));
+  return { stock, patched, added, headerFile };
+}

@@ -1,0 +1,90 @@
+import { join } from 'node:path';
+import { userlandSources, type Options } from '../config.ts';
+import { BadInputError } from '../errors.ts';
+import { askBuildPlan, planArguments, type BuildPlan, type PlanRequest } from '../kernel/build-plan.ts';
+import {
+  addedSyscallsOfSet,
+  defaultPatchDir,
+  editedSyscallTables,
+  readPatchSet,
+  type PatchSet,
+} from '../kernel/patches.ts';
+import { resolveSource, type KernelSource } from '../kernel/source.ts';
+import { syscallTableLocation } from '../kernel/syscalls.ts';
+import { projectRoot } from '../paths.ts';
+
+/** The two builds of one kernel, as upgrade-kernel.sh plans them. */
+export interface BuildPlans {
+  stock: { plan: BuildPlan; args: string[] };
+  patched: { plan: BuildPlan; args: string[] };
+}
+
+/** One kernel of the matrix, fully validated before anything is built. */
+export interface PlannedRun {
+  source: KernelSource;
+  patchSet: PatchSet;
+  builds: BuildPlans;
+  userlandFiles: string[];
+  notices: string[];
+}
+
+/**
+ * The first stage: every input of every kernel is read and checked (versions, sources, patch
+ * folders, userland programs), and upgrade-kernel.sh is asked what each build will do. Nothing
+ * is downloaded, built or booted before this passes.
+ */
+export async function planRuns(options: Options): Promise<PlannedRun[]> {
+  const plans: PlannedRun[] = [];
+  const userlandFiles = [
+    ...userlandSources(join(projectRoot, 'userland', 'examples')),
+    ...userlandSources(options.userland ?? join(projectRoot, 'userland', 'tests')),
+  ];
+  for (const requested of options.kernel) {
+    const source = await resolveSource(requested, options.sha256);
+    const notices: string[] = [];
+    let patchDir = options.patches;
+    if (!patchDir) {
+      const found = defaultPatchDir(source.version);
+      patchDir = found.dir;
+      if (found.notice) notices.push(found.notice);
+    }
+    const patchSet = await readPatchSet(patchDir);
+    notices.push(...patchSet.notices);
+    assertTableLocation(patchSet, source.version);
+    if (addedSyscallsOfSet(patchSet).length === 0) {
+      notices.push(`${patchDir} adds no entry to syscall_64.tbl: the built-in syscall checks will be skipped`);
+    }
+    const builds = await planBuilds(source.version, patchSet, options);
+    for (const dir of builds.stock.plan.compat) notices.push(`applying the toolchain-compatibility series ${dir}`);
+    plans.push({ source, patchSet, builds, userlandFiles, notices });
+  }
+  return plans;
+}
+
+function assertTableLocation(patchSet: PatchSet, version: string): void {
+  const expected = syscallTableLocation(version);
+  const wrong = editedSyscallTables(patchSet).find((table) => table !== expected);
+  if (wrong) {
+    throw new BadInputError(
+      `${patchSet.dir} edits ${wrong}, but Linux ${version} keeps its x86-64 syscall table at ${expected}`,
+      `use a patch set made for ${version} (the table moved to arch/x86/entry/syscalls/ in 4.2)`,
+    );
+  }
+}
+
+/** The stock build (the compat series only) and the patched one (plus the user's patches). */
+async function planBuilds(version: string, patchSet: PatchSet, options: Options): Promise<BuildPlans> {
+  const common = {
+    version,
+    backend: options.backend,
+    configFragments: options.configFragment ? [options.configFragment] : [],
+  };
+  const ask = async (request: PlanRequest): Promise<{ plan: BuildPlan; args: string[] }> => ({
+    plan: await askBuildPlan(request),
+    args: planArguments(request),
+  });
+  return {
+    stock: await ask({ ...common, patchDirs: [] }),
+    patched: await ask({ ...common, patchDirs: [patchSet.dir] }),
+  };
+}

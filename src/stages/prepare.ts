@@ -1,0 +1,45 @@
+import type { Options } from '../config.ts';
+import { ensureRequirements, type Requirement } from '../doctor.ts';
+import type { Emit } from '../events.ts';
+import { cache } from '../kernel/cache.ts';
+import { scratchOwner } from '../kernel/scratch.ts';
+import { reapLeftovers } from '../reaper.ts';
+import { reapVagrantLeftovers } from '../vm/vagrant-host.ts';
+import { backendOf } from './machine.ts';
+import { checkPatchSeries, type CheckedRun } from './patch-check.ts';
+import { planRuns } from './plan.ts';
+
+/**
+ * What every command that builds does first: clear what crashed runs left, plan every kernel,
+ * install what the host lacks (the kernel sources included), check the backend's host, then try
+ * every patch series. Bad input stops it before anything is built.
+ */
+export async function prepareRuns(options: Options, emit: Emit): Promise<CheckedRun[]> {
+  reapEarlierRuns(emit);
+  const plans = await planRuns(options);
+  const sources: Requirement[] = plans.flatMap(({ source }) =>
+    source.kind === 'apt' && source.path && source.aptPackage
+      ? [
+          {
+            what: `Linux ${source.version} source`,
+            probe: source.path,
+            aptPackage: source.aptPackage,
+            why: `--kernel ${source.requested}`,
+          },
+        ]
+      : [],
+  );
+  await ensureRequirements(sources, emit);
+  await backendOf(options).checkHost?.(options);
+  return checkPatchSeries(plans);
+}
+
+/** Kills what crashed or killed earlier runs left (VMs, builds) and removes their scratch folders. */
+export function reapEarlierRuns(emit: Emit): void {
+  const reaped = [
+    ...reapLeftovers(cache.runs(), () => false),
+    ...reapVagrantLeftovers(cache.runs(), false),
+    ...reapLeftovers(cache.scratch(), () => true, scratchOwner),
+  ];
+  for (const line of reaped) emit({ type: 'info', text: `reaped ${line}` });
+}

@@ -1,0 +1,168 @@
+import type { Options } from '../config.ts';
+import { ExitCode, LabError } from '../errors.ts';
+import { PhaseClock, type Emit } from '../events.ts';
+import type { RunReport } from '../report/model.ts';
+import type { KeptVm, RunFolder } from '../run-folder.ts';
+import { timeoutScale, type Accel } from '../vm/accel.ts';
+import type { Backend, MachineRequest } from '../vm/backend.ts';
+import { BootError } from '../vm/machine.ts';
+import { buildKernels, type BuiltKernels } from './builds.ts';
+import { CheckAbortedError, runCheckStage, type CheckFacts } from './checks.ts';
+import { backendOf } from './machine.ts';
+import type { CheckedRun } from './patch-check.ts';
+import type { PlannedRun } from './plan.ts';
+
+export interface KernelRunEnvironment {
+  options: Options;
+  folder: RunFolder;
+  accel: Accel;
+  emit: Emit;
+  /** How to reproduce this run, one line. */
+  reproduce: string;
+  /** Leave the patched VM running when every check ran (--keep on the last kernel). */
+  keep: boolean;
+  /** The backend that makes the machine (default: the one --backend names). */
+  backend?: Backend;
+}
+
+export interface KernelRunOutcome {
+  report: RunReport;
+  /** 0 every check passed, 1 one failed, else why the run stopped early. */
+  exitCode: number;
+}
+
+/**
+ * One kernel of the matrix through the stages after planning: builds, the machine, the stock
+ * boot and its negative control, the patched boot and its checks. Always returns its report:
+ * a run that stopped early says why in `error` and in its exit code.
+ */
+export async function runKernel(plan: CheckedRun, env: KernelRunEnvironment): Promise<KernelRunOutcome> {
+  const { options, folder, accel, emit } = env;
+  const scope = plan.source.requested;
+  const clock = new PhaseClock(scope, emit);
+  const report: RunReport = {
+    kernel: {
+      requested: plan.source.requested,
+      version: plan.source.version,
+      source: plan.source.path ?? plan.source.requested,
+      patches: plan.patchSet.files,
+    },
+    backend: options.backend,
+    accel,
+    phases: clock.phases,
+    checks: [],
+    logs: { console: [], build: [] },
+    reproduce: env.reproduce,
+  };
+  for (const notice of plan.notices) emit({ type: 'notice', scope, text: notice });
+  clock.record({ name: 'patch-dry-run', seconds: plan.patchCheckSeconds, cached: false });
+  try {
+    const built = await buildKernels(plan, { jobs: options.jobs, folder, emit, clock });
+    report.logs.build.push(built.stock.log, built.patched.log);
+    report.kernel.version = built.stock.version;
+    report.kernel.stockRelease = built.stock.release;
+    report.kernel.patchedRelease = built.patched.release;
+    emit({ type: 'info', scope, text: `new syscalls: ${describeAdded(built)}` });
+    const facts: CheckFacts = {
+      ...built,
+      patchedRelease: built.patched.release,
+      userlandFiles: plan.userlandFiles,
+      accel,
+    };
+    const request = machineRequest(plan, built, env);
+    const { machine, stockName, patchedKernel } = await (env.backend ?? backendOf(options)).create(request);
+    await using vm = machine;
+    report.logs.console = vm.consoleLogs;
+    emit({ type: 'info', scope, text: `booting ${stockName} (${options.backend}, ${accel})` });
+    await clock.time('boot-stock', () => vm.start());
+    // The kernel the negative control really ran on (under Vagrant: the box's own).
+    const booted = await vm.exec('uname -r', { timeout: 30_000 * timeoutScale(accel) });
+    if (booted.code === 0 && booted.stdout.trim()) report.kernel.stockRelease = booted.stdout.trim();
+    await clock.time('checks-stock', async () => {
+      report.checks.push(...(await runCheckStage('stock', vm, facts, scope, emit)));
+    });
+    emit({ type: 'info', scope, text: `rebooting into ${built.patched.release}` });
+    await clock.time('boot-patched', () => vm.reboot(patchedKernel));
+    await clock.time('checks-patched', async () => {
+      report.checks.push(...(await runCheckStage('patched', vm, facts, scope, emit)));
+    });
+    if (env.keep) emit({ type: 'info', text: vm.keep(keptRecord('patched', built, plan, vm.consoleLogs, accel)) });
+    return {
+      report,
+      exitCode: report.checks.some((check) => check.status === 'fail') ? ExitCode.checkFailed : ExitCode.ok,
+    };
+  } catch (error) {
+    return stoppedEarly(report, error);
+  }
+}
+
+/** The report of a run that stopped before its checks finished, and its exit code. */
+function stoppedEarly(report: RunReport, error: unknown): KernelRunOutcome {
+  report.error = describeError(error);
+  if (error instanceof CheckAbortedError) report.checks.push(...error.results);
+  const patchedCrashedAtBoot =
+    error instanceof BootError && error.kernelCrashed && error.kernel.release === report.kernel.patchedRelease;
+  if (patchedCrashedAtBoot) {
+    // The patched kernel crashing while it boots is the patch's fault: a failed check.
+    report.checks.push({
+      name: 'patched-kernel-running',
+      status: 'fail',
+      expected: error.kernel.release,
+      actual: 'kernel crashed while booting',
+      details: error.consoleTail,
+    });
+  }
+  const exitCode = patchedCrashedAtBoot
+    ? ExitCode.checkFailed
+    : error instanceof LabError
+      ? error.exitCode
+      : ExitCode.infrastructure;
+  return { report, exitCode };
+}
+
+export function machineRequest(
+  plan: PlannedRun,
+  built: BuiltKernels,
+  env: Omit<KernelRunEnvironment, 'reproduce' | 'keep'>,
+): MachineRequest {
+  return {
+    folder: env.folder,
+    accel: env.accel,
+    options: env.options,
+    stock: built.stock,
+    patched: built.patched,
+    guestBuild: { version: plan.source.version, source: plan.source.path, patchDirs: [plan.patchSet.dir] },
+    emit: env.emit,
+  };
+}
+
+/** What `syscall-lab test` needs to check a kept VM again. */
+export function keptRecord(
+  stage: KeptVm['stage'],
+  built: BuiltKernels,
+  plan: PlannedRun,
+  consoleLogs: string[],
+  accel: Accel,
+): KeptVm {
+  return {
+    stage,
+    release: stage === 'patched' ? built.patched.release : built.stock.release,
+    patchedRelease: built.patched.release,
+    added: built.added,
+    headerFile: built.headerFile,
+    userlandFiles: plan.userlandFiles,
+    console: consoleLogs.at(-1) ?? '',
+    accel,
+  };
+}
+
+function describeAdded(built: BuiltKernels): string {
+  return built.added.map((entry) => `${entry.name}=${entry.number}`).join(', ') || 'none';
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof LabError) {
+    return [error.message, error.fix && `fix: ${error.fix}`, error.details].filter(Boolean).join('\n');
+  }
+  return error instanceof Error ? (error.stack ?? error.message) : String(error);
+}

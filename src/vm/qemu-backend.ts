@@ -1,0 +1,23 @@
+import { guestKernelArgs, prepareGuestKeys } from '../guest/rootfs.ts';
+import { timeoutScale } from './accel.ts';
+import type { Backend } from './backend.ts';
+import { QemuMachine } from './qemu.ts';
+
+/** QEMU boots the host-built kernels directly: the stock one first, then the patched one. */
+export const qemuBackend: Backend = {
+  name: 'qemu',
+  async create({ folder, accel, options, stock, patched }) {
+    const keys = await prepareGuestKeys(folder);
+    const machine = new QemuMachine({
+      folder,
+      kernel: { image: stock.bzImage, release: stock.release },
+      keys,
+      accel,
+      cpus: options.cpus,
+      memoryMiB: options.memory,
+      kernelArgs: guestKernelArgs(stock.version),
+      bootTimeout: (options.bootTimeout ?? 60 * timeoutScale(accel)) * 1000,
+    });
+    return { machine, stockName: stock.release, patchedKernel: { image: patched.bzImage, release: patched.release } };
+  },
+};

@@ -1,0 +1,347 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { Check, CheckContext } from '../../src/checks/check.ts';
+import { callcountIncrements } from '../../src/checks/callcount-increments.ts';
+import { enosysControl } from '../../src/checks/enosys-control.ts';
+import { patchedKernelRunning } from '../../src/checks/patched-kernel-running.ts';
+import { LabError } from '../../src/errors.ts';
+import type { LabEvent } from '../../src/events.ts';
+import type { SyscallEntry } from '../../src/kernel/syscalls.ts';
+import { projectRoot } from '../../src/paths.ts';
+import type { CheckResult } from '../../src/report/model.ts';
+import { runCheckStage, runChecks, type CheckFacts } from '../../src/stages/checks.ts';
+import type { ConsoleLog, ExecOptions, ExecResult, Machine } from '../../src/vm/machine.ts';
+
+/** A machine that answers commands from recorded guest outputs; no VM. Keeps commands and copies in one log, in order. */
+class RecordedMachine implements Machine {
+  readonly backend = 'recorded';
+  readonly accel = 'none';
+  readonly commands: string[] = [];
+  readonly copies: string[] = [];
+  readonly timeouts: number[] = [];
+  readonly log: string[] = [];
+  consoleText = '';
+
+  constructor(private readonly answer: (command: string, call: number) => Partial<ExecResult>) {}
+
+  async exec(command: string, options: ExecOptions): Promise<ExecResult> {
+    this.commands.push(command);
+    this.timeouts.push(options.timeout);
+    this.log.push(`exec ${command}`);
+    return { code: 0, stdout: '', stderr: '', ...this.answer(command, this.commands.length) };
+  }
+  async copy(local: string, remote: string): Promise<void> {
+    this.copies.push(`${local} -> ${remote}`);
+    this.log.push(`copy ${local} -> ${remote}`);
+  }
+  console(): ConsoleLog {
+    return {
+      path: '/dev/null',
+      mark: () => this.consoleText.length,
+      since: (mark = 0) => this.consoleText.slice(mark),
+    };
+  }
+}
+
+const callcount: SyscallEntry = { number: 451, abi: 'common', name: 'callcount', entry: 'sys_callcount' };
+const taskcount: SyscallEntry = { number: 452, abi: 'common', name: 'taskcount', entry: 'sys_taskcount' };
+const patchedRelease = '6.1.192-patched-12345678';
+
+function context(machine: Machine, added: SyscallEntry[] = [callcount, taskcount]): CheckContext {
+  return {
+    machine,
+    added,
+    probe: '/tmp/syscall-lab/probe',
+    guestDir: '/tmp/syscall-lab',
+    commandTimeout: 1000,
+    patchedRelease,
+    userlandFiles: [],
+    syscallHeader: '/tmp/syscall-lab/syscall-lab-syscalls.h',
+  };
+}
+
+/** A healthy patched guest: every probe answers as the example syscalls should. */
+function healthyGuest(command: string): Partial<ExecResult> {
+  if (command.includes('probe enosys')) return { stdout: 'nr=451 ret=-1 errno=38\nnr=452 ret=-1 errno=38\n' };
+  if (command.includes('probe call 451 3')) {
+    return { stdout: 'ret=0 errno=0 value=1\nret=0 errno=0 value=2\nret=0 errno=0 value=3\n' };
+  }
+  if (command === 'uname -r') return { stdout: `${patchedRelease}\n` };
+  return {};
+}
+
+function recorder(): { events: LabEvent[]; emit: (event: LabEvent) => void } {
+  const events: LabEvent[] = [];
+  return { events, emit: (event) => events.push(event) };
+}
+
+/** The events as short strings, to compare their order. */
+function outline(events: LabEvent[]): string[] {
+  return events.map((event) => {
+    switch (event.type) {
+      case 'status':
+        return `${event.scope} status ${event.text}`;
+      case 'status-end':
+        return `${event.scope} status-end`;
+      case 'check':
+        return `${event.scope} check ${event.result.name} ${event.result.status}`;
+      default:
+        return event.type;
+    }
+  });
+}
+
+function expectTimedWithin(results: CheckResult[], before: number, after: number): void {
+  for (const result of results) {
+    expect(typeof result.started, `${result.name} has started`).toBe('string');
+    expect(result.started).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    const started = Date.parse(result.started!);
+    expect(started).toBeGreaterThanOrEqual(before);
+    expect(started).toBeLessThanOrEqual(after);
+    expect(typeof result.seconds, `${result.name} has seconds`).toBe('number');
+    expect(result.seconds).toBeGreaterThanOrEqual(0);
+    expect(result.seconds!).toBeLessThanOrEqual((after - before) / 1000 + 0.1);
+  }
+}
+
+describe('runChecks', () => {
+  it('times every result: started within the run, seconds >= 0', async () => {
+    const machine = new RecordedMachine(healthyGuest);
+    const before = Date.now();
+    const results = await runChecks(
+      [enosysControl, patchedKernelRunning, callcountIncrements],
+      context(machine),
+      '6.1',
+    );
+    const after = Date.now();
+    expect(results.map((r) => [r.name, r.status])).toEqual([
+      ['enosys-control', 'pass'],
+      ['patched-kernel-running', 'pass'],
+      ['callcount-increments', 'pass'],
+    ]);
+    expectTimedWithin(results, before, after);
+  });
+
+  it('measures how long a check took', async () => {
+    const slow: Check = {
+      name: 'slow',
+      stage: 'patched',
+      async run() {
+        await new Promise((resolve) => setTimeout(resolve, 350));
+        return [{ name: 'slow', status: 'pass', expected: '-', actual: '-', details: '' }];
+      },
+    };
+    const [result] = await runChecks([slow], context(new RecordedMachine(() => ({}))), '6.1');
+    expect(result!.seconds).toBeGreaterThanOrEqual(0.3);
+    expect(result!.seconds).toBeLessThan(5);
+  });
+
+  it('keeps the timing a check set itself (one userland program of several)', async () => {
+    const own: Check = {
+      name: 'own',
+      stage: 'patched',
+      async run() {
+        return [
+          {
+            name: 'own:a',
+            status: 'pass',
+            expected: '-',
+            actual: '-',
+            details: '',
+            started: '2001-02-03T04:05:06.000Z',
+            seconds: 42,
+          },
+          { name: 'own:b', status: 'pass', expected: '-', actual: '-', details: '' },
+        ];
+      },
+    };
+    const before = Date.now();
+    const [a, b] = await runChecks([own], context(new RecordedMachine(() => ({}))), '6.1');
+    expect(a).toMatchObject({ started: '2001-02-03T04:05:06.000Z', seconds: 42 });
+    expectTimedWithin([b!], before, Date.now());
+  });
+
+  it('emits a status before each check, a status-end after it, then one check event per result', async () => {
+    const machine = new RecordedMachine(healthyGuest);
+    const { events, emit } = recorder();
+    const results = await runChecks(
+      [enosysControl, patchedKernelRunning, callcountIncrements],
+      context(machine),
+      '6.1 patched',
+      emit,
+    );
+    expect(outline(events)).toEqual([
+      '6.1 patched status check enosys-control',
+      '6.1 patched status-end',
+      '6.1 patched check enosys-control pass',
+      '6.1 patched status check patched-kernel-running',
+      '6.1 patched status-end',
+      '6.1 patched check patched-kernel-running pass',
+      '6.1 patched status check callcount-increments',
+      '6.1 patched status-end',
+      '6.1 patched check callcount-increments pass',
+    ]);
+    // The check events carry the very results returned, in order.
+    const checkEvents = events.flatMap((event) => (event.type === 'check' ? [event.result] : []));
+    expect(checkEvents).toEqual(results);
+    // A status's `since` is when its check started.
+    const statuses = events.flatMap((event) => (event.type === 'status' ? [event] : []));
+    expect(statuses.map((status) => new Date(status.since).toISOString())).toEqual(results.map((r) => r.started));
+  });
+
+  it('emits the status before the check runs, and its result only after', async () => {
+    const { events, emit } = recorder();
+    const seenWhileRunning: string[][] = [];
+    const machine = new RecordedMachine((command) => {
+      seenWhileRunning.push(outline(events));
+      return healthyGuest(command);
+    });
+    await runChecks([patchedKernelRunning], context(machine), '6.1', emit);
+    expect(seenWhileRunning).toEqual([['6.1 status check patched-kernel-running']]);
+  });
+
+  it('emits one check event per result of a check that returns several', async () => {
+    const several: Check = {
+      name: 'several',
+      stage: 'patched',
+      async run() {
+        return ['x', 'y', 'z'].map((n) => ({
+          name: `several:${n}`,
+          status: 'pass' as const,
+          expected: '-',
+          actual: '-',
+          details: '',
+        }));
+      },
+    };
+    const { events, emit } = recorder();
+    await runChecks([several], context(new RecordedMachine(() => ({}))), '6.1', emit);
+    expect(outline(events)).toEqual([
+      '6.1 status check several',
+      '6.1 status-end',
+      '6.1 check several:x pass',
+      '6.1 check several:y pass',
+      '6.1 check several:z pass',
+    ]);
+  });
+
+  it('emits a check that fails by throwing, after its status-end', async () => {
+    const broken: Check = {
+      name: 'broken',
+      stage: 'patched',
+      async run() {
+        throw new Error('sftp: permission denied');
+      },
+    };
+    const { events, emit } = recorder();
+    const [result] = await runChecks([broken], context(new RecordedMachine(() => ({}))), '6.1', emit);
+    expect(result).toMatchObject({ name: 'broken', status: 'fail', actual: 'sftp: permission denied' });
+    const seen = outline(events);
+    expect(seen[0]).toBe('6.1 status check broken');
+    expect(seen.at(-1)).toBe('6.1 check broken fail');
+    // The status is ended once, before the result is shown.
+    expect(seen.slice(1, -1)).toEqual(['6.1 status-end']);
+    expect(typeof result!.started).toBe('string');
+  });
+
+  it('emits a skipped check (the patch set adds no callcount) as a check event with status skip', async () => {
+    const machine = new RecordedMachine(healthyGuest);
+    const { events, emit } = recorder();
+    const before = Date.now();
+    const results = await runChecks(
+      [callcountIncrements, patchedKernelRunning],
+      context(machine, [taskcount]),
+      '6.1',
+      emit,
+    );
+    expect(outline(events)).toEqual([
+      '6.1 check callcount-increments skip',
+      '6.1 status check patched-kernel-running',
+      '6.1 status-end',
+      '6.1 check patched-kernel-running pass',
+    ]);
+    const skippedEvent = events[0];
+    expect(skippedEvent?.type === 'check' && skippedEvent.result).toMatchObject({
+      name: 'callcount-increments',
+      status: 'skip',
+      details: 'the patch set adds no callcount syscall',
+    });
+    expect(results[0]).toEqual(skippedEvent?.type === 'check' ? skippedEvent.result : undefined);
+    expectTimedWithin(results, before, Date.now());
+    // Nothing ran in the guest for the skipped check.
+    expect(machine.commands).toEqual(['uname -r']);
+  });
+});
+
+describe('runCheckStage', () => {
+  const facts = (accel: 'kvm' | 'tcg' = 'kvm'): CheckFacts => ({
+    added: [callcount, taskcount],
+    patchedRelease,
+    userlandFiles: [],
+    headerFile: '/host/run/syscall-lab-syscalls.h',
+    accel,
+  });
+  const probeSource = join(projectRoot, 'src', 'checks', 'guest', 'probe.c');
+
+  it('uploads the probe and the header and compiles the probe before the first check', async () => {
+    const machine = new RecordedMachine(healthyGuest);
+    const { events, emit } = recorder();
+    const results = await runCheckStage('stock', machine, facts(), '6.1', emit);
+    expect(existsSync(probeSource)).toBe(true);
+    expect(machine.copies).toEqual([
+      `${probeSource} -> /tmp/syscall-lab/probe.c`,
+      '/host/run/syscall-lab-syscalls.h -> /tmp/syscall-lab/syscall-lab-syscalls.h',
+    ]);
+    expect(machine.log).toEqual([
+      'exec mkdir -p /tmp/syscall-lab',
+      `copy ${probeSource} -> /tmp/syscall-lab/probe.c`,
+      'copy /host/run/syscall-lab-syscalls.h -> /tmp/syscall-lab/syscall-lab-syscalls.h',
+      'exec gcc -O2 -o /tmp/syscall-lab/probe /tmp/syscall-lab/probe.c',
+      'exec /tmp/syscall-lab/probe enosys 451 452',
+    ]);
+    // Only the stock stage's check: the negative control.
+    expect(results.map((r) => [r.name, r.status])).toEqual([['enosys-control', 'pass']]);
+    expect(outline(events)).toEqual([
+      '6.1 status check enosys-control',
+      '6.1 status-end',
+      '6.1 check enosys-control pass',
+    ]);
+  });
+
+  it('scales the command timeouts for TCG', async () => {
+    const kvm = new RecordedMachine(healthyGuest);
+    await runCheckStage('stock', kvm, facts('kvm'), '6.1');
+    const tcg = new RecordedMachine(healthyGuest);
+    await runCheckStage('stock', tcg, facts('tcg'), '6.1');
+    expect(kvm.timeouts).toEqual([30_000, 60_000, 30_000]);
+    expect(tcg.timeouts).toEqual([120_000, 240_000, 120_000]);
+  });
+
+  it('runs the patched checks, and not the negative control, on the patched kernel', async () => {
+    const machine = new RecordedMachine(healthyGuest);
+    const results = await runCheckStage('patched', machine, facts(), '6.1');
+    const names = results.map((r) => r.name);
+    expect(names).not.toContain('enosys-control');
+    expect(names.slice(0, 2)).toEqual(['patched-kernel-running', 'taskcount-matches-top']);
+    expect(machine.commands.slice(0, 2)).toEqual([
+      'mkdir -p /tmp/syscall-lab',
+      'gcc -O2 -o /tmp/syscall-lab/probe /tmp/syscall-lab/probe.c',
+    ]);
+  });
+
+  it('stops with an infrastructure error (exit 3) when the probe does not compile', async () => {
+    const machine = new RecordedMachine((command) =>
+      command.startsWith('gcc') ? { code: 1, stderr: 'probe.c:12:5: error: unknown type name' } : healthyGuest(command),
+    );
+    const { events, emit } = recorder();
+    const error = await runCheckStage('stock', machine, facts(), '6.1', emit).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LabError);
+    expect((error as LabError).exitCode).toBe(3);
+    expect((error as LabError).message).toContain('the probe did not compile');
+    expect((error as LabError).message).toContain('unknown type name');
+    // No check ran.
+    expect(machine.commands.some((command) => command.includes('probe enosys'))).toBe(false);
+    expect(events).toEqual([]);
+  });
+});
