@@ -39,10 +39,7 @@ export function timeoutScale(accel: Accel): number {
 }
 
 /** --accel auto|kvm|tcg -> the accelerator to use; a fallback to TCG comes with a notice saying why. */
-export function chooseAccel(
-  requested: 'auto' | Accel,
-  probed = probeAccel(),
-): { accel: Accel; notice?: string } {
+export function chooseAccel(requested: 'auto' | Accel, probed = probeAccel()): { accel: Accel; notice?: string } {
   if (requested === 'kvm' && probed.accel !== 'kvm') {
     throw new LabError(
       `--accel kvm, but KVM is not usable: ${probed.reason ?? 'unknown reason'}`,

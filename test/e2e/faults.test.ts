@@ -14,7 +14,7 @@ const cli = join(projectRoot, 'bin', 'syscall-lab.mjs');
 function startRun(args: string[], marker: RegExp) {
   const child = execa('node', [cli, 'run', ...args], { reject: false, all: true, buffer: true });
   const seen = new Promise<void>((resolve) => {
-    child.all?.on('data', (data: Buffer) => {
+    child.all.on('data', (data: Buffer) => {
       if (marker.test(data.toString())) resolve();
     });
   });

@@ -28,7 +28,11 @@ async function cli(args: string[], env: Record<string, string> = {}) {
     extendEnv: false,
     env: cleanEnv({ XDG_CACHE_HOME: cacheHome, ...env }),
   });
-  return { ...result, seconds: (Date.now() - started) / 1000, cacheHome, output: `${result.stdout}\n${result.stderr}` };
+  return Object.assign(result, {
+    seconds: (Date.now() - started) / 1000,
+    cacheHome,
+    output: `${result.stdout}\n${result.stderr}`,
+  });
 }
 
 /** Processes (QEMU, make) whose command line mentions `dir`. */

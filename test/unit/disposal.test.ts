@@ -64,7 +64,7 @@ describe('ScratchFolder', () => {
     const expected = join(cacheDir, 'tmp', `unpack-${process.pid}`);
     let seen: { path: string; exists: boolean; owner: string } | undefined;
     await thrownBy(async () => {
-      await using work = new ScratchFolder('unpack');
+      using work = new ScratchFolder('unpack');
       seen = {
         path: work.path,
         exists: existsSync(work.path),
@@ -83,7 +83,7 @@ describe('ScratchFolder', () => {
     mkdirSync(stale, { recursive: true });
     writeFileSync(join(stale, 'leftover'), 'x');
     await thrownBy(async () => {
-      await using work = new ScratchFolder('unpack');
+      using work = new ScratchFolder('unpack');
       expect(existsSync(join(work.path, 'leftover'))).toBe(false);
       throw new BodyError('stop');
     });
@@ -93,7 +93,7 @@ describe('ScratchFolder', () => {
   it('forgets its exit cleanup once disposed', async () => {
     let path = '';
     await thrownBy(async () => {
-      await using work = new ScratchFolder('forget');
+      using work = new ScratchFolder('forget');
       path = work.path;
       throw new BodyError('stop');
     });

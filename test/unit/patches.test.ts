@@ -118,15 +118,21 @@ describe('assertIsPatch', () => {
   it('accepts a diff with a +++ header and an @@ hunk', () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'x.patch'), callcountPatch);
-    expect(() => assertIsPatch(join(dir, 'x.patch'))).not.toThrow();
+    expect(() => {
+      assertIsPatch(join(dir, 'x.patch'));
+    }).not.toThrow();
   });
 
   it('refuses a file with a header but no hunk, and one with a hunk but no header', () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'header-only.patch'), '--- a/x\n+++ b/x\n');
     writeFileSync(join(dir, 'hunk-only.patch'), '@@ -1 +1 @@\n-a\n+b\n');
-    expect(() => assertIsPatch(join(dir, 'header-only.patch'))).toThrow(BadInputError);
-    expect(() => assertIsPatch(join(dir, 'hunk-only.patch'))).toThrow(BadInputError);
+    expect(() => {
+      assertIsPatch(join(dir, 'header-only.patch'));
+    }).toThrow(BadInputError);
+    expect(() => {
+      assertIsPatch(join(dir, 'hunk-only.patch'));
+    }).toThrow(BadInputError);
   });
 });
 

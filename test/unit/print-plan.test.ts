@@ -21,13 +21,13 @@ const debugInfo = join(configDir, 'features', 'debug-info.config');
 const compat39 = join(projectRoot, 'src', 'kernel', 'compat', 'linux-3.9');
 const patches61 = join(projectRoot, 'patches-6.1');
 
-async function script(args: string[], { tmp = tempDir(), env = {} as Record<string, string> } = {}) {
+async function script(args: string[], { tmp = tempDir(), env = {} } = {}) {
   const result = await execa(upgradeKernelScript, args, {
     reject: false,
     timeout: 30_000,
     env: { TMPDIR: tmp, LC_ALL: 'C', ...env },
   });
-  return { ...result, tmp };
+  return Object.assign(result, { tmp });
 }
 
 interface Plan {

@@ -17,7 +17,7 @@ async function script(args: string[], tmp = tempDir()) {
     timeout: 20_000,
     env: { TMPDIR: tmp, LC_ALL: 'C' },
   });
-  return { ...result, seconds: (Date.now() - started) / 1000, tmp };
+  return Object.assign(result, { seconds: (Date.now() - started) / 1000, tmp });
 }
 
 function patchDir(files: Record<string, string>): string {
@@ -309,7 +309,7 @@ describe('upgrade-kernel.sh refuses tarball members that leave the tree (at unpa
   async function unpackOnly(tarball: string) {
     const work = tempDir();
     const result = await script(['--source', tarball, '--work', work, '--build-only', join(tempDir(), 'out')]);
-    return { ...result, work };
+    return Object.assign(result, { work });
   }
 
   it('refuses a "../evil" member with exit 65 and writes nothing outside --work', async () => {

@@ -50,7 +50,7 @@ async function installPackages(): Promise<void> {
     all: true,
   });
   if (installed.exitCode !== 0)
-    fail(`apt-get install ${missing.join(' ')} failed: ${installed.all?.split('\n').slice(-3).join(' ')}`);
+    fail(`apt-get install ${missing.join(' ')} failed: ${installed.all.split('\n').slice(-3).join(' ')}`);
 }
 
 /** The network namespace inode of a process, to tell whether libvirtd runs inside ours. */
@@ -64,7 +64,7 @@ function netnsOf(path: string): number | undefined {
 
 async function inNamespace(command: string, args: string[]): Promise<void> {
   const result = await execa('ip', ['netns', 'exec', namespace, command, ...args], { reject: false, all: true });
-  if (result.exitCode !== 0) fail(`${command} ${args.join(' ')} in netns ${namespace} failed: ${result.all?.trim()}`);
+  if (result.exitCode !== 0) fail(`${command} ${args.join(' ')} in netns ${namespace} failed: ${result.all.trim()}`);
 }
 
 async function libvirtAnswers(): Promise<boolean> {
@@ -121,7 +121,7 @@ async function main(): Promise<void> {
   if (!existsSync(`/run/netns/${namespace}`)) {
     const added = await execa('ip', ['netns', 'add', namespace], { reject: false, all: true });
     if (added.exitCode !== 0)
-      fail(`ip netns add ${namespace} failed: ${added.all?.trim()} (network namespaces need CAP_SYS_ADMIN)`);
+      fail(`ip netns add ${namespace} failed: ${added.all.trim()} (network namespaces need CAP_SYS_ADMIN)`);
   }
   await inNamespace('ip', ['link', 'set', 'lo', 'up']);
   await startLibvirt();

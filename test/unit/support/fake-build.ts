@@ -64,7 +64,7 @@ echo "$target" >> "$state/calls"
 lv=$(sed -n 's/^CONFIG_LOCALVERSION="\\(.*\\)"$/\\1/p' .config 2>/dev/null | tail -1)
 # Like kbuild: kernelrelease reads CONFIG_LOCALVERSION from include/config/auto.conf, which only
 # syncconfig (and every build) writes from .config, so a reused tree reports the previous value.
-syncconfig() { mkdir -p include/config && echo "CONFIG_LOCALVERSION=\"$lv\"" > include/config/auto.conf; }
+syncconfig() { mkdir -p include/config && echo "CONFIG_LOCALVERSION=\\"$lv\\"" > include/config/auto.conf; }
 synced=$(sed -n 's/^CONFIG_LOCALVERSION=//p' include/config/auto.conf 2>/dev/null | tr -d '"' | tail -1)
 case "$target" in
   tinyconfig|defconfig) printf 'CONFIG_64BIT=y\\n' > .config ;;

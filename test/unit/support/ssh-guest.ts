@@ -51,12 +51,20 @@ export class FakeSshGuest {
       client.on('close', () => this.clients.delete(client));
       client.on('error', () => undefined);
       client.on('authentication', (ctx) => {
-        if (ctx.method !== 'publickey') return ctx.reject(['publickey']);
+        if (ctx.method !== 'publickey') {
+          ctx.reject(['publickey']);
+          return;
+        }
         const sameKey = ctx.key.algo === allowed.type && ctx.key.data.equals(allowed.getPublicSSH());
-        if (!sameKey) return ctx.reject();
+        if (!sameKey) {
+          ctx.reject();
+          return;
+        }
         // Without a signature the client only asks whether the key would do.
-        if (ctx.signature && ctx.blob && allowed.verify(ctx.blob, ctx.signature, ctx.hashAlgo) !== true)
-          return ctx.reject();
+        if (ctx.signature && ctx.blob && !allowed.verify(ctx.blob, ctx.signature, ctx.hashAlgo)) {
+          ctx.reject();
+          return;
+        }
         if (ctx.signature) this.logins.push(ctx.username);
         ctx.accept();
       });
@@ -73,8 +81,8 @@ export class FakeSshGuest {
                 stream.exit(code);
                 stream.end();
               },
-              (error: Error) => {
-                stream.stderr.write(error.message);
+              (error: unknown) => {
+                stream.stderr.write(error instanceof Error ? error.message : String(error));
                 stream.exit(255);
                 stream.end();
               },
@@ -99,14 +107,22 @@ export class FakeSshGuest {
             });
             sftp.on('WRITE', (reqId, handle, offset, data) => {
               const fd = fdOf(handle);
-              if (fd === undefined) return sftp.status(reqId, FAILURE);
+              if (fd === undefined) {
+                sftp.status(reqId, FAILURE);
+                return;
+              }
               writeSync(fd, data, 0, data.length, offset);
               sftp.status(reqId, OK);
             });
-            sftp.on('FSTAT', (reqId) => sftp.status(reqId, FAILURE));
+            sftp.on('FSTAT', (reqId) => {
+              sftp.status(reqId, FAILURE);
+            });
             sftp.on('CLOSE', (reqId, handle) => {
               const fd = fdOf(handle);
-              if (fd === undefined) return sftp.status(reqId, FAILURE);
+              if (fd === undefined) {
+                sftp.status(reqId, FAILURE);
+                return;
+              }
               closeSync(fd);
               handles.delete(handle.readUInt32BE(0));
               sftp.status(reqId, OK);
@@ -117,7 +133,9 @@ export class FakeSshGuest {
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(this.options.port ?? 0, '127.0.0.1', () => resolve());
+      server.listen(this.options.port ?? 0, '127.0.0.1', () => {
+        resolve();
+      });
     });
     this.server = server;
     this.port = (server.address() as AddressInfo).port;
@@ -130,7 +148,12 @@ export class FakeSshGuest {
     this.clients.clear();
     const server = this.server;
     this.server = undefined;
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    if (server)
+      await new Promise<void>((resolve) =>
+        server.close(() => {
+          resolve();
+        }),
+      );
   }
 }
 
@@ -146,6 +169,8 @@ export function runLocally(env: NodeJS.ProcessEnv) {
       child.stdin.on('error', () => undefined);
       stdin.pipe(child.stdin);
       child.on('error', reject);
-      child.on('close', (code) => resolve({ code: code ?? 255, stdout, stderr }));
+      child.on('close', (code) => {
+        resolve({ code: code ?? 255, stdout, stderr });
+      });
     });
 }

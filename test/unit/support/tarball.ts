@@ -12,7 +12,7 @@ export async function makeTarball(
   dir: string,
   name: string,
   members: string[],
-  { top = 'linux-6.1', extra = {} as Record<string, string | Buffer>, compress = true } = {},
+  { top = 'linux-6.1', extra = {}, compress = true } = {},
 ): Promise<string> {
   const root = join(dir, `${name}-content`);
   writeFiles(join(root, top), { ...fakeTreeFiles, ...extra });
