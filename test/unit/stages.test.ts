@@ -1,0 +1,287 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseOptions } from '../../src/config.ts';
+import { BadInputError } from '../../src/errors.ts';
+import type { LabEvent } from '../../src/events.ts';
+import { shortHash } from '../../src/kernel/cache.ts';
+import { projectRoot } from '../../src/paths.ts';
+import { RunFolder, type KeptVm } from '../../src/run-folder.ts';
+import { buildKernels } from '../../src/stages/builds.ts';
+import { checkPatchSeries } from '../../src/stages/patch-check.ts';
+import { planRuns } from '../../src/stages/plan.ts';
+import { writeReports } from '../../src/stages/report.ts';
+import { runKernel } from '../../src/stages/run-kernel.ts';
+import type { Backend } from '../../src/vm/backend.ts';
+import type { BootableKernel, ConsoleLog, ExecResult, RunMachine } from '../../src/vm/machine.ts';
+import { makeFakeBuild, type FakeBuild } from './support/fake-build.ts';
+import { callcountPatch } from './support/fake-kernel.ts';
+import { useTempDirs } from './support/temp.ts';
+
+// Each stage on its own, as kunit_tool's are: a fake kernel tree and a fake `make` for the builds,
+// a fake machine for the checks. No VM, no compiler.
+const tempDir = useTempDirs('syscall-lab-stages-');
+const saved = { path: process.env.PATH, cache: process.env.SYSCALL_LAB_CACHE, state: process.env.FAKE_MAKE_STATE };
+let fake: FakeBuild;
+
+beforeEach(() => {
+  fake = makeFakeBuild(tempDir());
+  process.env.PATH = `${fake.fakeBin}${delimiter}${saved.path ?? ''}`;
+  process.env.SYSCALL_LAB_CACHE = tempDir();
+  process.env.FAKE_MAKE_STATE = fake.state;
+});
+
+afterEach(() => {
+  for (const [name, value] of [
+    ['PATH', saved.path],
+    ['SYSCALL_LAB_CACHE', saved.cache],
+    ['FAKE_MAKE_STATE', saved.state],
+  ] as const) {
+    if (value === undefined) Reflect.deleteProperty(process.env, name);
+    else process.env[name] = value;
+  }
+});
+
+const options = (extra: Record<string, unknown> = {}) =>
+  parseOptions({
+    kernel: [fake.tree],
+    patches: fake.patches,
+    backend: 'qemu',
+    box: 'debian/bookworm64',
+    provider: 'libvirt',
+    buildInGuest: false,
+    accel: 'tcg',
+    cpus: 1,
+    memory: 512,
+    jobs: 1,
+    keep: false,
+    ...extra,
+  });
+
+describe('stage 1: planRuns', () => {
+  it('validates a kernel tree and a patch set, and asks upgrade-kernel.sh for both build plans', async () => {
+    const [plan, ...rest] = await planRuns(options());
+    expect(rest).toEqual([]);
+    expect(plan?.source).toMatchObject({ kind: 'tree', version: '6.1', path: fake.tree });
+    expect(plan?.patchSet.files).toEqual([join(fake.patches, '0001-callcount.patch')]);
+    expect(plan?.builds.stock.plan.localversion).toBe('-stock');
+    expect(plan?.builds.stock.plan.patches).toEqual([]);
+    expect(plan?.builds.patched.plan.localversion).toBe(`-patched-${shortHash([callcountPatch])}`);
+    expect(plan?.builds.patched.plan.patches).toEqual([join(fake.patches, '0001-callcount.patch')]);
+    expect(plan?.builds.patched.plan.makeTargets).toEqual(['tinyconfig', 'kvm_guest.config']);
+    expect(plan?.builds.patched.args).toEqual(['--backend', 'qemu', '--patches', fake.patches]);
+    expect(plan?.userlandFiles.map((file) => file.replace(`${projectRoot}/`, ''))).toEqual([
+      'userland/examples/callcount_example.c',
+      'userland/examples/taskcount_example.c',
+      'userland/tests/callcount_monotonic.c',
+      'userland/tests/taskcount_sane.c',
+    ]);
+  });
+
+  it('says when a patch set adds no syscall-table entry (the built-in checks will be skipped)', async () => {
+    const onlyAFile = [
+      'diff -uNr a/mysyscalls/hello.c b/mysyscalls/hello.c',
+      '--- a/mysyscalls/hello.c',
+      '+++ b/mysyscalls/hello.c',
+      '@@ -0,0 +1 @@',
+      '+int hello;',
+      '',
+    ].join('\n');
+    writeFileSync(join(fake.patches, '0001-callcount.patch'), onlyAFile);
+    const [plan] = await planRuns(options());
+    expect(plan?.notices.join('\n')).toMatch(
+      /adds no entry to syscall_64\.tbl: the built-in syscall checks will be skipped/,
+    );
+  });
+
+  it('refuses a patch set made for the other syscall-table location (bad input)', async () => {
+    writeFileSync(
+      join(fake.patches, '0001-callcount.patch'),
+      callcountPatch.replaceAll('arch/x86/entry/syscalls/syscall_64.tbl', 'arch/x86/syscalls/syscall_64.tbl'),
+    );
+    await expect(planRuns(options())).rejects.toThrow(/keeps its x86-64 syscall table at arch\/x86\/entry\/syscalls/);
+  });
+});
+
+describe('stage 1b: checkPatchSeries', () => {
+  it('tries the series and reports how long it took', async () => {
+    const [checked] = await checkPatchSeries(await planRuns(options()));
+    expect(checked?.patchCheckSeconds).toBeGreaterThanOrEqual(0);
+  });
+
+  it('refuses a series that does not apply, naming the patch, before anything is built', async () => {
+    writeFileSync(
+      join(fake.patches, '0001-callcount.patch'),
+      callcountPatch.replace(' 2\tcommon\topen\t\t\tsys_open\n', ' 2\tcommon\tclose\t\t\tsys_close\n'),
+    );
+    const error = await checkPatchSeries(await planRuns(options())).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BadInputError);
+    expect((error as Error).message).toMatch(/0001-callcount\.patch does not apply/);
+    expect(existsSync(join(process.env.SYSCALL_LAB_CACHE ?? '', 'builds'))).toBe(false);
+  });
+});
+
+describe('stage 2: buildKernels', () => {
+  it('builds stock then patched in the same tree, finds the added syscall and writes its header; then serves both from the cache', async () => {
+    const [plan] = await planRuns(options());
+    const events: LabEvent[] = [];
+    const folder = RunFolder.create(0);
+    const built = await buildKernels(plan!, { jobs: 1, folder, emit: (event) => events.push(event) });
+    expect(built.stock.release).toBe('6.1.0-stock');
+    expect(built.patched.release).toBe(`6.1.0${plan!.builds.patched.plan.localversion}`);
+    expect([built.stock.cached, built.patched.cached]).toEqual([false, false]);
+    expect(built.added).toEqual([{ number: 3, abi: 'common', name: 'callcount', entry: 'sys_callcount' }]);
+    expect(readFileSync(built.headerFile, 'utf8')).toContain('#define __NR_callcount 3');
+    expect(events.filter((event) => event.type === 'phase-end').map((event) => event.phase.name)).toEqual([
+      'build-stock',
+      'build-patched',
+    ]);
+    // The plan's lines stay in the build log.
+    expect(readFileSync(built.patched.log, 'utf8')).toMatch(/^syscall-lab: plan: /m);
+    expect(events.some((event) => event.type === 'info' && event.text.startsWith('plan: '))).toBe(false);
+
+    const again = await buildKernels(plan!, { jobs: 1, folder: RunFolder.create(1) });
+    expect([again.stock.cached, again.patched.cached]).toEqual([true, true]);
+    expect(again.patched.key).toBe(built.patched.key);
+  });
+});
+
+/** A machine that answers the probe like a correct patched kernel, and records its life. */
+class FakeMachine implements RunMachine {
+  readonly backend = 'fake';
+  readonly accel = 'tcg';
+  readonly consoleLogs: string[] = [];
+  readonly life: string[] = [];
+  private kernel = 'stock';
+
+  async start(): Promise<void> {
+    this.life.push('start');
+  }
+  async reboot(kernel: BootableKernel): Promise<void> {
+    this.kernel = kernel.release;
+    this.life.push(`reboot ${kernel.release}`);
+  }
+  async exec(command: string): Promise<ExecResult> {
+    if (command === 'uname -r') return { code: 0, stdout: `${this.kernel}\n`, stderr: '' };
+    if (command.includes(' enosys ')) return { code: 0, stdout: 'nr=3 ret=-1 errno=38\n', stderr: '' };
+    if (command.includes('/userland/')) return { code: 0, stdout: '', stderr: '' };
+    if (command.includes(' call ')) {
+      return { code: 0, stdout: 'ret=0 errno=0 value=1\nret=0 errno=0 value=2\nret=0 errno=0 value=3\n', stderr: '' };
+    }
+    if (command.includes(' efault ')) {
+      const bad = ['null', 'unmapped', 'kernel', 'readonly'].map((kind) => `kind=${kind} ret=-1 errno=14\n`).join('');
+      return { code: 0, stdout: `${bad}kind=misaligned ret=0 errno=0 value=4\n`, stderr: '' };
+    }
+    return { code: 0, stdout: '', stderr: '' };
+  }
+  async copy(): Promise<void> {}
+  console(): ConsoleLog {
+    return { path: '/dev/null', mark: () => 0, since: () => '' };
+  }
+  async stop(): Promise<void> {
+    this.life.push('stop');
+  }
+  keep(record: KeptVm): string {
+    this.life.push(`keep ${record.stage}`);
+    return 'kept';
+  }
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (!this.life.some((step) => step.startsWith('keep'))) await this.stop();
+  }
+}
+
+function fakeBackend(machine: FakeMachine): Backend {
+  return {
+    name: 'qemu',
+    async create({ stock, patched }) {
+      return { machine, stockName: stock.release, patchedKernel: { image: patched.bzImage, release: patched.release } };
+    },
+  };
+}
+
+describe('stages 2-4: runKernel with a fake backend', () => {
+  async function run(machine: FakeMachine, keep = false) {
+    const [checked] = await checkPatchSeries(await planRuns(options()));
+    const events: LabEvent[] = [];
+    const outcome = await runKernel(checked!, {
+      options: options(),
+      folder: RunFolder.create(0),
+      accel: 'tcg',
+      emit: (event) => events.push(event),
+      reproduce: 'npx syscall-lab run',
+      keep,
+      backend: fakeBackend(machine),
+    });
+    return { ...outcome, events };
+  }
+
+  it('boots stock, runs the control, reboots into the patched build, runs its checks, then stops the machine', async () => {
+    const machine = new FakeMachine();
+    const { report, exitCode, events } = await run(machine);
+    expect(report.error).toBeUndefined();
+    expect(exitCode).toBe(0);
+    expect(machine.life).toEqual(['start', `reboot ${report.kernel.patchedRelease ?? ''}`, 'stop']);
+    expect(report.phases.map((phase) => phase.name)).toEqual([
+      'patch-dry-run',
+      'build-stock',
+      'build-patched',
+      'boot-stock',
+      'checks-stock',
+      'boot-patched',
+      'checks-patched',
+    ]);
+    expect(report.checks.find((check) => check.name === 'enosys-control')?.status).toBe('pass');
+    expect(report.checks.find((check) => check.name === 'callcount-increments')?.status).toBe('pass');
+    expect(report.checks.find((check) => check.name === 'taskcount-matches-top')?.status).toBe('skip');
+    for (const check of report.checks) {
+      expect(check.started, check.name).toMatch(/^\d{4}-\d\d-\d\dT/);
+      expect(check.seconds, check.name).toBeGreaterThanOrEqual(0);
+    }
+    const checkEvents = events.filter((event) => event.type === 'check').map((event) => event.result.name);
+    expect(checkEvents).toEqual(report.checks.map((check) => check.name));
+  });
+
+  it('keeps the machine instead of stopping it with --keep', async () => {
+    const machine = new FakeMachine();
+    const { events } = await run(machine, true);
+    expect(machine.life.at(-1)).toBe('keep patched');
+    expect(machine.life).not.toContain('stop');
+    expect(events).toContainEqual({ type: 'info', text: 'kept' });
+  });
+
+  it('stops the machine and reports the error (exit 3) when the stock kernel does not boot', async () => {
+    const machine = new FakeMachine();
+    machine.start = async () => {
+      machine.life.push('start');
+      throw new Error('QEMU would not start');
+    };
+    const { report, exitCode } = await run(machine);
+    expect(exitCode).toBe(3);
+    expect(report.error).toMatch(/QEMU would not start/);
+    expect(machine.life).toEqual(['start', 'stop']);
+  });
+});
+
+describe('stage 5: writeReports', () => {
+  it('emits the summary and writes the JSON and JUnit files asked for', async () => {
+    const dir = tempDir();
+    const events: LabEvent[] = [];
+    const report = {
+      kernel: { requested: '6.1', version: '6.1.0', source: 'x', patches: [] },
+      backend: 'qemu',
+      accel: 'tcg',
+      phases: [],
+      checks: [{ name: 'a', status: 'pass' as const, expected: 'e', actual: 'a', details: '', seconds: 1.5 }],
+      logs: { console: [], build: [] },
+      reproduce: 'r',
+    };
+    await writeReports([report], { json: join(dir, 'r.json'), junit: join(dir, 'r.xml') }, (event) =>
+      events.push(event),
+    );
+    expect(events).toEqual([{ type: 'summary', reports: [report] }]);
+    expect(JSON.parse(readFileSync(join(dir, 'r.json'), 'utf8'))).toMatchObject({
+      runs: [{ checks: [{ seconds: 1.5 }] }],
+    });
+    expect(readFileSync(join(dir, 'r.xml'), 'utf8')).toContain('name="a" time="1.500"');
+  });
+});
