@@ -1,24 +1,31 @@
 /**
  * The crash catalogue: what the kernel printed on its serial console when something went wrong
- * (oops, panic, warning, stall, unexpected reset), found in the console's text.
+ * (oops, panic, KASAN/KFENCE/UBSAN/lockdep/SLUB/list/refcount report, warning, stall,
+ * unexpected reset), found in the console's text.
  *
  * The scanner works on text only, so it can be tested on captured logs and run on any slice
- * of a log (a whole boot, or what one check caused). It knows the wording of both kernel
- * generations syscall-lab builds: 3.9 ("BUG: unable to handle kernel NULL pointer
- * dereference at (null)", "WARNING: at file:line") and 6.x ("BUG: kernel NULL pointer
- * dereference, address: ...", "WARNING: CPU: 0 PID: 1 at file:line", "Oops: Oops: ..." from
- * 6.9 on), with or without printk timestamps.
+ * of a log (a whole boot, or what one check caused), with or without printk timestamps. The
+ * headlines it knows, in the wording of every generation from 3.9 to 6.9+ ("BUG: unable to
+ * handle kernel NULL pointer dereference at (null)" / "BUG: kernel NULL pointer dereference,
+ * address: ...", "WARNING: at file:line" / "WARNING: CPU: 0 PID: 1 at file:line",
+ * "divide error: 0000 [#1]" / "Oops: divide error: ..."), are in console-patterns.ts; this
+ * module groups the lines that follow a headline into one incident.
  */
-/** `failure`: the kernel is broken or dead. `warning`: worth showing, but TCG can cause it. */
-export type Severity = 'failure' | 'warning';
+import { classify, type Pattern, type Severity } from './console-patterns.ts';
+
+export type { Severity } from './console-patterns.ts';
 
 export interface ConsoleFinding {
-  /** What happened: panic, bad-access, gpf, oops, bug, warn, rcu-stall, reset, ... */
+  /** What happened: panic, bad-access, gpf, oops, kasan, lockdep, warn, rcu-stall, reset, ... */
   kind: string;
   severity: Severity;
-  /** The line that starts the incident, without its printk timestamp. */
+  /** The incident's headline (the line that names it), without its printk timestamp. */
   line: string;
-  /** The incident's first lines (from `line` on), without timestamps: evidence for a report. */
+  /**
+   * The incident's first lines, without timestamps: evidence for a report. It starts at the
+   * incident's first line: the headline, or the generic `WARNING:` line that 3.9-4.15 print
+   * before the report a WARN() names ("list_add corruption. ...", "refcount_t: ...").
+   */
   excerpt: string;
   /** 1-based number of `line` in the scanned text, to find it in the full log. */
   lineNumber: number;
@@ -39,63 +46,8 @@ const EXCERPT_FOLLOWING = 40;
 const RESET_CONTEXT = 10;
 /** Hard limit on how far an incident's dump can run on, so one stall cannot swallow a log. */
 const MAX_INCIDENT = 400;
-
-/** One kind of headline line a kernel prints when something goes wrong. */
-interface Pattern {
-  kind: string;
-  severity: Severity;
-  re: RegExp;
-  /** Secondary lines only start a finding outside any incident (a lone Call Trace). */
-  secondary?: boolean;
-}
-
-/**
- * Headline patterns, tested on a line without its timestamp, first match wins. Anchored at
- * the start of the message so that userland lines ("probe: Bad address", dropbear's logs)
- * and harmless kernel lines ("Faulting", "default", "RAS: Correctable Errors ...") never
- * match, and so that userland crashes the kernel merely reports ("traps: probe[77] general
- * protection fault ip:...", "probe[77]: segfault at 0") are not taken for kernel bugs.
- * `(?:Oops: )*`: from 6.9 the die header reads "Oops: general protection fault, ..." and
- * a page fault reads "Oops: Oops: 0002 [#1]".
- */
-const PATTERNS: readonly Pattern[] = [
-  // Always a panic line ("Kernel panic - not syncing: stack-protector: ..."): named by its cause.
-  {
-    kind: 'stack-protector',
-    severity: 'failure',
-    re: /^(?:Kernel panic - not syncing: )?stack-protector: Kernel stack is corrupted/,
-  },
-  { kind: 'panic', severity: 'failure', re: /^Kernel panic - not syncing\b/ },
-  // 6.x prints "traps: PANIC: double fault, error_code: 0x0" then the die header "double fault: 0000 [#1]".
-  { kind: 'double-fault', severity: 'failure', re: /^(?:(?:traps: )?PANIC: |(?:Oops: )*)double fault\b/ },
-  {
-    kind: 'bad-access',
-    severity: 'failure',
-    re: /^BUG: (?:unable to handle kernel (?:NULL pointer dereference|paging request)|unable to handle page fault for address|kernel NULL pointer dereference)/,
-  },
-  { kind: 'gpf', severity: 'failure', re: /^(?:Oops: )*general protection fault\b/ },
-  // Watchdogs: under TCG a busy host starves the guest's vCPU and they fire with no bug at all.
-  { kind: 'soft-lockup', severity: 'warning', re: /^(?:watchdog: )?BUG: soft lockup\b/ },
-  { kind: 'workqueue-lockup', severity: 'warning', re: /^BUG: workqueue lockup\b/ },
-  { kind: 'hard-lockup', severity: 'warning', re: /^(?:(?:NMI )?watchdog: )?Watchdog detected hard LOCKUP\b/ },
-  { kind: 'bug', severity: 'failure', re: /^kernel BUG at\b/ },
-  // Every other "BUG: " headline is a kernel bug: scheduling while atomic, sleeping function
-  // called from invalid context, Bad page state, KASAN, stack guard page, spinlock lockup.
-  { kind: 'bug', severity: 'failure', re: /^BUG: / },
-  { kind: 'invalid-opcode', severity: 'failure', re: /^(?:Oops: )*invalid opcode: / },
-  { kind: 'oops', severity: 'failure', re: /^Oops: / },
-  // 3.9 "WARNING: at file:line", 3.10-6.x "WARNING: CPU: 0 PID: 1 at file:line",
-  // newest "WARNING: file:line at func, CPU#0: comm/pid".
-  { kind: 'warn', severity: 'warning', re: /^WARNING: (?:at \S+:\d+|CPU: \d+ (?:UID: \d+ )?PID: \d+ at |\S+:\d+ at )/ },
-  // 3.9 "INFO: rcu_sched detected stalls ...", 6.x "rcu: INFO: rcu_preempt detected stalls ...".
-  {
-    kind: 'rcu-stall',
-    severity: 'warning',
-    re: /^(?:rcu: )?INFO: rcu_\w+ (?:detected (?:expedited )?stalls?|self-detected stall)/,
-  },
-  { kind: 'hung-task', severity: 'warning', re: /^INFO: task \S+:\d+ blocked for more than \d+ seconds/ },
-  { kind: 'call-trace', severity: 'warning', re: /^Call Trace:/, secondary: true },
-];
+/** How close a report named by WARN()/BUG() and its generic WARNING:/kernel BUG at line are. */
+const TRAILER_DISTANCE = 3;
 
 /** The die header every x86 oops prints once ("Oops: 0002 [#1] SMP", "invalid opcode: 0000 [#1] ..."). */
 const DIE_HEADER = /\b[0-9a-f]{4} \[#\d+\]/;
@@ -112,11 +64,11 @@ const TIMESTAMP = /(?:<\d>)?\[\s*\d+\.\d+\](?:\[\s*[TC]\d+\])? ?/;
 
 /**
  * Lines that belong to a kernel dump (registers, stacks, frames, per-CPU NMI backtraces,
- * RCU stall details). An incident runs on through them past its excerpt, so the second
+ * RCU stall details, SLUB's FIX lines). An incident runs on through them past its excerpt, so the second
  * Call Trace of a long stall report is not taken for a new incident.
  */
 const DUMP_LINE =
-  /^(?:\s|\? |<\/?(?:TASK|IRQ|NMI|EOI|SOFTIRQ)>|"echo 0 > |-+\[ cut here \]|(?:Call Trace|Stack|Code|Modules linked in|Hardware name|CPU|Pid|Process|IP|PGD|PUD|PMD|PTE|P4D|#PF|RIP|RSP|RAX|RBX|RCX|RDX|RSI|RDI|RBP|R\d+|FS|GS|CS|CR\d|DR\d|PKRU|Workqueue|Sending NMI|NMI backtrace|task|rcu|in_atomic\(\)|preempt_count|RCU nest depth|irq event stamp|hardirqs|softirqs|Preemption disabled|note|Kernel Offset|Rebooting in|Tainted|Not tainted|Showing|Mem-Info)\b)|\[<[0-9a-f]{8,16}>\]/;
+  /^(?:\s|\? |<\/?(?:TASK|IRQ|NMI|EOI|SOFTIRQ)>|"echo 0 > |-+\[ cut here \]|(?:Call Trace|Stack|Code|Modules linked in|Hardware name|CPU|Pid|Process|IP|PGD|PUD|PMD|PTE|P4D|#PF|RIP|RSP|RAX|RBX|RCX|RDX|RSI|RDI|RBP|R\d+|FS|GS|CS|CR\d|DR\d|PKRU|Workqueue|Sending NMI|NMI backtrace|task|rcu|in_atomic\(\)|preempt_count|RCU nest depth|irq event stamp|hardirqs|softirqs|Preemption disabled|note|Kernel Offset|Rebooting in|Tainted|Not tainted|Showing|Mem-Info|Disabling lock debugging)\b|FIX [^\s:]+: )|\[<[0-9a-f]{8,16}>\]/;
 
 /** Removes what the scanner must not see: carriage returns, ANSI colours (systemd, getty), NULs. */
 function normalize(text: string): string[] {
@@ -136,29 +88,34 @@ function messageOf(line: string): string {
   return (match ? line.slice(match.index + match[0].length) : line).trimEnd();
 }
 
-function classify(message: string): Pattern | undefined {
-  return PATTERNS.find((pattern) => pattern.re.test(message));
-}
-
 interface Incident {
   kind: string;
   severity: Severity;
+  /** What it matched; undefined for a reset. */
+  pattern?: Pattern;
+  /** First line of the incident (and of its excerpt). */
   start: number;
+  /** The line that names it: `start`, or the report line a generic WARNING: line was followed by. */
+  headline: number;
   /** Last line of the excerpt (inclusive). */
   excerptEnd: number;
-  /** Last line the incident covers so far (inclusive); grows through dump lines. */
+  /** Last line the incident covers so far (inclusive); grows through dump lines (and its body). */
   cover: number;
-  /** False once an end marker or a banner closed it: nothing after belongs to it. */
+  /** False once an end marker, its closing ruler or a banner closed it: nothing after belongs to it. */
   open: boolean;
+  /** The line that ended its body (a report with a body of its own), once seen. */
+  bodyEnd?: number;
 }
 
 /**
  * Finds the incidents in a console log, one finding each, in order of position. A finding's
- * incident covers its excerpt window and the kernel-dump lines that follow; inside it,
- * "Call Trace:" and the die header of the same oops are part of it, while any other
- * headline starts a new incident (a panic after an oops, a second warning, an oops during
- * a stall: each is its own event). A panic that follows an oops is reported separately: it
- * means the machine is dead, not just one process.
+ * incident covers its excerpt window, its body (for reports that have one) and the
+ * kernel-dump lines that follow; inside it, "Call Trace:" and the die header of the same oops
+ * are part of it, and so is the generic WARNING:/kernel BUG at line of a report printed
+ * through WARN()/BUG() (list corruption, refcount_t); any other headline starts a new
+ * incident (a panic after an oops, a second warning, an oops during a stall: each is its own
+ * event). A panic that follows an oops is reported separately: it means the machine is dead,
+ * not just one process.
  */
 export function scanConsole(text: string, options: ScanOptions = {}): ConsoleFinding[] {
   const lines = normalize(text);
@@ -175,37 +132,31 @@ export function scanConsole(text: string, options: ScanOptions = {}): ConsoleFin
       current = undefined;
       if (banners > 0 || options.fromBoot === false) {
         // Evidence of a reset is what came before it: the lines leading up to the new banner.
-        found.push({ kind: 'reset', severity: 'failure', start: i, excerptEnd: i, cover: i, open: false });
+        found.push({ kind: 'reset', severity: 'failure', start: i, headline: i, excerptEnd: i, cover: i, open: false });
       }
       banners++;
       continue;
     }
 
-    // An incident runs on through kernel-dump lines after its window, up to its end marker.
-    if (current && current.open && i === current.cover + 1 && i - current.start < MAX_INCIDENT) {
-      if (END_MARKER.test(message)) {
-        current.cover = i;
-        current.open = false;
-      } else if (DUMP_LINE.test(message)) {
-        current.cover = i;
-      }
-    }
+    // An incident runs on through its body and kernel-dump lines after its window, up to its end.
+    if (current && current.open && i === current.cover + 1 && i - current.start < MAX_INCIDENT)
+      runOn(current, message, i);
 
     const pattern = classify(message);
     if (!pattern) continue;
-    const inside = current !== undefined && i <= current.cover;
-    const partOfCurrent =
-      inside && (pattern.secondary === true || (DIE_HEADER.test(message) && current?.severity === 'failure'));
-    if (partOfCurrent) continue;
+    if (current && i <= current.cover && joins(current, pattern, message, i)) continue;
 
-    const window = windowAfter(messages, i);
+    const window = windowAfter(messages, i, pattern);
     current = {
       kind: pattern.kind,
       severity: pattern.severity,
+      pattern,
       start: i,
+      headline: i,
       excerptEnd: window.end,
       cover: window.end,
       open: !window.closed,
+      bodyEnd: window.bodyEnd,
     };
     found.push(current);
   }
@@ -221,31 +172,97 @@ export function scanConsole(text: string, options: ScanOptions = {}): ConsoleFin
       to = next.start - 1;
     }
     const excerpt = messages.slice(from, to + 1);
-    if (incident.kind !== 'reset' && !END_MARKER.test(messages[to] ?? '')) {
+    if (incident.kind !== 'reset' && !endsIncident(incident, messages[to] ?? '')) {
       // No end marker closed it (stalls, lockups, 3.9 panics): the window's tail is whatever
-      // came next (dropbear's log, a shell prompt), so it ends at the dump's last line.
-      while (excerpt.length > 1 && !DUMP_LINE.test(excerpt[excerpt.length - 1] ?? '')) excerpt.pop();
+      // came next (dropbear's log, a shell prompt), so it ends at the dump's last line. A
+      // report's own body is kept whole.
+      const keep = incident.bodyEnd ?? (incident.pattern?.body ? Infinity : incident.headline);
+      while (from + excerpt.length - 1 > keep && !DUMP_LINE.test(excerpt[excerpt.length - 1] ?? '')) excerpt.pop();
     }
     while (excerpt.length > 1 && excerpt[excerpt.length - 1] === '') excerpt.pop();
     return {
       kind: incident.kind,
       severity: incident.severity,
-      line: messages[incident.start] ?? '',
+      line: messages[incident.headline] ?? '',
       excerpt: excerpt.join('\n'),
-      lineNumber: incident.start + 1,
+      lineNumber: incident.headline + 1,
     };
   });
 }
 
-/** The excerpt window after line `start`: up to EXCERPT_FOLLOWING lines, an end marker included, a banner excluded. */
-function windowAfter(messages: readonly string[], start: number): { end: number; closed: boolean } {
+/** Line `i` right after what `incident` covers: its body, an end marker or a dump line extends it. */
+function runOn(incident: Incident, message: string, i: number): void {
+  const body = incident.pattern?.body;
+  if (body && incident.bodyEnd === undefined) {
+    incident.cover = i;
+    if (body.until.test(message)) {
+      incident.bodyEnd = i;
+      if (body.closes) incident.open = false;
+    }
+  } else if (END_MARKER.test(message)) {
+    incident.cover = i;
+    incident.open = false;
+  } else if (DUMP_LINE.test(message)) {
+    incident.cover = i;
+  }
+}
+
+/**
+ * Whether headline `pattern` at line `i`, inside what `incident` covers, belongs to it: a
+ * Call Trace, the die header of the same oops, the WARNING:/kernel BUG at line that follows a
+ * report printed through WARN()/BUG() (4.16+), or the report line that follows a generic
+ * WARNING: (3.9-4.15 print the WARNING: line first): the incident then takes the report's name.
+ */
+function joins(incident: Incident, pattern: Pattern, message: string, i: number): boolean {
+  if (pattern.secondary === true) return true;
+  if (DIE_HEADER.test(message) && incident.severity === 'failure') return true;
+  const near = i - incident.start <= TRAILER_DISTANCE;
+  if (near && pattern.trailer === true && incident.pattern?.names === true) return true;
+  // Never lowers a failure to a warning (a "kernel BUG at" stays a failure whatever follows).
+  const lowers = incident.severity === 'failure' && pattern.severity === 'warning';
+  if (
+    near &&
+    pattern.names === true &&
+    incident.pattern?.trailer === true &&
+    incident.headline === incident.start &&
+    !lowers
+  ) {
+    incident.kind = pattern.kind;
+    incident.severity = pattern.severity;
+    incident.pattern = pattern;
+    incident.headline = i;
+    return true;
+  }
+  return false;
+}
+
+/** Whether `message`, an excerpt's last line, ends its incident: an end marker or its closing ruler. */
+function endsIncident(incident: Incident, message: string): boolean {
+  const body = incident.pattern?.body;
+  return END_MARKER.test(message) || (body?.closes === true && body.until.test(message));
+}
+
+/**
+ * The excerpt window after line `start`: up to EXCERPT_FOLLOWING lines, an end marker (or a
+ * report's closing ruler) included, a banner excluded; and where its body ended, if it did.
+ */
+function windowAfter(
+  messages: readonly string[],
+  start: number,
+  pattern: Pattern,
+): { end: number; closed: boolean; bodyEnd?: number } {
   const last = Math.min(messages.length - 1, start + EXCERPT_FOLLOWING);
+  const body = pattern.body;
+  let bodyEnd: number | undefined;
   for (let j = start + 1; j <= last; j++) {
     const message = messages[j] ?? '';
-    if (BANNER.test(message)) return { end: j - 1, closed: true };
-    if (END_MARKER.test(message)) return { end: j, closed: true };
+    if (BANNER.test(message)) return { end: j - 1, closed: true, bodyEnd };
+    if (body && bodyEnd === undefined && body.until.test(message)) {
+      bodyEnd = j;
+      if (body.closes) return { end: j, closed: true, bodyEnd };
+    } else if (END_MARKER.test(message)) return { end: j, closed: true, bodyEnd };
   }
-  return { end: last, closed: false };
+  return { end: last, closed: false, bodyEnd };
 }
 
 /** First line of the context shown before an unexpected banner: never before the previous banner. */

@@ -14,6 +14,8 @@ interface Expected {
   kinds: string[];
   excerptFirstLine: string | null;
   excerptLastLine?: string;
+  /** Every finding's headline (`line`), in order. */
+  lines?: string[];
   fromBoot?: boolean;
 }
 
@@ -63,6 +65,7 @@ describe('console fixtures', () => {
       const lines = excerptLines(findings[0]);
       expect(lines[0] ?? null).toBe(expected.excerptFirstLine);
       if (expected.excerptLastLine !== undefined) expect(lines.at(-1)).toBe(expected.excerptLastLine);
+      if (expected.lines !== undefined) expect(findings.map((finding) => finding.line)).toEqual(expected.lines);
     });
 
     it('keeps excerpts free of timestamps and carriage returns', () => {
@@ -247,6 +250,106 @@ describe('scanConsole headlines', () => {
       'stack-protector',
       'failure',
     ],
+    // arch/x86/kernel/traps.c die headers: 3.9-6.8 "<trap>: 0000 [#1] ...", 6.9+ "Oops: <trap>: ...".
+    ['divide error: 0000 [#1] SMP', 'divide-error', 'failure'],
+    ['divide error: 0000 [#1] PREEMPT SMP NOPTI', 'divide-error', 'failure'],
+    ['Oops: divide error: 0000 [#1] PREEMPT SMP NOPTI', 'divide-error', 'failure'],
+    ['stack segment: 0000 [#1] SMP', 'stack-segment', 'failure'],
+    ['Oops: stack segment: 0000 [#1] PREEMPT SMP NOPTI', 'stack-segment', 'failure'],
+    ['Oops: invalid opcode: 0000 [#1] PREEMPT SMP NOPTI', 'invalid-opcode', 'failure'],
+    [
+      'Oops: general protection fault, probably for non-canonical address 0xdead000000000100: 0000 [#1] SMP',
+      'gpf',
+      'failure',
+    ],
+    ['segment not present: 0000 [#1] SMP', 'oops', 'failure'],
+    ['alignment check: 0000 [#1] PREEMPT SMP NOPTI', 'oops', 'failure'],
+    ['Oops: int3: 0000 [#1] PREEMPT SMP NOPTI', 'oops', 'failure'],
+    ['BUG: Bad page state in process probe  pfn:1e4f3', 'bug', 'failure'],
+    ['BUG: using smp_processor_id() in preemptible [00000000] code: probe/77', 'bug', 'failure'],
+    // mm/kasan/report.c: 4.0-4.3 "BUG: KASan: ... at addr", 4.4+ "BUG: KASAN: ...".
+    ['BUG: KASan: out of bounds access in kmalloc_oob_right+0x6d/0x94 at addr ffff88006a0dcf7b', 'kasan', 'failure'],
+    ['BUG: KASAN: slab-out-of-bounds in kmalloc_oob_right+0xa8/0xbc [test_kasan]', 'kasan', 'failure'],
+    ['BUG: KASAN: use-after-free in __x64_sys_callcount+0x3a/0x90', 'kasan', 'failure'],
+    ['BUG: KFENCE: out-of-bounds read in test_out_of_bounds_read+0xa6/0x234', 'kfence', 'failure'],
+    ['BUG: KFENCE: invalid free in test_double_free+0xdc/0x171', 'kfence', 'failure'],
+    // lib/ubsan.c: 4.5-5.10 "UBSAN: Undefined behaviour in", 5.11+ "UBSAN: <check> in".
+    ['UBSAN: Undefined behaviour in mysyscalls/callcount.c:21:15', 'ubsan', 'failure'],
+    ['UBSAN: shift-out-of-bounds in mysyscalls/callcount.c:21:15', 'ubsan', 'failure'],
+    ['UBSAN: array-index-out-of-bounds in mysyscalls/callcount.c:30:9', 'ubsan', 'failure'],
+    // Lockdep: 3.9 "[ INFO: ... ]" / "[ BUG: ... ]", 4.12+ "WARNING: ..." (failures, not warnings).
+    ['WARNING: possible circular locking dependency detected', 'lockdep', 'failure'],
+    ['WARNING: suspicious RCU usage', 'lockdep', 'failure'],
+    ['WARNING: possible recursive locking detected', 'lockdep', 'failure'],
+    ['WARNING: inconsistent lock state', 'lockdep', 'failure'],
+    ['WARNING: possible irq lock inversion dependency detected', 'lockdep', 'failure'],
+    ['WARNING: HARDIRQ-safe -> HARDIRQ-unsafe lock order detected', 'lockdep', 'failure'],
+    ['WARNING: bad unlock balance detected!', 'lockdep', 'failure'],
+    ['WARNING: lock held when returning to user space!', 'lockdep', 'failure'],
+    ['WARNING: probe/77 still has locks held!', 'lockdep', 'failure'],
+    ['[ INFO: possible circular locking dependency detected ]', 'lockdep', 'failure'],
+    ['[ INFO: suspicious RCU usage. ]', 'lockdep', 'failure'],
+    ['[ INFO: possible recursive locking detected ]', 'lockdep', 'failure'],
+    ['[ INFO: inconsistent lock state ]', 'lockdep', 'failure'],
+    ['[ INFO: SOFTIRQ-safe -> SOFTIRQ-unsafe lock order detected ]', 'lockdep', 'failure'],
+    ['[ BUG: bad unlock balance detected! ]', 'lockdep', 'failure'],
+    ['[ BUG: lock held when returning to user space! ]', 'lockdep', 'failure'],
+    ['[ BUG: Invalid wait context ]', 'lockdep', 'failure'],
+    // mm/slub.c slab_bug(), 3.9 and 6.x; the taint-less form is Documentation/mm/slub.rst's sample.
+    ['BUG kmalloc-64 (Not tainted): Redzone overwritten', 'slub', 'failure'],
+    ['BUG kmalloc-8 (Tainted: G    B             ): Poison overwritten', 'slub', 'failure'],
+    ['BUG kmalloc-8 (Tainted: G    B       ): Poison overwritten', 'slub', 'failure'],
+    ['BUG kmalloc-rcl-128 (Not tainted): Object padding overwritten', 'slub', 'failure'],
+    ['BUG kmalloc-8: Right Redzone overwritten', 'slub', 'failure'],
+    // lib/list_debug.c, 3.9 to 6.x.
+    [
+      'list_add corruption. prev->next should be next (ffffffff82a4e0c8), but was 0000000000000000. (prev=ffff88800467c610).',
+      'list-corruption',
+      'failure',
+    ],
+    [
+      'list_add corruption. next->prev should be prev (ffff88800467c610), but was 0000000000000000. (next=ffffffff82a4e0c8).',
+      'list-corruption',
+      'failure',
+    ],
+    ['list_add corruption. prev is NULL.', 'list-corruption', 'failure'],
+    ['list_del corruption, ffff88800467c610->next is LIST_POISON1 (dead000000000100)', 'list-corruption', 'failure'],
+    [
+      'list_del corruption. prev->next should be ffff88800467c610, but was ffffffff82a4e0c8. (prev=ffffffff82a4e0c8)',
+      'list-corruption',
+      'failure',
+    ],
+    [
+      'list_add double add: new=ffff88800467c610, prev=ffff88800467c610, next=ffffffff82a4e0c8.',
+      'list-corruption',
+      'failure',
+    ],
+    [
+      'list_add_rcu corruption. prev->next should be next (ffffffff81a3c6d0), but was           (null). (prev=ffff88001e5f2c10).',
+      'list-corruption',
+      'failure',
+    ],
+    // lib/refcount.c (4.11+) and x86's fast refcount (4.14-5.4).
+    ['refcount_t: underflow; use-after-free.', 'refcount', 'failure'],
+    ['refcount_t: saturated; leaking memory.', 'refcount', 'failure'],
+    ['refcount_t: addition on 0; use-after-free.', 'refcount', 'failure'],
+    ['refcount_t: increment on 0; use-after-free.', 'refcount', 'failure'],
+    ['refcount_t: decrement hit 0; leaking memory.', 'refcount', 'failure'],
+    ['refcount_t overflow at __x64_sys_callcount+0x37/0x70 in probe[77], uid/euid: 0/0', 'refcount', 'failure'],
+    // Watchdogs and stalls: warnings.
+    ['Watchdog detected hard LOCKUP on cpu 0', 'hard-lockup', 'warning'],
+    ['NMI watchdog: Watchdog detected hard LOCKUP on cpu 1', 'hard-lockup', 'warning'],
+    ['watchdog: Watchdog detected hard LOCKUP on cpu 1', 'hard-lockup', 'warning'],
+    ['BUG: workqueue lockup - pool cpus=0 node=0 flags=0x0 nice=0 stuck for 31s!', 'workqueue-lockup', 'warning'],
+    ['INFO: rcu_sched self-detected stall on CPU { 0}  (t=21000 jiffies g=1840 c=1839 q=312)', 'rcu-stall', 'warning'],
+    [
+      'rcu: INFO: rcu_preempt detected expedited stalls on CPUs/tasks: { 0-... } 21002 jiffies s: 73 root: 0x1/.',
+      'rcu-stall',
+      'warning',
+    ],
+    ['INFO: rcu_tasks detected stalls on tasks:', 'rcu-stall', 'warning'],
+    ['WARNING: CPU: 1 PID: 83 at mysyscalls/callcount.c:18 __x64_sys_callcount+0x3e/0x50', 'warn', 'warning'],
+    ['WARNING: mm/slab_common.c:661 at kmem_cache_destroy+0x5d/0x70, CPU#0: swapper/0/1', 'warn', 'warning'],
   ];
 
   it.each(cases)('%s', (line, kind, severity) => {
@@ -277,6 +380,14 @@ describe('scanConsole headlines', () => {
     'watchdog: Disabling watchdog on nohz_full cores by default',
     '[76] Jan 01 00:00:06 Exit (root) from <10.0.2.2:40524>: Exited normally',
     'probe: grep "Kernel panic - not syncing" found nothing',
+    'lockdep: fixing up alternatives.',
+    'Lock dependency validator: Copyright (c) 2006 Red Hat, Inc., Ingo Molnar',
+    'kfence: initialized - using 2097152 bytes for 255 objects at 0x(____ptrval____)-0x(____ptrval____)',
+    'SLUB: HWalign=64, Order=0-3, MinObjects=0, CPUs=2, Nodes=1',
+    'refcount_t tests passed',
+    'WARNING: unsupported CPU configuration, continuing',
+    'traps: probe[77] trap divide error ip:401136 sp:7ffc4a5e8a10 error:0 in probe[401000+1000]',
+    'traps: probe[78] trap stack segment ip:401136 sp:7ffc4a5e8a10 error:0 in probe[401000+1000]',
   ];
 
   it.each(harmless)('ignores %s', (line) => {
@@ -379,6 +490,132 @@ describe('scanConsole incidents', () => {
     const findings = scanConsole(text);
     expect(findings.map((f) => f.kind)).toEqual(['panic']);
     expect(findings[0]?.line).toBe('Kernel panic - not syncing: No working init found.');
+  });
+
+  const stamped = (lines: string[]): string =>
+    lines.map((line, i) => `[   40.${String(100000 + i)}] ${line}`).join('\n');
+  const dump61 = [
+    'Modules linked in:',
+    'CPU: 0 PID: 77 Comm: probe Not tainted 6.1.192-patched-ab12cd34 #1',
+    'RIP: 0010:refcount_warn_saturate+0xba/0x110',
+    'Call Trace:',
+    ' <TASK>',
+    ' __x64_sys_callcount+0x4e/0x90',
+    ' </TASK>',
+    '---[ end trace 0000000000000000 ]---',
+  ];
+
+  it('reads a refcount_t report and the WARNING: line after it (4.16+) as one incident named by the report', () => {
+    const findings = scanConsole(
+      stamped([
+        '------------[ cut here ]------------',
+        'refcount_t: underflow; use-after-free.',
+        'WARNING: CPU: 0 PID: 77 at lib/refcount.c:28 refcount_warn_saturate+0xba/0x110',
+        ...dump61,
+      ]),
+    );
+    expect(findings.map((f) => [f.kind, f.severity, f.line, f.lineNumber])).toEqual([
+      ['refcount', 'failure', 'refcount_t: underflow; use-after-free.', 2],
+    ]);
+    expect(excerptLines(findings[0]).at(-1)).toBe('---[ end trace 0000000000000000 ]---');
+  });
+
+  it('reads a WARNING: line and the refcount_t report after it (4.11-4.15) as one incident named by the report', () => {
+    const findings = scanConsole(
+      stamped([
+        '------------[ cut here ]------------',
+        'WARNING: CPU: 0 PID: 77 at lib/refcount.c:187 refcount_sub_and_test+0x45/0x50',
+        'refcount_t: underflow; use-after-free.',
+        ...dump61,
+      ]),
+    );
+    expect(findings.map((f) => [f.kind, f.line, f.lineNumber])).toEqual([
+      ['refcount', 'refcount_t: underflow; use-after-free.', 3],
+    ]);
+    // The evidence starts with the WARNING: line, which says where.
+    expect(excerptLines(findings[0])[0]).toBe(
+      'WARNING: CPU: 0 PID: 77 at lib/refcount.c:187 refcount_sub_and_test+0x45/0x50',
+    );
+    expect(verdict(findings).summary).toBe(
+      'kernel failure on the console: refcount (first: refcount_t: underflow; use-after-free.)',
+    );
+  });
+
+  it("reads 3.9's WARN() hard lockup as one hard-lockup warning", () => {
+    const findings = scanConsole(
+      stamped([
+        '------------[ cut here ]------------',
+        'WARNING: at kernel/watchdog.c:245 watchdog_overflow_callback+0x9c/0xd0()',
+        'Hardware name: Bochs',
+        'Watchdog detected hard LOCKUP on cpu 0',
+        'Modules linked in:',
+        'Pid: 0, comm: swapper/0 Not tainted 3.9.11-patched #1',
+        'Call Trace:',
+        ' <NMI>  [<ffffffff8103b1df>] warn_slowpath_common+0x7f/0xc0',
+        '---[ end trace 4c1a6e0b9d2f3a58 ]---',
+      ]),
+    );
+    expect(findings.map((f) => [f.kind, f.severity, f.line])).toEqual([
+      ['hard-lockup', 'warning', 'Watchdog detected hard LOCKUP on cpu 0'],
+    ]);
+    expect(verdict(findings).failed).toBe(false);
+  });
+
+  it('keeps a report line far from a WARNING: line a separate incident', () => {
+    const findings = scanConsole(
+      stamped([
+        'WARNING: CPU: 0 PID: 77 at mysyscalls/callcount.c:18 __x64_sys_callcount+0x3e/0x50',
+        'Modules linked in:',
+        'CPU: 0 PID: 77 Comm: probe Not tainted 6.1.192-patched-ab12cd34 #1',
+        'RIP: 0010:__x64_sys_callcount+0x3e/0x50',
+        'Call Trace:',
+        'refcount_t: saturated; leaking memory.',
+      ]),
+    );
+    expect(findings.map((f) => f.kind)).toEqual(['warn', 'refcount']);
+  });
+
+  it('reads "kernel BUG at" and its 6.9+ die header as one bug', () => {
+    const findings = scanConsole(
+      stamped([
+        '------------[ cut here ]------------',
+        'kernel BUG at mysyscalls/taskcount.c:21!',
+        'Oops: invalid opcode: 0000 [#1] PREEMPT SMP NOPTI',
+        ...dump61,
+      ]),
+    );
+    expect(findings.map((f) => f.kind)).toEqual(['bug']);
+  });
+
+  it('reads a 6.9+ divide error, then the panic it caused', () => {
+    const findings = scanConsole(
+      stamped([
+        'Oops: divide error: 0000 [#1] PREEMPT SMP NOPTI',
+        ...dump61,
+        'Kernel panic - not syncing: Fatal exception',
+        '---[ end Kernel panic - not syncing: Fatal exception ]---',
+      ]),
+    );
+    expect(findings.map((f) => f.kind)).toEqual(['divide-error', 'panic']);
+  });
+
+  it('ends a KASAN report at its closing ruler, and a panic_on_warn panic after it is its own', () => {
+    const findings = scanConsole(
+      stamped([
+        '==================================================================',
+        'BUG: KASAN: use-after-free in __x64_sys_callcount+0x3a/0x90',
+        'Read of size 8 at addr ffff888004f8c3c0 by task probe/77',
+        '',
+        'CPU: 0 PID: 77 Comm: probe Not tainted 6.1.192-patched-ab12cd34 #1',
+        'Call Trace:',
+        ' <TASK>',
+        ' </TASK>',
+        '==================================================================',
+        'Kernel panic - not syncing: KASAN: panic_on_warn set ...',
+      ]),
+    );
+    expect(findings.map((f) => f.kind)).toEqual(['kasan', 'panic']);
+    expect(excerptLines(findings[0]).at(-1)).toBe('==================================================================');
   });
 
   it('returns nothing for an empty log', () => {
