@@ -17,6 +17,7 @@ import { upgradeKernelScript } from '../paths.ts';
 import { onExit, stopGroupSync } from '../reaper.ts';
 import type { BuildPlan } from './build-plan.ts';
 import { buildKey, cache, isComplete, lockKey, publish, readText } from './cache.ts';
+import { buildFailureEvidence } from './compile-errors.ts';
 import { ScratchFolder } from './scratch.ts';
 import { scriptBadInput, scriptBadInputCodes, scriptErrorLine } from './script-errors.ts';
 import type { KernelSource } from './source.ts';
@@ -244,7 +245,8 @@ async function runLogged(
 function scriptError(code: number, tail: string[], request: BuildRequest): LabError {
   const errorLine = scriptErrorLine(tail.join('\n'));
   if (scriptBadInputCodes.has(code) && errorLine) return scriptBadInput(errorLine);
-  const evidence = `last ${tail.length} lines of ${request.log}:\n${tail.join('\n')}`;
+  // The compiler's own errors, wherever they are in the log (under -j2 the tail is the other job's CC lines).
+  const evidence = buildFailureEvidence(readLog(request.log), request.log, tail);
   const isPatched = request.reuseTreeOf !== undefined;
   return new LabError(
     `the ${isPatched ? 'patched' : 'stock'} kernel did not build (upgrade-kernel.sh exit ${code})${errorLine ? `: ${errorLine}` : ''}; full log: ${request.log}`,
@@ -255,4 +257,13 @@ function scriptError(code: number, tail: string[], request: BuildRequest): LabEr
       : 'see the log; run `syscall-lab doctor` to check the host',
     evidence,
   );
+}
+
+/** The whole build log, or undefined when it cannot be read (the evidence is then the tail). */
+function readLog(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
 }
