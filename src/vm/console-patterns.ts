@@ -18,7 +18,8 @@ export interface Pattern {
   /**
    * The line names a report the kernel prints through WARN() or BUG() (list corruption,
    * refcount_t, 3.9's hard lockup): the generic `WARNING:` or `kernel BUG at` line printed
-   * just before it (3.9-4.15) or just after it (4.16+, BUG_ON_DATA_CORRUPTION) is part of it.
+   * just before it (3.9 and early 4.x) or just after it (later kernels' __warn_printk(), and
+   * BUG_ON_DATA_CORRUPTION) is part of it.
    */
   names?: boolean;
   /** A generic WARN()/BUG() line: a report named next to it takes it over (see `names`). */
@@ -37,7 +38,7 @@ const RULER = /^={20,}$/;
 
 /**
  * Lockdep's report titles. 3.9 (kernel/lockdep.c) prints them as "[ INFO: ... ]" or
- * "[ BUG: ... ]"; from 4.12 (kernel/locking/lockdep.c) as "WARNING: ...". All are failures,
+ * "[ BUG: ... ]" (4.5 still does); later 4.x on (kernel/locking/lockdep.c) as "WARNING: ...". All are failures,
  * although most start with "WARNING:".
  */
 const LOCKDEP =

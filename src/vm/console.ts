@@ -23,7 +23,7 @@ export interface ConsoleFinding {
   line: string;
   /**
    * The incident's first lines, without timestamps: evidence for a report. It starts at the
-   * incident's first line: the headline, or the generic `WARNING:` line that 3.9-4.15 print
+   * incident's first line: the headline, or the generic `WARNING:` line that 3.9 and early 4.x print
    * before the report a WARN() names ("list_add corruption. ...", "refcount_t: ...").
    */
   excerpt: string;
@@ -210,8 +210,8 @@ function runOn(incident: Incident, message: string, i: number): void {
 /**
  * Whether headline `pattern` at line `i`, inside what `incident` covers, belongs to it: a
  * Call Trace, the die header of the same oops, the WARNING:/kernel BUG at line that follows a
- * report printed through WARN()/BUG() (4.16+), or the report line that follows a generic
- * WARNING: (3.9-4.15 print the WARNING: line first): the incident then takes the report's name.
+ * report printed through WARN()/BUG() (later kernels), or the report line that follows a generic
+ * WARNING: (3.9 and early 4.x print the WARNING: line first): the incident then takes the report's name.
  */
 function joins(incident: Incident, pattern: Pattern, message: string, i: number): boolean {
   if (pattern.secondary === true) return true;

@@ -277,7 +277,7 @@ describe('scanConsole headlines', () => {
     ['UBSAN: Undefined behaviour in mysyscalls/callcount.c:21:15', 'ubsan', 'failure'],
     ['UBSAN: shift-out-of-bounds in mysyscalls/callcount.c:21:15', 'ubsan', 'failure'],
     ['UBSAN: array-index-out-of-bounds in mysyscalls/callcount.c:30:9', 'ubsan', 'failure'],
-    // Lockdep: 3.9 "[ INFO: ... ]" / "[ BUG: ... ]", 4.12+ "WARNING: ..." (failures, not warnings).
+    // Lockdep: 3.9 "[ INFO: ... ]" / "[ BUG: ... ]", later "WARNING: ..." (failures, not warnings).
     ['WARNING: possible circular locking dependency detected', 'lockdep', 'failure'],
     ['WARNING: suspicious RCU usage', 'lockdep', 'failure'],
     ['WARNING: possible recursive locking detected', 'lockdep', 'failure'],
@@ -505,7 +505,7 @@ describe('scanConsole incidents', () => {
     '---[ end trace 0000000000000000 ]---',
   ];
 
-  it('reads a refcount_t report and the WARNING: line after it (4.16+) as one incident named by the report', () => {
+  it('reads a refcount_t report and the WARNING: line after it (later kernels) as one incident named by the report', () => {
     const findings = scanConsole(
       stamped([
         '------------[ cut here ]------------',
@@ -520,7 +520,7 @@ describe('scanConsole incidents', () => {
     expect(excerptLines(findings[0]).at(-1)).toBe('---[ end trace 0000000000000000 ]---');
   });
 
-  it('reads a WARNING: line and the refcount_t report after it (4.11-4.15) as one incident named by the report', () => {
+  it('reads a WARNING: line and the refcount_t report after it (early 4.x) as one incident named by the report', () => {
     const findings = scanConsole(
       stamped([
         '------------[ cut here ]------------',
