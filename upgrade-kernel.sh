@@ -66,6 +66,7 @@ Install (without --build-only: into this system; the bootloader boots it next):
   --install-root DIR     the system to install into (default /), e.g. a mounted image
   --cmdline ARGS         the new kernel's arguments (default: the running kernel's, with root=
                          turned into PARTUUID=, since no initramfs is made)
+  --append ARGS          arguments added to those (e.g. what syscall-lab's checks need: nokaslr)
   Installing twice is harmless: a full run with unchanged inputs stops early, and the
   bootloader entry is replaced, not added.
   --list-patches DIR     print the patch files of DIR in the order they apply, then exit
@@ -83,7 +84,7 @@ die() { local code=$1; shift; printf 'upgrade-kernel.sh: error: %s\n' "$*" >&2; 
 
 version="" source="" sha256="" mirror="${KERNEL_MIRROR:-https://cdn.kernel.org/pub/linux/kernel}"
 patch_dirs=() fragments=() localversion="" work="/usr/local/src" in_tree="" jobs="$(nproc)"
-build_only="" check_only=false install_root=/ cmdline="" prebuilt="" fingerprint=""
+build_only="" check_only=false install_root=/ cmdline="" append="" prebuilt="" fingerprint=""
 backend=qemu profile=default features=() print_plan=""
 patches=() user_patches=() cleanup=() release_override=()
 # The plan (make_plan): what this build does, decided by the version alone, before any tree is read.
@@ -775,7 +776,7 @@ kernel_args() {
     partuuid=$(blkid -s PARTUUID -o value "$dev" 2>/dev/null || true)
     if [ -n "$partuuid" ]; then root="root=PARTUUID=$partuuid"; else root="root=$dev"; fi
   fi
-  printf '%s %s\n' "$root" "${args% }"
+  printf '%s %s%s\n' "$root" "${args% }" "${append:+ $append}"
 }
 
 # The bootloader starts $release next, and from then on: extlinux or GRUB, whichever the system has.
@@ -814,8 +815,9 @@ grub_boot_next() { # release
   local release=$1 id
   mkdir -p /etc/default/grub.d
   # With no initramfs GRUB must pass root=PARTUUID=; flat entries let grub-set-default name ours.
-  printf '%s\n' '# Written by syscall-lab upgrade-kernel.sh' GRUB_DEFAULT=saved GRUB_DISABLE_LINUX_PARTUUID=false GRUB_DISABLE_SUBMENU=y \
-    >/etc/default/grub.d/syscall-lab.cfg
+  { printf '%s\n' '# Written by syscall-lab upgrade-kernel.sh' GRUB_DEFAULT=saved GRUB_DISABLE_LINUX_PARTUUID=false GRUB_DISABLE_SUBMENU=y
+    [ -z "$append" ] || printf 'GRUB_CMDLINE_LINUX="$GRUB_CMDLINE_LINUX %s"\n' "$append"
+  } >/etc/default/grub.d/syscall-lab.cfg
   update-grub >&2 || die $EX_SOFTWARE "update-grub failed"
   id=$(grep -o "gnulinux-$release-advanced-[^' ]*" /boot/grub/grub.cfg | head -1 || true)
   [ -n "$id" ] || die $EX_SOFTWARE "update-grub made no entry for $release in /boot/grub/grub.cfg"
@@ -859,6 +861,7 @@ main() {
       --install-prebuilt) need_arg "$@"; prebuilt=$2; shift 2 ;;
       --install-root) need_arg "$@"; install_root=$2; shift 2 ;;
       --cmdline) need_arg "$@"; cmdline=$2; shift 2 ;;
+      --append) need_arg "$@"; append=$2; shift 2 ;;
       --list-patches) need_arg "$@"; list_patches "$2"; exit 0 ;;
       *) die $EX_USAGE "unknown option $1 (see --help)" ;;
     esac

@@ -155,6 +155,7 @@ export interface KeptVm {
   /** `uname -r` of the kernel it runs. */
   release: string;
   patchedRelease: string;
+  kernelVersion: string;
   added: SyscallEntry[];
   headerFile: string;
   userlandFiles: string[];

@@ -1,13 +1,51 @@
-import type { RunCheck } from './check.ts';
-import { EFAULT, result, runProbe, skipped } from './check.ts';
+import type { ProbeLine, RunCheck } from './check.ts';
+import { EFAULT, bigIntOf, intOf, result, runProbe, skipped } from './check.ts';
 import { builtinSyscalls } from './builtins.ts';
+import { directMapBase } from './direct-map.ts';
 
-const badKinds = ['null', 'unmapped', 'kernel', 'readonly'] as const;
+/** The bad pointers: each must give -1/EFAULT and leave the memory behind it as it was. */
+export const badKinds = ['null', 'unmapped', 'kernel', 'kernel-writable', 'readonly'] as const;
+/** Kinds whose memory the probe can see, so it must report it unchanged. */
+const watchedKinds: readonly string[] = ['kernel-writable', 'readonly'];
+
+/** The probe's fill patterns (0xa5... and 0x5a...): a value still equal to one was never written. */
+export const fillPatterns = [0xa5a5a5a5a5a5a5a5n, 0x5a5a5a5a5a5a5a5an] as const;
+
+/** One bad-pointer line judged: its text ("0/errno 0, page changed") and whether it is right. */
+function badPointerProblem(kind: string, line: ProbeLine | undefined): { text: string; ok: boolean } {
+  if (!line) return { text: 'no answer (killed?)', ok: false };
+  if (line.unavailable !== undefined) return { text: `not tested: ${line.unavailable}`, ok: false };
+  const efault = line.ret === '-1' && line.errno === String(EFAULT);
+  const answer = `${line.ret ?? 'none'}/${line.errno === String(EFAULT) ? 'EFAULT' : `errno ${line.errno ?? 'none'}`}`;
+  const page = line.page ?? (watchedKinds.includes(kind) ? 'not reported' : undefined);
+  const pageOk = page === undefined || page === 'unchanged';
+  return { text: page === undefined ? answer : `${answer}, page ${page}`, ok: efault && pageOk };
+}
 
 /**
- * Every built-in syscall handed a bad pointer (NULL, an unmapped user address, a kernel address,
- * read-only memory) returns -1/EFAULT, and a misaligned writable pointer works. The runner fails
- * the check too if the console shows an oops meanwhile (a seed-style `*num = count` does that).
+ * A misaligned writable pointer is not a bad pointer: the call succeeds and writes the whole
+ * value there (not a fill pattern, nor half of one: a count is never that large), guard intact.
+ */
+function misalignedProblem(line: ProbeLine | undefined): { text: string; ok: boolean } {
+  if (!line) return { text: 'no answer (killed?)', ok: false };
+  const value = bigIntOf(line.value);
+  const ret = intOf(line.ret);
+  const halves = fillPatterns.map((pattern) => pattern >> 32n);
+  const written =
+    value !== null &&
+    value > 0n &&
+    !fillPatterns.some((pattern) => pattern === value) &&
+    !halves.some((half) => value >> 32n === half);
+  const text = `ret ${line.ret ?? 'none'}, value ${line.value ?? 'none'}${written ? '' : ' (not written)'}, guard ${line.guard ?? 'none'}`;
+  return { text, ok: ret !== null && ret >= 0 && written && line.guard === 'ok' };
+}
+
+/**
+ * Every built-in syscall handed a bad pointer (NULL, an unmapped user address, kernel text, the
+ * kernel's writable direct-map alias of a page the probe owns, read-only memory) returns
+ * -1/EFAULT and changes nothing; a misaligned writable pointer works. A kind the probe could not
+ * try fails the check: it cannot prove what it promises. The runner fails the check too if the
+ * console shows an oops meanwhile (a seed-style `*num = count` does that).
  */
 export const badPointerEfault: RunCheck = {
   name: 'bad-pointer-efault',
@@ -15,33 +53,35 @@ export const badPointerEfault: RunCheck = {
   async run(context) {
     const targets = builtinSyscalls(context.added);
     if (targets.length === 0) return [skipped(this.name, 'the patch set adds neither callcount nor taskcount')];
+    const directMap = directMapBase(context.kernelVersion);
     const actual: string[] = [];
     const outputs: string[] = [];
     let pass = true;
     for (const syscall of targets) {
-      const { lines, code, output } = await runProbe(context, ['efault', syscall.number]);
+      const { lines, code, output } = await runProbe(context, ['efault', syscall.number, directMap]);
       outputs.push(output.trim());
+      if (code !== 0) actual.push(`${syscall.name}: probe exit ${code ?? 'killed'}`);
       pass &&= code === 0;
-      for (const kind of badKinds) {
-        const line = lines.find((l) => l.kind === kind);
-        const ok = line?.ret === '-1' && line.errno === String(EFAULT);
-        pass &&= ok;
-        actual.push(
-          `${syscall.name}(${kind}): ${line ? `${line.ret}/${line.errno === String(EFAULT) ? 'EFAULT' : `errno ${line.errno}`}` : 'no answer (killed?)'}`,
-        );
+      const answers = [
+        ...badKinds.map((kind) => ({
+          kind,
+          ...badPointerProblem(
+            kind,
+            lines.find((l) => l.kind === kind),
+          ),
+        })),
+        { kind: 'misaligned', ...misalignedProblem(lines.find((l) => l.kind === 'misaligned')) },
+      ];
+      for (const answer of answers) {
+        pass &&= answer.ok;
+        actual.push(`${syscall.name}(${answer.kind}): ${answer.text}${answer.ok ? '' : ' <- wrong'}`);
       }
-      const misaligned = lines.find((l) => l.kind === 'misaligned');
-      const misalignedOk = misaligned !== undefined && Number(misaligned.ret) >= 0 && Number(misaligned.value) > 0;
-      pass &&= misalignedOk;
-      actual.push(
-        `${syscall.name}(misaligned): ${misaligned ? `ret ${misaligned.ret}, value ${misaligned.value}` : 'no answer (killed?)'}`,
-      );
     }
     return [
       result(
         this.name,
         pass,
-        'null, unmapped, kernel and read-only pointers: -1/EFAULT; misaligned writable: success with the value; no oops',
+        `null, unmapped, kernel, kernel-writable (direct map at ${directMap}) and read-only pointers: -1/EFAULT, memory unchanged; misaligned writable: success with the value; no oops`,
         actual.join('; '),
         outputs.join('\n'),
       ),

@@ -2,6 +2,7 @@ import type { SyscallEntry } from '../kernel/syscalls.ts';
 import type { CheckResult } from '../report/model.ts';
 import type { Machine } from '../vm/machine.ts';
 import { scanConsole, verdict } from '../vm/console.ts';
+import { isKernelTask, taskOf } from './kernel-console.ts';
 
 /** What every check gets: the machine (the only way to the guest) and the facts of the run. */
 export interface CheckContext {
@@ -16,6 +17,8 @@ export interface CheckContext {
   commandTimeout: number;
   /** `uname -r` the patched build must report. */
   patchedRelease: string;
+  /** The kernel's version (6.1.192, 3.9.6): what the version-dependent cases go by. */
+  kernelVersion: string;
   /** The userland programs to compile and run (host paths). */
   userlandFiles: string[];
   /** The header defining __NR_/SYS_ for every added syscall (guest path). */
@@ -49,7 +52,8 @@ export type Check = RunCheck | SyscallCheck;
 
 /** Fails results when the console text written while they ran shows a kernel failure, with the excerpt. */
 export function failOnConsole(results: CheckResult[], consoleText: string): CheckResult[] {
-  const findings = scanConsole(consoleText);
+  // A kernel thread's report (a work item's oops) is no check's doing: kernel-console judges it.
+  const findings = scanConsole(consoleText).filter((finding) => !isKernelTask(taskOf(finding.excerpt)));
   const onConsole = verdict(findings);
   if (!onConsole.failed) return results;
   const crashes = findings.filter((finding) => finding.severity === 'failure');
@@ -87,6 +91,16 @@ export function parseProbeLines(stdout: string): ProbeLine[] {
           .map((pair) => pair.split('=') as [string, string]),
       ),
     );
+}
+
+/** A decimal integer field of a probe line as a BigInt (values filled with a pattern pass 2^53), or null. */
+export function bigIntOf(field: string | undefined): bigint | null {
+  return field !== undefined && /^-?\d+$/.test(field) ? BigInt(field) : null;
+}
+
+/** A decimal integer field of a probe line (a return value, an errno, an exit status), or null. */
+export function intOf(field: string | undefined): number | null {
+  return field !== undefined && /^-?\d+$/.test(field) ? Number(field) : null;
 }
 
 /** Runs the probe; a probe killed by an oops shows up as a missing line and a non-zero exit. */

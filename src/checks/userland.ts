@@ -1,26 +1,42 @@
-import { basename } from 'node:path';
-import type { SubResult } from '../report/model.ts';
-import type { CheckContext, RunCheck } from './check.ts';
-import { failOnConsole, result } from './check.ts';
+import { readFileSync } from 'node:fs';
+import { basename, isAbsolute, join, relative, resolve } from 'node:path';
 import type { CheckResult } from '../report/model.ts';
+import type { CheckContext, RunCheck } from './check.ts';
+import { failOnConsole, result, skipped } from './check.ts';
+import { builtinNames } from './builtins.ts';
+import { isTap, judgeProgram, parseKtap, subresultsOf } from './ktap.ts';
 import { shellCommand } from '../guest/ssh.ts';
 import { TimeoutError } from '../errors.ts';
 import { elapsedSeconds } from '../events.ts';
+import { projectRoot } from '../paths.ts';
 
-/** KTAP/TAP result lines ("ok 1 - name", "not ok 2 name # SKIP why") become sub-results. */
-export function parseKtap(output: string): SubResult[] {
-  const subresults: SubResult[] = [];
-  for (const line of output.split('\n')) {
-    const match = /^\s*(not ok|ok)\s+(\d+)\s*(?:-\s*)?([^#]*?)\s*(?:#\s*(.*))?$/i.exec(line);
-    if (!match) continue;
-    const [, verdict, number, description, comment] = match;
-    const directive = /^(SKIP|TODO)\b/i.exec(comment ?? '')?.[1]?.toUpperCase();
-    // TAP: a SKIP is not run; a failing TODO is expected to fail, so neither counts as a failure.
-    const status =
-      directive === 'SKIP' || (directive === 'TODO' && verdict !== 'ok') ? 'skip' : verdict === 'ok' ? 'pass' : 'fail';
-    subresults.push({ name: description || `test ${number}`, status });
-  }
-  return subresults;
+const plainExpected = 'compiles and exits 0';
+const tapExpected = 'compiles; every planned KTAP result ok or skipped; exit 0 (4: skip)';
+
+/** The project's own programs (the talk's examples, the default tests): they test callcount and taskcount. */
+export const shippedFolder = join(projectRoot, 'userland');
+
+export function isShipped(file: string, folder = shippedFolder): boolean {
+  const path = relative(folder, resolve(file));
+  return path !== '' && !path.startsWith('..') && !isAbsolute(path);
+}
+
+/** The built-in syscalls a program's source uses (`SYS_<name>`, `__NR_<name>`); other names are ignored. */
+export function builtinSyscallsUsed(source: string): string[] {
+  const names = [...source.matchAll(/\b(?:SYS|__NR)_(\w+)/g)].map((match) => match[1] ?? '');
+  return [...new Set(names)].filter((name) => (builtinNames as readonly string[]).includes(name));
+}
+
+/**
+ * Why a shipped program does not run: it uses a built-in syscall the patch set does not add (a
+ * user's own syscall is not callcount, and its patch set need not add the talk's). A user's own
+ * `--userland` programs always run.
+ */
+export function shippedSkipReason(file: string, added: string[], folder = shippedFolder): string | null {
+  if (!isShipped(file, folder)) return null;
+  const lacking = builtinSyscallsUsed(readFileSync(file, 'utf8')).filter((name) => !added.includes(name));
+  if (lacking.length === 0) return null;
+  return `${basename(file)} is one of syscall-lab's own programs and uses ${lacking.map((n) => `SYS_${n}`).join(', ')}: the patch set adds no ${lacking.join(' or ')} syscall`;
 }
 
 async function compileAndRun(context: CheckContext, file: string): Promise<CheckResult> {
@@ -36,7 +52,7 @@ async function compileAndRun(context: CheckContext, file: string): Promise<Check
   );
   const warnings = compile.stderr.trim();
   if (compile.code !== 0) {
-    return result(name, false, 'compiles and exits 0', `does not compile (gcc exit ${compile.code})`, warnings);
+    return result(name, false, plainExpected, `does not compile (gcc exit ${compile.code})`, warnings);
   }
   let run;
   try {
@@ -47,39 +63,53 @@ async function compileAndRun(context: CheckContext, file: string): Promise<Check
     return result(
       name,
       false,
-      'compiles and exits 0',
+      plainExpected,
       `timed out after ${Math.round(context.commandTimeout / 1000)} s (killed)`,
       warnings,
     );
   }
   const output = `${run.stdout}${run.stderr}`.trim();
-  const subresults = parseKtap(run.stdout);
-  const failedSubtests = subresults.filter((sub) => sub.status === 'fail').length;
-  const checkResult = result(
+  const document = parseKtap(run.stdout);
+  const verdict = judgeProgram(document, run.code);
+  const subresults = subresultsOf(document);
+  const checkResult: CheckResult = {
     name,
-    run.code === 0 && failedSubtests === 0,
-    'compiles and exits 0',
-    `exit ${run.code ?? 'killed'}${subresults.length ? `, ${subresults.length - failedSubtests}/${subresults.length} subtests ok` : ''}`,
-    [warnings && `compiler warnings:\n${warnings}`, output].filter(Boolean).join('\n'),
-  );
+    status: verdict.status,
+    expected: isTap(document) ? tapExpected : plainExpected,
+    actual: verdict.actual,
+    details: [warnings && `compiler warnings:\n${warnings}`, output].filter(Boolean).join('\n'),
+  };
   return subresults.length ? { ...checkResult, subresults } : checkResult;
 }
 
-/** `userland:<file>` for each C program: compiled in the guest with the syscall header, run, exit 0 = pass. */
+/**
+ * `userland:<file>` for each C program: compiled in the guest with the syscall header and run;
+ * judged by its (K)TAP output when it prints some, else by its exit code (0 = pass).
+ */
 export const userland: RunCheck = {
   name: 'userland',
   stage: 'patched',
   judgesConsole: true,
   async run(context) {
     await context.machine.exec(`mkdir -p ${context.guestDir}/userland`, { timeout: context.commandTimeout });
+    const added = context.added.map((entry) => entry.name);
     const results: CheckResult[] = [];
     for (const file of context.userlandFiles) {
+      const started = Date.now();
+      const timing = (r: CheckResult): CheckResult => ({
+        ...r,
+        started: new Date(started).toISOString(),
+        seconds: elapsedSeconds(started),
+      });
+      const skipReason = shippedSkipReason(file, added);
+      if (skipReason !== null) {
+        results.push(timing(skipped(`userland:${basename(file)}`, skipReason)));
+        continue;
+      }
       // An oops fails the program that caused it, not the others.
       const mark = context.machine.console().mark();
-      const started = Date.now();
       const programResult = await compileAndRun(context, file);
-      const timed = { ...programResult, started: new Date(started).toISOString(), seconds: elapsedSeconds(started) };
-      results.push(...failOnConsole([timed], context.machine.console().since(mark)));
+      results.push(...failOnConsole([timing(programResult)], context.machine.console().since(mark)));
     }
     return results;
   },

@@ -47,11 +47,12 @@ export async function testCommand(request: TestRequest, emit: Emit): Promise<num
   const facts = {
     added: kept.added,
     patchedRelease: kept.patchedRelease,
+    kernelVersion: kept.kernelVersion,
     userlandFiles,
     headerFile: kept.headerFile,
     accel: kept.accel,
   };
-  report.checks.push(...(await runCheckStage(kept.stage, machine, facts, kept.release, emit)));
+  report.checks.push(...(await runCheckStage(kept.stage, machine, facts, kept.release, emit)).results);
   await writeReports([report], request, emit);
   return anyFailed([report]) ? ExitCode.checkFailed : ExitCode.ok;
 }

@@ -58,15 +58,18 @@ export function readClientKey(keys: GuestKeys): string {
 }
 
 /**
- * Kernel parameters a kernel generation needs to run this guest.
+ * Kernel parameters a kernel generation needs to run this guest and its checks, on every backend.
  * - loglevel=7: every console message up to KERN_INFO, whatever the tree's default (the 3.9.6
  *   ONL tree defaults to 3 and would hide WARNINGs from the console watch).
+ * - nokaslr, no5lvl: the direct map at its fixed 4-level address, where the probe's
+ *   kernel-writable pointer points (src/checks/direct-map.ts). Kernels that do not know them
+ *   (3.9 has no KASLR) hand them to init as arguments, which it ignores.
  * - nosmap before 3.11: 3.9's signal-frame code writes the alternate stack with SMAP enforced
  *   (fixed upstream in 3.11 by save_altstack_ex), so under QEMU's "-cpu max" every process with
  *   a signal handler dies of SIGSEGV. A kernel bug of that era, not of the toolchain.
  */
 export function guestKernelArgs(version: string): string[] {
-  return ['loglevel=7', ...(compareVersions(version, '3.11') < 0 ? ['nosmap'] : [])];
+  return ['loglevel=7', 'nokaslr', 'no5lvl', ...(compareVersions(version, '3.11') < 0 ? ['nosmap'] : [])];
 }
 
 /** Kernel command line: 9p root, the init above, static user-network address; panic=-1 with

@@ -1,16 +1,19 @@
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Check, CheckContext } from '../checks/check.ts';
-import { failOnConsole, skipped } from '../checks/check.ts';
+import { judgeConsole, type ConsoleSpan } from '../checks/kernel-console.ts';
 import { allChecks } from '../checks/index.ts';
 import { ExitCode, LabError } from '../errors.ts';
-import { elapsedSeconds, silent, type Emit } from '../events.ts';
+import { silent, type Emit } from '../events.ts';
 import { shellCommand } from '../guest/ssh.ts';
 import type { SyscallEntry } from '../kernel/syscalls.ts';
 import { projectRoot } from '../paths.ts';
 import type { CheckResult } from '../report/model.ts';
 import { timeoutScale, type Accel } from '../vm/accel.ts';
 import { scanConsole } from '../vm/console.ts';
-import { MachineGoneError, type Machine } from '../vm/machine.ts';
+import type { Machine } from '../vm/machine.ts';
+import { CheckAbortedError, runChecks } from './check-runner.ts';
 
 /** Where a run's files live in the guest: the same on every backend. */
 const guestDir = '/tmp/syscall-lab';
@@ -20,6 +23,7 @@ const probeSource = join(projectRoot, 'src', 'checks', 'guest', 'probe.c');
 export interface CheckFacts {
   added: SyscallEntry[];
   patchedRelease: string;
+  kernelVersion: string;
   userlandFiles: string[];
   /** The generated syscall header on the host (uploaded to the guest). */
   headerFile: string;
@@ -35,14 +39,25 @@ export function checkContext(machine: Machine, facts: CheckFacts): CheckContext 
     guestDir,
     commandTimeout: 30_000 * timeoutScale(facts.accel),
     patchedRelease: facts.patchedRelease,
+    kernelVersion: facts.kernelVersion,
     userlandFiles: facts.userlandFiles,
     syscallHeader: `${guestDir}/syscall-lab-syscalls.h`,
   };
 }
 
+export interface StageOutcome {
+  /** Every result of the boot, kernel-console:<stage> last. */
+  results: CheckResult[];
+  /** A failure-level report anywhere on this boot's console: for the stock kernel, an infrastructure error. */
+  crashed: boolean;
+}
+
 /**
- * The check stage of one boot: prepares the guest (its /tmp is new each boot), then runs the
- * checks of that kernel (`stock`: the negative control; `patched`: everything else).
+ * The check stage of one boot: prepares the guest (its /tmp is new each boot), runs the checks of
+ * that kernel (`stock`: the negative control; `patched`: everything else), waits for a marker
+ * written through /dev/kmsg to reach the console (so late reports are in), then judges the rest
+ * of the boot's console (`kernel-console:<stage>`). A machine that went away aborts the stage
+ * with CheckAbortedError carrying every result, the checks that did not run among them.
  */
 export async function runCheckStage(
   stage: Check['stage'],
@@ -50,15 +65,73 @@ export async function runCheckStage(
   facts: CheckFacts,
   scope: string,
   emit: Emit = silent,
-): Promise<CheckResult[]> {
+): Promise<StageOutcome> {
   const context = checkContext(machine, facts);
-  await prepareGuest(context, facts.headerFile);
-  return runChecks(
-    allChecks.filter((check) => check.stage === stage),
-    context,
-    scope,
-    emit,
-  );
+  const console = machine.console();
+  const preparation = console.mark();
+  const windows: ConsoleSpan[] = [];
+  const judge = (results: CheckResult[], markerSeen: boolean): StageOutcome => {
+    const spans = consoleSpans(console.bootStart ?? 0, preparation, windows, console.mark());
+    const verdict = {
+      ...judgeConsole(stage, console, spans, markerSeen),
+      started: new Date().toISOString(),
+      seconds: 0,
+    };
+    emit({ type: 'check', scope, result: verdict });
+    const crashed = spans.some((span) =>
+      scanConsole(console.between(span.from, span.to), { fromBoot: span.step === 'boot' }).some(
+        (finding) => finding.severity === 'failure',
+      ),
+    );
+    return { results: [...results, verdict], crashed };
+  };
+  let results: CheckResult[];
+  try {
+    await prepareGuest(context, facts.headerFile);
+    const checks = allChecks.filter((check) => check.stage === stage);
+    results = await runChecks(checks, context, scope, emit, windows);
+  } catch (error) {
+    if (!(error instanceof CheckAbortedError)) throw error;
+    const outcome = judge(error.results, true);
+    // The stock kernel carries no user patch: its crash or reset is the machine's problem (exit 3).
+    const exitCode = stage === 'stock' ? ExitCode.infrastructure : error.exitCode;
+    throw new CheckAbortedError(error.message, outcome.results, exitCode, error.details);
+  }
+  return judge(results, await flushConsole(context));
+}
+
+/** Writes a marker through /dev/kmsg and waits (bounded) until the console shows it. */
+async function flushConsole(context: CheckContext): Promise<boolean> {
+  const marker = `syscall-lab: end of checks ${randomUUID()}`;
+  const console = context.machine.console();
+  const from = console.mark();
+  // <3>: printed even where the console log level is low (a box booted with "quiet").
+  await context.machine.exec(`echo '<3>${marker}' > /dev/kmsg`, { timeout: context.commandTimeout });
+  const deadline = Date.now() + context.commandTimeout;
+  while (Date.now() < deadline) {
+    if (console.since(from).includes(marker)) return true;
+    await sleep(100);
+  }
+  return false;
+}
+
+/** The boot's console cut into what the machine was doing: boot, preparation, check windows, gaps, after. */
+export function consoleSpans(
+  bootStart: number,
+  preparation: number,
+  windows: ConsoleSpan[],
+  end: number,
+): ConsoleSpan[] {
+  const spans: ConsoleSpan[] = [
+    { from: bootStart, to: preparation, step: 'boot' },
+    { from: preparation, to: windows[0]?.from ?? end, step: 'guest preparation' },
+  ];
+  for (const [index, window] of windows.entries()) {
+    spans.push(window);
+    const next = windows[index + 1];
+    spans.push({ from: window.to, to: next?.from ?? end, step: next ? 'between checks' : 'after the last check' });
+  }
+  return spans.filter((span) => span.to > span.from || span.check === true);
 }
 
 /** Uploads and compiles the probe and the syscall header. */
@@ -67,112 +140,13 @@ async function prepareGuest(context: CheckContext, headerFile: string): Promise<
   await machine.exec(shellCommand(['mkdir', '-p', guestDir]), { timeout: commandTimeout });
   await machine.copy(probeSource, `${guestDir}/probe.c`);
   await machine.copy(headerFile, context.syscallHeader);
-  const compiled = await machine.exec(shellCommand(['gcc', '-O2', '-o', context.probe, `${guestDir}/probe.c`]), {
-    timeout: commandTimeout * 2,
-  });
+  const compiled = await machine.exec(
+    shellCommand(['gcc', '-O2', '-pthread', '-o', context.probe, `${guestDir}/probe.c`]),
+    {
+      timeout: commandTimeout * 2,
+    },
+  );
   if (compiled.code !== 0) {
     throw new LabError(`the probe did not compile in the guest: ${compiled.stderr}`, ExitCode.infrastructure);
   }
-}
-
-/**
- * The VM died during a check: the results so far travel with the error. A kernel crash is the
- * kernel's failure (exit 1, the crashed check failed); otherwise the machine's (exit 3).
- */
-export class CheckAbortedError extends LabError {
-  constructor(
-    message: string,
-    readonly results: CheckResult[],
-    exitCode: ExitCode,
-    details?: string,
-  ) {
-    super(message, exitCode, exitCode === ExitCode.checkFailed ? undefined : 'see the console log', details);
-  }
-}
-
-/**
- * Runs checks one by one; an oops or panic on the console during a check fails that check.
- * Each result carries when its check started and how long it took.
- */
-export async function runChecks(
-  checks: Check[],
-  context: CheckContext,
-  scope: string,
-  emit: Emit = silent,
-): Promise<CheckResult[]> {
-  const results: CheckResult[] = [];
-  for (const check of checks) {
-    const started = Date.now();
-    const timed = (result: CheckResult): CheckResult => ({
-      ...result,
-      started: result.started ?? new Date(started).toISOString(),
-      seconds: result.seconds ?? elapsedSeconds(started),
-    });
-    const run = runnerOf(check, context);
-    if (typeof run === 'string') {
-      const result = timed(skipped(check.name, run));
-      emit({ type: 'check', scope, result });
-      results.push(result);
-      continue;
-    }
-    emit({ type: 'status', scope, text: `check ${check.name}`, since: started });
-    const mark = context.machine.console().mark();
-    let checkResults: CheckResult[];
-    try {
-      checkResults = await runOne(check.name, run, { results, timed });
-    } finally {
-      emit({ type: 'status-end', scope });
-    }
-    if (!check.judgesConsole) checkResults = failOnConsole(checkResults, context.machine.console().since(mark));
-    for (const result of checkResults.map(timed)) {
-      emit({ type: 'check', scope, result });
-      results.push(result);
-    }
-  }
-  return results;
-}
-
-/**
- * One check: its results, or a failed result when it threw. A VM that died during it aborts the
- * run, with the results so far (and the crashed check's own failed result when a crash killed it).
- */
-async function runOne(
-  name: string,
-  run: () => Promise<CheckResult[]>,
-  soFar: { results: CheckResult[]; timed: (result: CheckResult) => CheckResult },
-): Promise<CheckResult[]> {
-  try {
-    return await run();
-  } catch (error) {
-    if (!(error instanceof MachineGoneError)) {
-      const actual = error instanceof Error ? error.message : String(error);
-      return [{ name: name, status: 'fail', expected: 'the check completes', actual, details: '' }];
-    }
-    const crash = scanConsole(error.consoleTail).find((finding) => finding.severity === 'failure');
-    // A panic ended the VM: the kernel failed this check. Otherwise the machine did (exit 3).
-    if (!crash) {
-      throw new CheckAbortedError(
-        `${error.message} while running ${name}`,
-        soFar.results,
-        ExitCode.infrastructure,
-        error.consoleTail,
-      );
-    }
-    const failed = soFar.timed({
-      name: name,
-      status: 'fail',
-      expected: 'the kernel survives the check',
-      actual: `kernel ${crash.kind}: ${crash.line}`,
-      details: crash.excerpt,
-    });
-    throw new CheckAbortedError(`the VM died during ${name}`, [...soFar.results, failed], ExitCode.checkFailed);
-  }
-}
-
-/** How to run a check, or why it is skipped (a built-in syscall the patch set does not add). */
-function runnerOf(check: Check, context: CheckContext): (() => Promise<CheckResult[]>) | string {
-  if (check.needs === undefined) return () => check.run(context);
-  const syscall = context.added.find((entry) => entry.name === check.needs);
-  if (!syscall) return `the patch set adds no ${check.needs} syscall`;
-  return () => check.run(context, syscall);
 }

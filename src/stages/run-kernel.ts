@@ -5,9 +5,11 @@ import type { RunReport } from '../report/model.ts';
 import type { KeptVm, RunFolder } from '../run-folder.ts';
 import { timeoutScale, type Accel } from '../vm/accel.ts';
 import type { Backend, MachineRequest } from '../vm/backend.ts';
-import { BootError } from '../vm/machine.ts';
+import { BootError, type Machine } from '../vm/machine.ts';
 import { buildKernels, type BuiltKernels } from './builds.ts';
-import { CheckAbortedError, runCheckStage, type CheckFacts } from './checks.ts';
+import { allChecks } from '../checks/index.ts';
+import { CheckAbortedError, notRun } from './check-runner.ts';
+import { checkContext, runCheckStage, type CheckFacts } from './checks.ts';
 import { backendOf } from './machine.ts';
 import type { CheckedRun } from './patch-check.ts';
 import type { PlannedRun } from './plan.ts';
@@ -66,6 +68,7 @@ export async function runKernel(plan: CheckedRun, env: KernelRunEnvironment): Pr
     const facts: CheckFacts = {
       ...built,
       patchedRelease: built.patched.release,
+      kernelVersion: built.patched.version,
       userlandFiles: plan.userlandFiles,
       accel,
     };
@@ -78,22 +81,46 @@ export async function runKernel(plan: CheckedRun, env: KernelRunEnvironment): Pr
     // The kernel the negative control really ran on (under Vagrant: the box's own).
     const booted = await vm.exec('uname -r', { timeout: 30_000 * timeoutScale(accel) });
     if (booted.code === 0 && booted.stdout.trim()) report.kernel.stockRelease = booted.stdout.trim();
-    await clock.time('checks-stock', async () => {
-      report.checks.push(...(await runCheckStage('stock', vm, facts, scope, emit)));
-    });
+    const stock = await clock.time('checks-stock', () =>
+      runCheckStage('stock', vm, facts, scope, emit).catch((error: unknown) => {
+        // The patched kernel's checks will not run either.
+        throw error instanceof CheckAbortedError ? withPatchedNotRun(error, vm, facts) : error;
+      }),
+    );
+    report.checks.push(...stock.results);
     emit({ type: 'info', scope, text: `rebooting into ${built.patched.release}` });
     await clock.time('boot-patched', () => vm.reboot(patchedKernel));
-    await clock.time('checks-patched', async () => {
-      report.checks.push(...(await runCheckStage('patched', vm, facts, scope, emit)));
-    });
+    const patched = await clock.time('checks-patched', () => runCheckStage('patched', vm, facts, scope, emit));
+    report.checks.push(...patched.results);
     if (env.keep) emit({ type: 'info', text: vm.keep(keptRecord('patched', built, plan, vm.consoleLogs, accel)) });
-    return {
-      report,
-      exitCode: report.checks.some((check) => check.status === 'fail') ? ExitCode.checkFailed : ExitCode.ok,
-    };
+    return { report, exitCode: verdictOf(report, stock.crashed) };
   } catch (error) {
     return stoppedEarly(report, error);
   }
+}
+
+/**
+ * 0 every check passed; 1 a check failed (a crash or an unrequested reset of the patched kernel
+ * included); 3 when the stock kernel crashed, since it carries no user patch.
+ */
+function verdictOf(report: RunReport, stockCrashed: boolean): number {
+  if (stockCrashed) {
+    report.error =
+      'the stock kernel crashed (see kernel-console:stock): it carries no user patch, so the host or the toolchain is at fault';
+    return ExitCode.infrastructure;
+  }
+  return report.checks.some((check) => check.status === 'fail') ? ExitCode.checkFailed : ExitCode.ok;
+}
+
+/** A stock stage that stopped early: the patched kernel's checks are reported as not run too. */
+function withPatchedNotRun(error: CheckAbortedError, machine: Machine, facts: CheckFacts): CheckAbortedError {
+  const patchedChecks = allChecks.filter((check) => check.stage === 'patched');
+  const later = notRun(
+    patchedChecks,
+    checkContext(machine, facts),
+    `the stock kernel's checks stopped: ${error.message}`,
+  );
+  return new CheckAbortedError(error.message, [...error.results, ...later], error.exitCode, error.details);
 }
 
 /** The report of a run that stopped before its checks finished, and its exit code. */
@@ -148,6 +175,7 @@ export function keptRecord(
     stage,
     release: stage === 'patched' ? built.patched.release : built.stock.release,
     patchedRelease: built.patched.release,
+    kernelVersion: built.patched.version,
     added: built.added,
     headerFile: built.headerFile,
     userlandFiles: plan.userlandFiles,

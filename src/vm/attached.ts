@@ -36,6 +36,8 @@ export class AttachedQemuMachine implements Machine, AsyncDisposable {
       hostKey: Buffer.from(hostKey, 'base64'),
     });
     const consoleFile = new ConsoleFile(consolePath);
+    // Only what happens from now on is this session's to judge: earlier tests judged theirs.
+    consoleFile.bootStart = consoleFile.mark();
     try {
       await ssh.connect(20_000, () => null);
     } catch (error) {

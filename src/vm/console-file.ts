@@ -3,6 +3,9 @@ import type { ConsoleLog } from './machine.ts';
 
 /** The console log QEMU writes (`-serial file:PATH` or a file chardev), read as it grows. */
 export class ConsoleFile implements ConsoleLog {
+  /** Set by a machine whose boots share one file (Vagrant), or that attaches to a running one. */
+  bootStart = 0;
+
   constructor(readonly path: string) {}
 
   /** Current size in bytes; 0 before QEMU has created the file, so a mark taken before boot is valid. */
@@ -30,6 +33,11 @@ export class ConsoleFile implements ConsoleLog {
       const start = mark > size ? 0 : Math.max(0, mark);
       return decode(readRange(fd, start, size));
     });
+  }
+
+  /** Text from byte offset `from` to byte offset `to` (marks), decoded as since() does. */
+  between(from: number, to: number): string {
+    return readOpen(this.path, (fd) => decode(readRange(fd, Math.max(0, from), Math.max(from, to))));
   }
 
   /**

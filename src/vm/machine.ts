@@ -70,6 +70,11 @@ export class MachineGoneError extends Error {
     message: string,
     /** The end of the console: a panic there makes it the kernel's fault. */
     readonly consoleTail: string,
+    /**
+     * How the VM process ended: 0 is the guest resetting or powering off (QEMU runs with
+     * -no-reboot); null when a signal killed it.
+     */
+    readonly exitCode: number | null = null,
   ) {
     super(message);
     this.name = 'MachineGoneError';
@@ -79,10 +84,14 @@ export class MachineGoneError extends Error {
 /** What a check needs from the console: its text since a mark, and where it is kept. */
 export interface ConsoleLog {
   readonly path: string;
+  /** Where the current boot's output starts (a mark); 0 when every boot has a file of its own. */
+  readonly bootStart?: number;
   /** Current length of the log in bytes, to read "what happened since". */
   mark(): number;
   /** Text written since the mark (the whole boot when omitted). */
   since(mark?: number): string;
+  /** Text written between two marks. */
+  between(from: number, to: number): string;
 }
 
 /** A boot that did not reach SSH; carries the console tail as evidence. */

@@ -171,6 +171,7 @@ export class QemuMachine implements RunMachine {
         throw new MachineGoneError(
           `QEMU exited (code ${this.exited.code ?? this.exited.signal}) during the command`,
           this.consoleFile?.tail(60) ?? '',
+          this.exited.code,
         );
       }
       throw error;

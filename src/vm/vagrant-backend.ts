@@ -1,4 +1,5 @@
 import { basename } from 'node:path';
+import { guestKernelArgs } from '../guest/rootfs.ts';
 import { timeoutScale } from './accel.ts';
 import type { Backend } from './backend.ts';
 import { ensureOfflineBox, offlineBoxName } from './vagrant-box.ts';
@@ -25,6 +26,7 @@ export const vagrantBackend: Backend = {
     const machine = new VagrantMachine({
       folder,
       accel,
+      kernelArgs: guestKernelArgs(patched.version),
       box: options.box,
       provider: options.provider,
       cpus: options.cpus,

@@ -26,6 +26,8 @@ export interface VagrantOptions {
   folder: RunFolder;
   /** The libvirt driver follows it: kvm, or qemu (TCG). */
   accel: Accel;
+  /** Added to the command line of the kernel the guest installs (guestKernelArgs). */
+  kernelArgs: string[];
   box: string;
   provider: VagrantProvider;
   cpus: number;
@@ -80,6 +82,7 @@ export class VagrantMachine implements RunMachine {
       SYSCALL_LAB_MEMORY: String(this.options.memoryMiB),
       SYSCALL_LAB_CPUS: String(this.options.cpus),
       SYSCALL_LAB_ACCEL: this.accel,
+      SYSCALL_LAB_BOOT_ARGS: this.options.kernelArgs.join(' '),
       SYSCALL_LAB_NAME: this.options.name,
       SYSCALL_LAB_CONSOLE_LOG: this.consoleFile.path,
       // The harness reloads by itself, to time the boot and watch its console.
@@ -150,6 +153,7 @@ export class VagrantMachine implements RunMachine {
     });
     writeFileSync(this.options.folder.vagrantEnv, JSON.stringify(this.environment(), null, 2));
     const mark = this.consoleFile.mark();
+    this.consoleFile.bootStart = mark;
     await this.booted(mark, () =>
       this.vagrant(['up', '--no-provision', `--provider=${this.options.provider}`], this.options.upTimeout),
     );
@@ -215,6 +219,7 @@ export class VagrantMachine implements RunMachine {
       await this.vagrant(['provision'], this.options.provisionTimeout, prebuilt);
     }
     const mark = this.consoleFile.mark();
+    this.consoleFile.bootStart = mark;
     await this.booted(mark, () => this.vagrant(['reload', '--no-provision'], this.options.upTimeout), kernel);
   }
 

@@ -218,6 +218,7 @@ describe('QemuMachine', () => {
       stage: 'patched',
       release: '6.1.0-patched-12345678',
       patchedRelease: '6.1.0-patched-12345678',
+      kernelVersion: '6.1.0',
       added: [{ number: 451, abi: 'common', name: 'callcount', entry: 'sys_callcount' }],
       headerFile: join(folder.dir, 'syscall-lab-syscalls.h'),
       userlandFiles: ['/src/a_test.c'],

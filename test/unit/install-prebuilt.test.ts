@@ -129,6 +129,18 @@ describe('upgrade-kernel.sh --install-prebuilt into an extlinux system', () => {
     expect(append.at(-1)).toBe('  APPEND root=PARTUUID=0badcafe-01 ro quiet console=ttyS0');
   });
 
+  it('adds the --append arguments (what the checks need, e.g. nokaslr) after the others', async () => {
+    const root = guestRoot();
+    const result = await install(prebuiltDir(), root, { extra: ['--append', 'loglevel=7 nokaslr no5lvl'] });
+    expect(result.exitCode, result.stderr).toBe(0);
+    const append = conf(root)
+      .split('\n')
+      .filter((line) => line.startsWith('  APPEND '));
+    expect(append.at(-1)).toBe(
+      '  APPEND root=/dev/vda1 ro console=ttyS0,115200 net.ifnames=0 loglevel=7 nokaslr no5lvl',
+    );
+  });
+
   it('is idempotent: a second install leaves the same file, with one syscall-lab block', async () => {
     const dir = prebuiltDir();
     const root = guestRoot();

@@ -29,8 +29,8 @@ describe('syscall table location', () => {
 describe('guest kernel parameters', () => {
   it('turns SMAP off only before 3.11, whose signal frames break under it', async () => {
     const { guestKernelArgs } = await import('../../src/guest/rootfs.ts');
-    expect(guestKernelArgs('3.9.6')).toEqual(['loglevel=7', 'nosmap']);
-    expect(guestKernelArgs('3.11')).toEqual(['loglevel=7']);
-    expect(guestKernelArgs('6.1.192')).toEqual(['loglevel=7']);
+    expect(guestKernelArgs('3.9.6')).toEqual(['loglevel=7', 'nokaslr', 'no5lvl', 'nosmap']);
+    expect(guestKernelArgs('3.11')).toEqual(['loglevel=7', 'nokaslr', 'no5lvl']);
+    expect(guestKernelArgs('6.1.192')).toEqual(['loglevel=7', 'nokaslr', 'no5lvl']);
   });
 });

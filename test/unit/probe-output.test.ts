@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseProbeLines } from '../../src/checks/check.ts';
+import { bigIntOf, intOf, parseProbeLines } from '../../src/checks/check.ts';
 import { tasksTotal } from '../../src/checks/taskcount-matches-top.ts';
 
 describe('parseProbeLines', () => {
@@ -24,6 +24,23 @@ describe('parseProbeLines', () => {
 
   it('returns nothing for empty output', () => {
     expect(parseProbeLines('')).toEqual([]);
+  });
+});
+
+describe('bigIntOf and intOf', () => {
+  it('read the fill patterns exactly, beyond 2^53', () => {
+    expect(bigIntOf('11936128518282651045')).toBe(0xa5a5a5a5a5a5a5a5n);
+    expect(bigIntOf('6510615555426900570')).toBe(0x5a5a5a5a5a5a5a5an);
+    expect(Number('11936128518282651045') === Number('11936128518282651046')).toBe(true);
+    expect(bigIntOf('11936128518282651045') === bigIntOf('11936128518282651046')).toBe(false);
+  });
+
+  it('are null for a missing or malformed field', () => {
+    expect(bigIntOf(undefined)).toBeNull();
+    expect(bigIntOf('12abc')).toBeNull();
+    expect(intOf('-1')).toBe(-1);
+    expect(intOf('')).toBeNull();
+    expect(intOf('0x10')).toBeNull();
   });
 });
 

@@ -10,7 +10,8 @@ import type { LabEvent } from '../../src/events.ts';
 import type { SyscallEntry } from '../../src/kernel/syscalls.ts';
 import { projectRoot } from '../../src/paths.ts';
 import type { CheckResult } from '../../src/report/model.ts';
-import { runCheckStage, runChecks, type CheckFacts } from '../../src/stages/checks.ts';
+import { runChecks } from '../../src/stages/check-runner.ts';
+import { runCheckStage, type CheckFacts } from '../../src/stages/checks.ts';
 import type { ConsoleLog, ExecOptions, ExecResult, Machine } from '../../src/vm/machine.ts';
 
 /** A machine that answers commands from recorded guest outputs; no VM. Keeps commands and copies in one log, in order. */
@@ -29,6 +30,9 @@ class RecordedMachine implements Machine {
     this.commands.push(command);
     this.timeouts.push(options.timeout);
     this.log.push(`exec ${command}`);
+    // The kernel prints what is written to /dev/kmsg on its console (the end-of-checks marker).
+    const kmsg = /^echo '<\d>(.*)' > \/dev\/kmsg$/.exec(command);
+    if (kmsg) this.consoleText += `[   10.000000] ${kmsg[1] ?? ''}\n`;
     return { code: 0, stdout: '', stderr: '', ...this.answer(command, this.commands.length) };
   }
   async copy(local: string, remote: string): Promise<void> {
@@ -40,6 +44,7 @@ class RecordedMachine implements Machine {
       path: '/dev/null',
       mark: () => this.consoleText.length,
       since: (mark = 0) => this.consoleText.slice(mark),
+      between: (from, to) => this.consoleText.slice(from, to),
     };
   }
 }
@@ -56,6 +61,7 @@ function context(machine: Machine, added: SyscallEntry[] = [callcount, taskcount
     guestDir: '/tmp/syscall-lab',
     commandTimeout: 1000,
     patchedRelease,
+    kernelVersion: '6.1.192',
     userlandFiles: [],
     syscallHeader: '/tmp/syscall-lab/syscall-lab-syscalls.h',
   };
@@ -65,7 +71,16 @@ function context(machine: Machine, added: SyscallEntry[] = [callcount, taskcount
 function healthyGuest(command: string): Partial<ExecResult> {
   if (command.includes('probe enosys')) return { stdout: 'nr=451 ret=-1 errno=38\nnr=452 ret=-1 errno=38\n' };
   if (command.includes('probe call 451 3')) {
-    return { stdout: 'ret=0 errno=0 value=1\nret=0 errno=0 value=2\nret=0 errno=0 value=3\n' };
+    return {
+      stdout:
+        'call=0 ret=0 errno=0 value=1 guard=ok\ncall=1 ret=0 errno=0 value=2 guard=ok\ncall=2 ret=0 errno=0 value=3 guard=ok\n',
+    };
+  }
+  if (command.includes('probe alternate 451 6')) {
+    const lines = [4, 5, 6, 7, 8, 9].map(
+      (value, i) => `call=${i} by=${i % 2 ? 'child' : 'parent'} ret=0 errno=0 value=${value} guard=ok`,
+    );
+    return { stdout: `${lines.join('\n')}\n` };
   }
   if (command === 'uname -r') return { stdout: `${patchedRelease}\n` };
   return {};
@@ -278,6 +293,7 @@ describe('runCheckStage', () => {
   const facts = (accel: 'kvm' | 'tcg' = 'kvm'): CheckFacts => ({
     added: [callcount, taskcount],
     patchedRelease,
+    kernelVersion: '6.1.192',
     userlandFiles: [],
     headerFile: '/host/run/syscall-lab-syscalls.h',
     accel,
@@ -287,7 +303,8 @@ describe('runCheckStage', () => {
   it('uploads the probe and the header and compiles the probe before the first check', async () => {
     const machine = new RecordedMachine(healthyGuest);
     const { events, emit } = recorder();
-    const results = await runCheckStage('stock', machine, facts(), '6.1', emit);
+    const { results, crashed } = await runCheckStage('stock', machine, facts(), '6.1', emit);
+    expect(crashed).toBe(false);
     expect(existsSync(probeSource)).toBe(true);
     expect(machine.copies).toEqual([
       `${probeSource} -> /tmp/syscall-lab/probe.c`,
@@ -297,15 +314,20 @@ describe('runCheckStage', () => {
       'exec mkdir -p /tmp/syscall-lab',
       `copy ${probeSource} -> /tmp/syscall-lab/probe.c`,
       'copy /host/run/syscall-lab-syscalls.h -> /tmp/syscall-lab/syscall-lab-syscalls.h',
-      'exec gcc -O2 -o /tmp/syscall-lab/probe /tmp/syscall-lab/probe.c',
+      'exec gcc -O2 -pthread -o /tmp/syscall-lab/probe /tmp/syscall-lab/probe.c',
       'exec /tmp/syscall-lab/probe enosys 451 452',
+      expect.stringMatching(/^exec echo '<3>syscall-lab: end of checks [0-9a-f-]+' > \/dev\/kmsg$/),
     ]);
-    // Only the stock stage's check: the negative control.
-    expect(results.map((r) => [r.name, r.status])).toEqual([['enosys-control', 'pass']]);
+    // Only the stock stage's check, the negative control, then the judgement of the rest of the console.
+    expect(results.map((r) => [r.name, r.status])).toEqual([
+      ['enosys-control', 'pass'],
+      ['kernel-console:stock', 'pass'],
+    ]);
     expect(outline(events)).toEqual([
       '6.1 status check enosys-control',
       '6.1 status-end',
       '6.1 check enosys-control pass',
+      '6.1 check kernel-console:stock pass',
     ]);
   });
 
@@ -314,19 +336,20 @@ describe('runCheckStage', () => {
     await runCheckStage('stock', kvm, facts('kvm'), '6.1');
     const tcg = new RecordedMachine(healthyGuest);
     await runCheckStage('stock', tcg, facts('tcg'), '6.1');
-    expect(kvm.timeouts).toEqual([30_000, 60_000, 30_000]);
-    expect(tcg.timeouts).toEqual([120_000, 240_000, 120_000]);
+    expect(kvm.timeouts).toEqual([30_000, 60_000, 30_000, 30_000]);
+    expect(tcg.timeouts).toEqual([120_000, 240_000, 120_000, 120_000]);
   });
 
   it('runs the patched checks, and not the negative control, on the patched kernel', async () => {
     const machine = new RecordedMachine(healthyGuest);
-    const results = await runCheckStage('patched', machine, facts(), '6.1');
+    const { results } = await runCheckStage('patched', machine, facts(), '6.1');
     const names = results.map((r) => r.name);
     expect(names).not.toContain('enosys-control');
     expect(names.slice(0, 2)).toEqual(['patched-kernel-running', 'taskcount-matches-top']);
+    expect(names.at(-1)).toBe('kernel-console:patched');
     expect(machine.commands.slice(0, 2)).toEqual([
       'mkdir -p /tmp/syscall-lab',
-      'gcc -O2 -o /tmp/syscall-lab/probe /tmp/syscall-lab/probe.c',
+      'gcc -O2 -pthread -o /tmp/syscall-lab/probe /tmp/syscall-lab/probe.c',
     ]);
   });
 

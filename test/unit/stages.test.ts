@@ -153,6 +153,7 @@ class FakeMachine implements RunMachine {
   readonly consoleLogs: string[] = [];
   readonly life: string[] = [];
   private kernel = 'stock';
+  private consoleText = '';
 
   async start(): Promise<void> {
     this.life.push('start');
@@ -162,21 +163,41 @@ class FakeMachine implements RunMachine {
     this.life.push(`reboot ${kernel.release}`);
   }
   async exec(command: string): Promise<ExecResult> {
+    // What is written to /dev/kmsg shows on the console (the end-of-checks marker).
+    const kmsg = /^echo '<\d>(.*)' > \/dev\/kmsg$/.exec(command);
+    if (kmsg) this.consoleText += `${kmsg[1] ?? ''}\n`;
     if (command === 'uname -r') return { code: 0, stdout: `${this.kernel}\n`, stderr: '' };
     if (command.includes(' enosys ')) return { code: 0, stdout: 'nr=3 ret=-1 errno=38\n', stderr: '' };
     if (command.includes('/userland/')) return { code: 0, stdout: '', stderr: '' };
     if (command.includes(' call ')) {
-      return { code: 0, stdout: 'ret=0 errno=0 value=1\nret=0 errno=0 value=2\nret=0 errno=0 value=3\n', stderr: '' };
+      const calls = [1, 2, 3].map((value, i) => `call=${i} ret=0 errno=0 value=${value} guard=ok\n`);
+      return { code: 0, stdout: calls.join(''), stderr: '' };
+    }
+    if (command.includes(' alternate ')) {
+      const calls = [4, 5, 6, 7, 8, 9].map(
+        (value, i) => `call=${i} by=${i % 2 ? 'child' : 'parent'} ret=0 errno=0 value=${value} guard=ok\n`,
+      );
+      return { code: 0, stdout: calls.join(''), stderr: '' };
     }
     if (command.includes(' efault ')) {
-      const bad = ['null', 'unmapped', 'kernel', 'readonly'].map((kind) => `kind=${kind} ret=-1 errno=14\n`).join('');
-      return { code: 0, stdout: `${bad}kind=misaligned ret=0 errno=0 value=4\n`, stderr: '' };
+      const bad = ['null', 'unmapped', 'kernel'].map((kind) => `kind=${kind} ret=-1 errno=14\n`).join('');
+      const pages = ['kernel-writable', 'readonly'].map((kind) => `kind=${kind} ret=-1 errno=14 page=unchanged\n`);
+      return {
+        code: 0,
+        stdout: `${bad}${pages.join('')}kind=misaligned ret=0 errno=0 value=10 guard=ok\n`,
+        stderr: '',
+      };
     }
     return { code: 0, stdout: '', stderr: '' };
   }
   async copy(): Promise<void> {}
   console(): ConsoleLog {
-    return { path: '/dev/null', mark: () => 0, since: () => '' };
+    return {
+      path: '/dev/null',
+      mark: () => this.consoleText.length,
+      since: (mark = 0) => this.consoleText.slice(mark),
+      between: (from, to) => this.consoleText.slice(from, to),
+    };
   }
   async stop(): Promise<void> {
     this.life.push('stop');

@@ -64,6 +64,7 @@ function machine(runDir: string, options: Partial<VagrantOptions> = {}): Vagrant
   const vm = new VagrantMachine({
     folder: new RunFolder(runDir),
     accel: 'tcg',
+    kernelArgs: ['loglevel=7', 'nokaslr'],
     box: 'syscall-lab/bookworm',
     provider: 'libvirt',
     cpus: 2,
@@ -212,6 +213,7 @@ describe('VagrantMachine with a fake vagrant on PATH', () => {
       SYSCALL_LAB_MEMORY: '1024',
       SYSCALL_LAB_CPUS: '2',
       SYSCALL_LAB_ACCEL: 'tcg',
+      SYSCALL_LAB_BOOT_ARGS: 'loglevel=7 nokaslr',
       SYSCALL_LAB_NAME: 'syscall-lab-unit-',
       SYSCALL_LAB_CONSOLE_LOG: join(runDir, 'console.log'),
       SYSCALL_LAB_REBOOT: '0',
@@ -509,6 +511,7 @@ describe('reapVagrantLeftovers and destroyRunVm', () => {
     const env = new VagrantMachine({
       folder: new RunFolder(dir),
       accel: 'tcg',
+      kernelArgs: [],
       box: 'b',
       provider: 'libvirt',
       cpus: 1,
