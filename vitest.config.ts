@@ -15,6 +15,16 @@ export default defineConfig({
         },
       },
       {
+        // Every negative fixture alone: `npm run test:fixtures` (npm test runs them paired).
+        test: {
+          name: 'fixtures',
+          include: ['test/fixtures-e2e/**/*.test.ts'],
+          testTimeout: 60 * 60_000,
+          hookTimeout: 60 * 60_000,
+          fileParallelism: false,
+        },
+      },
+      {
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
