@@ -491,26 +491,29 @@ describe('bad-pointer-efault', () => {
     expect(result.actual).toContain('callcount(unmapped): no answer (killed?) <- wrong');
   });
 
-  it('fails a misaligned call that left the fill pattern, half of it, or clobbered the guard', async () => {
+  it('fails a misaligned call that left the fill pattern or failed', async () => {
     const pattern = await judge(
       efaultLines({ misaligned: 'kind=misaligned ret=0 errno=0 value=11936128518282651045 guard=ok' }),
     );
     expect(pattern.status).toBe('fail');
-    expect(pattern.actual).toContain(
-      'callcount(misaligned): ret 0, value 11936128518282651045 (not written), guard ok <- wrong',
-    );
+    expect(pattern.actual).toContain('callcount(misaligned): ret 0, value 11936128518282651045 (not written) <- wrong');
     const other = await judge(
       efaultLines({ misaligned: 'kind=misaligned ret=0 errno=0 value=6510615555426900570 guard=ok' }),
     );
     expect(other.status).toBe('fail');
+    const failed = await judge(efaultLines({ misaligned: 'kind=misaligned ret=-1 errno=14 value=31 guard=ok' }));
+    expect(failed.status).toBe('fail');
+  });
+
+  it('leaves how much a misaligned call wrote to callcount-increments (half a pattern, clobbered guards pass here)', async () => {
+    // Each usual mistake fails the one check about it: an int copy or a 16-byte copy is
+    // callcount-increments' finding, not bad-pointer-efault's.
     const half = await judge(
       efaultLines({ misaligned: 'kind=misaligned ret=0 errno=0 value=11936128515503554591 guard=ok' }),
     );
-    expect(half.status).toBe('fail');
+    expect(half.status).toBe('pass');
     const wide = await judge(efaultLines({ misaligned: 'kind=misaligned ret=0 errno=0 value=31 guard=clobbered' }));
-    expect(wide.status).toBe('fail');
-    const failed = await judge(efaultLines({ misaligned: 'kind=misaligned ret=-1 errno=14 value=31 guard=ok' }));
-    expect(failed.status).toBe('fail');
+    expect(wide.status).toBe('pass');
   });
 
   it('fails when the probe is killed at the NULL pointer (an oops)', async () => {

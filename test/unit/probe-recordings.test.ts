@@ -140,12 +140,10 @@ describe('bad-pointer-efault on recorded output', () => {
     ]);
   });
 
-  it('fails an int copy (misaligned: half the pattern left) and a 16-byte copy (guard clobbered)', async () => {
+  it("passes an int copy and a 16-byte copy: they are callcount-increments' findings, not this check's", async () => {
     const { result: int } = await replay(badPointerEfault, 'int');
-    expect(int.status).toBe('fail');
-    expect(int.actual).toMatch(/callcount\(misaligned\): ret 0, value 1193612851\d+ \(not written\)/);
+    expect(int.status).toBe('pass');
     const { result: wide } = await replay(badPointerEfault, 'wide');
-    expect(wide.status).toBe('fail');
-    expect(wide.actual).toMatch(/callcount\(misaligned\): ret 0, value \d+, guard clobbered <- wrong/);
+    expect(wide.status).toBe('pass');
   });
 });
