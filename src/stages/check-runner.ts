@@ -60,6 +60,12 @@ export async function runChecks(
         timed,
         later: notRun(checks.slice(index + 1), context, `the machine went away during ${check.name}`),
       });
+    } catch (error) {
+      // The machine went away: say what failed and what will not run, then stop.
+      if (error instanceof CheckAbortedError) {
+        for (const result of error.results.slice(results.length)) emit({ type: 'check', scope, result });
+      }
+      throw error;
     } finally {
       windows.push({ from: mark, to: context.machine.console().mark(), step: check.name, check: true });
       emit({ type: 'status-end', scope });
