@@ -1,6 +1,6 @@
 import type { SyscallEntry } from '../kernel/syscalls.ts';
 import type { CheckResult } from '../report/model.ts';
-import type { Machine } from '../vm/machine.ts';
+import type { Machine, MachineGoneError } from '../vm/machine.ts';
 import { scanConsole, verdict } from '../vm/console.ts';
 import { isKernelTask, taskOf } from './kernel-console.ts';
 
@@ -63,6 +63,23 @@ export function failOnConsole(results: CheckResult[], consoleText: string): Chec
     actual: `${r.actual}; ${onConsole.summary}`,
     details: `${crashes.map((c) => c.excerpt).join('\n')}\n${r.details}`,
   }));
+}
+
+/**
+ * The machine went away during a check that has results already (a userland program crashed
+ * the kernel after others ran): they travel with the cause, with the one it died in (`at`) and
+ * the ones that will not run.
+ */
+export class CheckInterruptedError extends Error {
+  constructor(
+    readonly results: CheckResult[],
+    readonly at: string,
+    readonly notRun: string[],
+    override readonly cause: MachineGoneError,
+  ) {
+    super(cause.message);
+    this.name = 'CheckInterruptedError';
+  }
 }
 
 export const ENOSYS = 38;

@@ -2,13 +2,14 @@ import { readFileSync } from 'node:fs';
 import { basename, isAbsolute, join, relative, resolve } from 'node:path';
 import type { CheckResult } from '../report/model.ts';
 import type { CheckContext, RunCheck } from './check.ts';
-import { failOnConsole, result, skipped } from './check.ts';
+import { CheckInterruptedError, failOnConsole, result, skipped } from './check.ts';
 import { builtinNames } from './builtins.ts';
 import { isTap, judgeProgram, parseKtap, subresultsOf } from './ktap.ts';
 import { shellCommand } from '../guest/ssh.ts';
 import { TimeoutError } from '../errors.ts';
 import { elapsedSeconds } from '../events.ts';
 import { projectRoot } from '../paths.ts';
+import { MachineGoneError } from '../vm/machine.ts';
 
 const plainExpected = 'compiles and exits 0';
 const tapExpected = 'compiles; every planned KTAP result ok or skipped; exit 0 (4: skip)';
@@ -94,7 +95,7 @@ export const userland: RunCheck = {
     await context.machine.exec(`mkdir -p ${context.guestDir}/userland`, { timeout: context.commandTimeout });
     const added = context.added.map((entry) => entry.name);
     const results: CheckResult[] = [];
-    for (const file of context.userlandFiles) {
+    for (const [index, file] of context.userlandFiles.entries()) {
       const started = Date.now();
       const timing = (r: CheckResult): CheckResult => ({
         ...r,
@@ -108,7 +109,15 @@ export const userland: RunCheck = {
       }
       // An oops fails the program that caused it, not the others.
       const mark = context.machine.console().mark();
-      const programResult = await compileAndRun(context, file);
+      let programResult: CheckResult;
+      try {
+        programResult = await compileAndRun(context, file);
+      } catch (error) {
+        // The machine went away during this program: the programs before it keep their results.
+        if (!(error instanceof MachineGoneError)) throw error;
+        const later = context.userlandFiles.slice(index + 1).map((rest) => `userland:${basename(rest)}`);
+        throw new CheckInterruptedError(results, `userland:${basename(file)}`, later, error);
+      }
       results.push(...failOnConsole([timing(programResult)], context.machine.console().since(mark)));
     }
     return results;

@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import type { Check, CheckContext } from '../checks/check.ts';
-import { failOnConsole, skipped } from '../checks/check.ts';
+import { CheckInterruptedError, failOnConsole, skipped } from '../checks/check.ts';
 import type { ConsoleSpan } from '../checks/kernel-console.ts';
 import { ExitCode, LabError } from '../errors.ts';
 import { elapsedSeconds, silent, type Emit } from '../events.ts';
@@ -93,32 +93,37 @@ async function runOne(
   try {
     return await run();
   } catch (error) {
-    if (!(error instanceof MachineGoneError)) {
+    const interrupted = error instanceof CheckInterruptedError ? error : undefined;
+    const gone = interrupted?.cause ?? error;
+    if (!(gone instanceof MachineGoneError)) {
       const actual = error instanceof Error ? error.message : String(error);
       return [{ name, status: 'fail', expected: 'the check completes', actual, details: '' }];
     }
-    const crash = scanConsole(error.consoleTail).find((finding) => finding.severity === 'failure');
-    const reset = error.exitCode === 0;
+    // What the check had done before the machine went away, and what it will not do.
+    const before = [...soFar.results, ...(interrupted?.results ?? [])];
+    const after = [...notRunNames(interrupted?.notRun ?? [], `the machine went away during ${name}`), ...soFar.later];
+    const crash = scanConsole(gone.consoleTail).find((finding) => finding.severity === 'failure');
+    const reset = gone.exitCode === 0;
     if (!crash && !reset) {
       throw new CheckAbortedError(
-        `${error.message} while running ${name}`,
-        [...soFar.results, ...soFar.later],
+        `${gone.message} while running ${interrupted?.at ?? name}`,
+        [...before, ...after],
         ExitCode.infrastructure,
-        error.consoleTail,
+        gone.consoleTail,
       );
     }
     const failed = soFar.timed({
-      name,
+      name: interrupted?.at ?? name,
       status: 'fail',
       expected: 'the kernel survives the check',
       actual: crash
         ? `kernel ${crash.kind}: ${crash.line}`
         : 'the machine reset during the check: QEMU exited 0 with no panic on the console, and the harness did not ask for it (an unrequested reset)',
-      details: crash?.excerpt ?? error.consoleTail,
+      details: crash?.excerpt ?? gone.consoleTail,
     });
     throw new CheckAbortedError(
-      `the VM ${crash ? 'died' : 'reset'} during ${name}`,
-      [...soFar.results, failed, ...soFar.later],
+      `the VM ${crash ? 'died' : 'reset'} during ${interrupted?.at ?? name}`,
+      [...before, failed, ...after],
       ExitCode.checkFailed,
     );
   }
@@ -137,5 +142,9 @@ export function notRun(checks: Check[], context: CheckContext, why: string): Che
   const names = checks.flatMap((check) =>
     check.name === 'userland' ? context.userlandFiles.map((file) => `userland:${basename(file)}`) : [check.name],
   );
+  return notRunNames(names, why);
+}
+
+function notRunNames(names: string[], why: string): CheckResult[] {
   return names.map((name) => ({ name, status: 'skip', expected: '-', actual: 'not run', details: `not run: ${why}` }));
 }

@@ -8,11 +8,13 @@ import { leftoverQemu, runCli, statusOf } from './helpers.ts';
 const tarball = join(projectRoot, '..', 'shared', 'kernels', 'linux-3.9.6-onl.tar.xz');
 const builtinChecks = [
   'enosys-control',
+  'kernel-console:stock',
   'patched-kernel-running',
   'taskcount-matches-top',
   'taskcount-matches-proc',
   'callcount-increments',
   'bad-pointer-efault',
+  'kernel-console:patched',
 ];
 
 describe('Linux 3.9 (the seed talk kernel) with gcc 12 and binutils 2.40', () => {
@@ -44,10 +46,12 @@ describe('Linux 3.9 (the seed talk kernel) with gcc 12 and binutils 2.40', () =>
     // (nosmap on 3.9), and the oops kills only the probe, so the later checks still run.
     for (const name of [
       'enosys-control',
+      'kernel-console:stock',
       'patched-kernel-running',
       'taskcount-matches-top',
       'taskcount-matches-proc',
       'callcount-increments',
+      'kernel-console:patched',
     ]) {
       expect(statusOf(run, name), name).toBe('pass');
     }

@@ -5,11 +5,13 @@ import { leftoverQemu, runCli, statusOf } from './helpers.ts';
 
 const builtinChecks = [
   'enosys-control',
+  'kernel-console:stock',
   'patched-kernel-running',
   'taskcount-matches-top',
   'taskcount-matches-proc',
   'callcount-increments',
   'bad-pointer-efault',
+  'kernel-console:patched',
 ];
 
 // Real kernels: Debian's linux-source-6.1 built (cached under ~/.cache/syscall-lab) and booted in QEMU.
@@ -50,6 +52,8 @@ describe('Linux 6.1 in QEMU', () => {
     expect(exitCode, stdout).toBe(1);
     expect(statusOf(run, 'enosys-control')).toBe('pass');
     expect(statusOf(run, 'patched-kernel-running')).toBe('pass');
+    expect(statusOf(run, 'kernel-console:stock')).toBe('pass');
+    expect(statusOf(run, 'kernel-console:patched')).toBe('pass');
     expect(statusOf(run, 'taskcount-matches-top')).toBe('fail');
     expect(statusOf(run, 'taskcount-matches-proc')).toBe('fail');
     // callcount is the real one.
@@ -72,11 +76,14 @@ describe('Linux 6.1 in QEMU', () => {
     expect(exitCode, stdout).toBe(1);
     for (const name of [
       'enosys-control',
+      'kernel-console:stock',
       'patched-kernel-running',
       'taskcount-matches-top',
       'taskcount-matches-proc',
       'userland:taskcount_example.c',
       'userland:taskcount_sane.c',
+      // Every oops is in a program a check ran, and is that check's finding.
+      'kernel-console:patched',
     ]) {
       expect(statusOf(run, name), name).toBe('pass');
     }

@@ -10,9 +10,16 @@ import type { LabEvent } from '../../src/events.ts';
 import type { SyscallEntry } from '../../src/kernel/syscalls.ts';
 import { projectRoot } from '../../src/paths.ts';
 import type { CheckResult } from '../../src/report/model.ts';
-import { runChecks } from '../../src/stages/check-runner.ts';
+import { CheckAbortedError, runChecks } from '../../src/stages/check-runner.ts';
 import { runCheckStage, type CheckFacts } from '../../src/stages/checks.ts';
-import type { ConsoleLog, ExecOptions, ExecResult, Machine } from '../../src/vm/machine.ts';
+import {
+  MachineGoneError,
+  type ConsoleLog,
+  type ExecOptions,
+  type ExecResult,
+  type Machine,
+} from '../../src/vm/machine.ts';
+import { userland } from '../../src/checks/userland.ts';
 
 /** A machine that answers commands from recorded guest outputs; no VM. Keeps commands and copies in one log, in order. */
 class RecordedMachine implements Machine {
@@ -366,5 +373,61 @@ describe('runCheckStage', () => {
     // No check ran.
     expect(machine.commands.some((command) => command.includes('probe enosys'))).toBe(false);
     expect(events).toEqual([]);
+  });
+});
+
+describe('a machine that goes away during a check', () => {
+  const panicTail = '[   20.1] Kernel panic - not syncing: Fatal exception\n[   20.1] Kernel Offset: disabled\n';
+  const programs = ['/work/u/a_first.c', '/work/u/b_panics.c', '/work/u/c_never.c'];
+
+  it('keeps the userland programs that ran, fails the one it died in, and reports the rest and the later checks as not run', async () => {
+    const machine = new RecordedMachine((command) => {
+      if (command.endsWith('/userland/b_panics')) throw new MachineGoneError('QEMU exited (code 0)', panicTail, 0);
+      return {};
+    });
+    const laterCheck: Check = { name: 'later', stage: 'patched', run: async () => [] };
+    const error = await runChecks(
+      [userland, laterCheck],
+      { ...context(machine), userlandFiles: programs },
+      '6.1',
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CheckAbortedError);
+    const aborted = error as CheckAbortedError;
+    expect(aborted.exitCode).toBe(1);
+    expect(aborted.results.map((r) => [r.name, r.status, r.actual])).toEqual([
+      ['userland:a_first.c', 'pass', 'exit 0'],
+      ['userland:b_panics.c', 'fail', 'kernel panic: Kernel panic - not syncing: Fatal exception'],
+      ['userland:c_never.c', 'skip', 'not run'],
+      ['later', 'skip', 'not run'],
+    ]);
+  });
+
+  it('fails the check as an unrequested reset when QEMU exits 0 with nothing on the console', async () => {
+    const machine = new RecordedMachine(() => {
+      throw new MachineGoneError('QEMU exited (code 0) during the command', 'syscall-lab-init: sshd started\n', 0);
+    });
+    const error = (await runChecks([callcountIncrements, patchedKernelRunning], context(machine), '6.1').catch(
+      (e: unknown) => e,
+    )) as CheckAbortedError;
+    expect(error.exitCode).toBe(1);
+    expect(error.results.map((r) => [r.name, r.status])).toEqual([
+      ['callcount-increments', 'fail'],
+      ['patched-kernel-running', 'skip'],
+    ]);
+    expect(error.results[0]?.actual).toMatch(/unrequested reset/);
+  });
+
+  it("is the machine's fault (exit 3) when QEMU was killed (no exit code) with nothing on the console", async () => {
+    const machine = new RecordedMachine(() => {
+      throw new MachineGoneError(
+        'QEMU exited (code SIGKILL) during the command',
+        'syscall-lab-init: sshd started\n',
+        null,
+      );
+    });
+    const error = (await runChecks([callcountIncrements], context(machine), '6.1').catch(
+      (e: unknown) => e,
+    )) as CheckAbortedError;
+    expect(error.exitCode).toBe(3);
   });
 });
