@@ -58,7 +58,10 @@ Build:
   --jobs N               parallel make jobs (default: number of CPUs)
   --build-only OUT       do not install: copy bzImage, .config, System.map, vmlinux and the
                          syscall table to OUT
-  --check-patches        only try the patch series on a scratch copy of the files it touches
+  --check-patches        only check the inputs and try the patch series on a scratch copy of the
+                         files it touches: a tarball's members (no absolute or ".." names, no
+                         links out of the tree), every patch's paths (relative, no "..", no
+                         symlinks) and hunks (as many lines as their @@ headers say)
 
 Install (without --build-only: into this system; the bootloader boots it next):
   --install-prebuilt DIR install the kernel in DIR (a --build-only folder: bzImage, System.map,
@@ -86,10 +89,11 @@ version="" source="" sha256="" mirror="${KERNEL_MIRROR:-https://cdn.kernel.org/p
 patch_dirs=() fragments=() localversion="" work="/usr/local/src" in_tree="" jobs="$(nproc)"
 build_only="" check_only=false install_root=/ cmdline="" append="" prebuilt="" fingerprint=""
 backend=qemu profile=default features=() print_plan=""
-patches=() user_patches=() cleanup=() release_override=()
+patches=() user_patches=() cleanup=() release_override=() background=()
 # The plan (make_plan): what this build does, decided by the version alone, before any tree is read.
 plan_version="" plan_compat=() plan_make=() plan_fragments=() plan_options=() plan_option_files=()
-trap 'rm -rf ${cleanup[@]+"${cleanup[@]}"}' EXIT
+# Background readers (copy_from_tarball's listing) are stopped, scratch files removed.
+trap '[ ${#background[@]} -eq 0 ] || kill "${background[@]}" 2>/dev/null || true; rm -rf ${cleanup[@]+"${cleanup[@]}"}' EXIT
 
 need_arg() { [ $# -ge 2 ] && [ -n "$2" ] || die $EX_USAGE "$1 needs a value (see --help)"; }
 
@@ -168,18 +172,168 @@ is_patch() {
   grep -qE '^@@ -[0-9]+(,[0-9]+)? \+[0-9]+(,[0-9]+)? @@' "$1" && grep -qE '^\+\+\+ ' "$1"
 }
 
+# A C-quoted string (git quotes names with special characters; GNU tar's --quoting-style=c quotes
+# every name): take_quoted(s) reads the one that opens s, returns its text with the escapes kept
+# and leaves what follows the closing quote in "after". unquote() decodes enough to see a path's
+# shape: \056 is ".", \057 is "/" (GNU patch decodes them too), other escapes become "?".
+# shellcheck disable=SC2016 # awk code, expanded by awk, not by the shell
+cquote_awk='
+function take_quoted(s,   rest, n) {
+  rest = substr(s, 2); n = 0
+  while (match(substr(rest, n + 1), /[\\"]/)) {
+    n += RSTART
+    if (substr(rest, n, 1) == "\"") { after = substr(rest, n + 1); return substr(rest, 1, n - 1) }
+    n++
+  }
+  after = ""; return rest
+}
+function unquote(s,   out, i, c, o) {
+  out = ""
+  while ((i = index(s, "\\")) > 0) {
+    out = out substr(s, 1, i - 1); c = substr(s, i + 1, 1)
+    if (c ~ /[0-7]/) {
+      o = substr(s, i + 1, 3); o = substr(o, 1, 1) * 64 + substr(o, 2, 1) * 8 + substr(o, 3, 1)
+      out = out (o == 46 ? "." : o == 47 ? "/" : "?"); s = substr(s, i + 4)
+    } else { out = out (c == "\\" || c == "\"" ? c : "?"); s = substr(s, i + 2) }
+  }
+  return out s
+}
+'
+
+# What a patch may say, checked before anything is copied or applied (GNU patch applies a hunk by
+# its header's counts and silently drops what follows: a new file once lost its closing brace):
+#  - every path of a ---, +++, "diff --git", "rename from/to", "copy from/to" or "Index:" line is
+#    relative and has no ".." component, after -p1 strips its first component (rename and copy
+#    lines have no prefix to strip); /dev/null aside;
+#  - it creates or changes no symlink (mode 120000);
+#  - every hunk has exactly the lines its "@@ -a,b +c,d @@" header counts (context, "-" and "+"
+#    lines; "\ No newline at end of file" is none; a count left out is 1). Text around the diffs
+#    (a git format-patch message, its "---" and diffstat, the "-- " signature and the git version
+#    after the last hunk, diff -r's "Only in" lines) is not part of any hunk.
+# Prints "cause<TAB>fix" for the first problem and nothing for a good patch. Reads the whole patch
+# first: a "--- "/"+++ " pair inside a hunk's count is a file header (the hunk is short).
+# shellcheck disable=SC2016 # awk code, expanded by awk, not by the shell
+patch_check_awk='
+function problem(cause, fix) { if (!found) printf "%s\t%s\n", cause, fix; found = 1 }
+function shown(raw) { return "\047" raw "\047" }
+function why_bad(p) {
+  if (p ~ /^\//) return "is absolute"
+  if (("/" p "/") ~ /\/\.\.\//) return "has a \"..\" component"
+  return ""
+}
+function check_path(p, raw, strip, line,   why) {
+  if (p == "" || p == "/dev/null") return
+  why = why_bad(p)
+  if (why == "" && strip && index(p, "/")) { sub(/^[^\/]*\/+/, "", p); why = why_bad(p) }
+  if (why != "")
+    problem("line " line ": the path " shown(raw) " " why ": it leaves the kernel tree", \
+      "make every path in it relative to the top of the tree, without \"..\", as git format-patch and diff -uNr a/ b/ write them")
+}
+# The name of a header line: quoted, or up to the tab before a date; GNU patch may also stop an
+# unquoted name at a space, so that shorter name is checked too.
+function check_name(s, strip, line,   p) {
+  if (substr(s, 1, 1) == "\"") { p = take_quoted(s); check_path(unquote(p), "\"" p "\"", strip, line); return }
+  p = s; sub(/\t.*/, "", p); check_path(p, p, strip, line)
+  sub(/[ \t].*/, "", s); if (s != p) check_path(s, s, strip, line)
+}
+# "diff --git a/X b/Y": quoted names are unambiguous; unquoted ones with spaces are checked at
+# every split.
+function check_git_names(s, line,   i) {
+  if (substr(s, 1, 1) == "\"") {
+    check_name(s, 1, line); s = after; sub(/^ +/, "", s); check_name(s, 1, line); return
+  }
+  if ((i = index(s, " \"")) > 0) { check_name(substr(s, 1, i - 1), 1, line); check_name(substr(s, i + 1), 1, line); return }
+  for (i = 1; i <= length(s); i++)
+    if (substr(s, i, 1) == " ") { check_path(substr(s, 1, i - 1), substr(s, 1, i - 1), 1, line); check_path(substr(s, i + 1), substr(s, i + 1), 1, line) }
+  check_path(s, s, 1, line)
+}
+function is_header_pair(i) { return L[i] ~ /^--- / && L[i + 1] ~ /^\+\+\+ / }
+function is_signature(i) { return L[i] == "-- " && (i == n || L[i + 1] !~ /^([-+ \\]|$)/) }
+function hunk_counts(old, new) {
+  problem("hunk " hunk " (" header ", line " start ") has " old " old and " new " new lines where its header says " ob " and " nb \
+    ": GNU patch would apply what the header counts and silently drop or misread the rest", \
+    "regenerate the patch with git format-patch or diff -u, or correct the counts in that @@ line")
+}
+{ sub(/\r$/, ""); L[++n] = $0 }
+END {
+  state = "text"
+  for (i = 1; i <= n && !found; i++) {
+    s = L[i]
+    if (state == "hunk") {
+      c = substr(s, 1, 1)
+      if (is_header_pair(i) || is_signature(i) || !(s == "" || c == " " || c == "-" || c == "+" || c == "\\")) {
+        hunk_counts(ob - ro, nb - rn); break
+      }
+      if (c == "\\") continue
+      if (c == "-") ro--; else if (c == "+") rn--; else { ro--; rn-- }
+      if (ro < 0 || rn < 0) {
+        eo = ob - ro; en = nb - rn
+        for (j = i + 1; j <= n && !is_header_pair(j) && !is_signature(j) && L[j] ~ /^[-+ \\]/; j++) {
+          c = substr(L[j], 1, 1)
+          if (c == "-") eo++; else if (c == "+") en++; else if (c == " ") { eo++; en++ }
+        }
+        hunk_counts(eo, en); break
+      }
+      if (ro == 0 && rn == 0) state = "after"
+      continue
+    }
+    if (state == "after") {
+      if (s ~ /^\\/) continue
+      state = "text"
+      if (s ~ /^[-+ ]/ && !is_header_pair(i) && !is_signature(i)) {
+        eo = ob; en = nb
+        for (j = i; j <= n && !is_header_pair(j) && !is_signature(j) && L[j] ~ /^[-+ \\]/; j++) {
+          c = substr(L[j], 1, 1)
+          if (c == "-") eo++; else if (c == "+") en++; else if (c == " ") { eo++; en++ }
+        }
+        hunk_counts(eo, en); break
+      }
+    }
+    if (s == "-- ") infile = 0
+    else if (s ~ /^(---|\+\+\+) /) { check_name(substr(s, 5), 1, i); infile = 1 }
+    else if (s ~ /^diff --git /) { check_git_names(substr(s, 12), i); infile = 0 }
+    else if (s ~ /^(rename|copy) (from|to) /) { sub(/^[a-z]+ [a-z]+ /, "", s); check_name(s, 0, i) }
+    else if (s ~ /^Index: /) check_name(substr(s, 8), 1, i)
+    else if (s ~ /^(new file mode|new mode) 120000/ || s ~ /^index [0-9a-f]+\.\.[0-9a-f]+ 120000/)
+      problem("line " i ": " shown(s) " makes a symbolic link", "leave links out of the patch: it may only create and change regular files")
+    else if (s ~ /^@@ -[0-9]+(,[0-9]+)? \+[0-9]+(,[0-9]+)? @@/ && infile) {
+      match(s, /^@@ -[0-9]+(,[0-9]+)? \+[0-9]+(,[0-9]+)? @@/); header = substr(s, 1, RLENGTH)
+      split(header, w, " ")
+      ob = index(w[2], ",") ? substr(w[2], index(w[2], ",") + 1) + 0 : 1
+      nb = index(w[3], ",") ? substr(w[3], index(w[3], ",") + 1) + 0 : 1
+      hunk++; start = i; ro = ob; rn = nb
+      state = ro == 0 && rn == 0 ? "after" : "hunk"
+    }
+  }
+  if (!found && state == "hunk") hunk_counts(ob - ro, nb - rn)
+}
+'
+
+# Refuses a patch whose paths leave the tree, that makes a symlink or whose hunks do not match their
+# headers (see patch_check_awk); names the patch, and the path or hunk.
+check_patch_text() { # patch
+  local problem
+  problem=$(awk "$cquote_awk$patch_check_awk" "$1")
+  [ -z "$problem" ] || die $EX_DATAERR "patch $1: ${problem%%$'\t'*} (fix: ${problem#*$'\t'})"
+}
+
 # Try the whole series, in order, on a scratch copy of the files it touches, so that a patch
 # that does not apply is found before the real tree is changed (patches may depend on earlier ones).
+# The source's tarball (if any) has its members checked here too, before anything is built.
 dry_run_patches() {
   local scratch p out
-  [ ${#patches[@]} -gt 0 ] || return 0
+  if [ ${#patches[@]} -eq 0 ]; then
+    [ -n "$in_tree" ] || [ -n "${tree_in:-}" ] || check_tarball_members "$tarball"
+    return 0
+  fi
   for p in "${patches[@]}"; do
+    check_patch_text "$p"
     is_patch "$p" || die $EX_DATAERR "$p is not a unified diff (no '+++' header or '@@' hunk) (fix: regenerate it with 'diff -u' or 'git format-patch')"
   done
   scratch=$(mktemp -d); cleanup+=("$scratch")
   local -a earlier=()
   [ -z "$in_tree" ] || mapfile -t earlier < <(applied_patches "$in_tree")
-  touched_paths "${patches[@]}" ${earlier[@]+"${earlier[@]}"} | copy_from_source "$scratch"
+  copy_from_source "$scratch" < <(touched_paths "${patches[@]}" ${earlier[@]+"${earlier[@]}"})
   [ ${#earlier[@]} -eq 0 ] || revert_patches "$scratch" "${earlier[@]}"
   for p in "${patches[@]}"; do
     if ! out=$(cd "$scratch" && patch -p1 --batch --forward --no-backup-if-mismatch -r - <"$p" 2>&1); then
@@ -458,37 +612,106 @@ tree_version() {
     END { printf "%s.%s", v, p; if (s != "" && s != "0") printf ".%s", s; printf "%s\n", e }' "$1/Makefile"
 }
 
-verify_sha256() {
+# A download that fails (downloaded is "downloaded") is deleted, so that the next run fetches it
+# again instead of failing on the same bytes; a user's own file is left alone.
+verify_sha256() { # file sha256 [downloaded]
   local file=$1 want=$2 got
   got=$(sha256sum "$file" | cut -d' ' -f1)
-  [ "$got" = "$want" ] || die $EX_DATAERR "sha256 of $file is $got, expected $want (fix: re-download it, or pass the right --sha256)"
+  if [ "$got" != "$want" ]; then
+    if [ "${3:-}" = downloaded ]; then
+      rm -f "$file"
+      die $EX_DATAERR "sha256 of the download $file was $got, expected $want; it was deleted, so the next run downloads it again (fix: run again, check --mirror / KERNEL_MIRROR, or pass the right --sha256)"
+    fi
+    die $EX_DATAERR "sha256 of $file is $got, expected $want (fix: re-download it, or pass the right --sha256)"
+  fi
   say "sha256 verified: $file"
 }
 
-# Reject archive members that would land outside the tree: absolute paths, "..", and links
-# (symbolic or hard) whose target resolves outside the archive's top folder.
-check_tarball_members() {
-  local tarball=$1 bad
-  bad=$(tar -tvf "$tarball" 2>/dev/null | awk '
-    function escapes(path,   n, parts, i, depth) {
-      if (path ~ /^\//) return 1
-      n = split(path, parts, "/"); depth = 0
-      for (i = 1; i <= n; i++) {
-        if (parts[i] == "..") { if (--depth < 0) return 1 }
-        else if (parts[i] != "." && parts[i] != "") depth++
-      }
-      return 0
-    }
-    {
-      line = $0; for (i = 1; i <= 5; i++) sub(/^[^ ]+ +/, "", line)
-      name = line; target = ""
-      if ($1 ~ /^l/ && index(line, " -> ")) { name = substr(line, 1, index(line, " -> ") - 1); target = substr(line, index(line, " -> ") + 4) }
-      if ($1 ~ /^h/ && index(line, " link to ")) { name = substr(line, 1, index(line, " link to ") - 1); target = substr(line, index(line, " link to ") + 9) }
-      dir = name; sub(/\/[^\/]*$/, "", dir); if (dir == name) dir = "."
-      if (escapes(name) || ($1 ~ /^l/ && escapes(dir "/" target)) || ($1 ~ /^h/ && escapes(target))) { print name; if (++found == 3) exit }
-    }'; exit "${PIPESTATUS[0]}") \
-    || die $EX_DATAERR "$tarball is not a readable tar archive (truncated or corrupt?) (fix: download it again)"
-  [ -z "$bad" ] || die $EX_DATAERR "$tarball has members that point outside the tree: $(printf "%s " $bad)(fix: use a genuine kernel tarball)"
+# Reads GNU tar's verbose listing (LC_ALL=C tar -tvf --quoting-style=c --numeric-owner: every name
+# and link target in double quotes, so spaces, newlines, quotes and " -> " inside them are
+# unambiguous) and prints what is wrong with the members, one line: nothing for a good archive.
+# The tree is what --strip-components=1 leaves: depths count from below the top folder, so
+# linux-6.1/a -> ../x leaves the tree and linux-6.1/a/b -> ../c stays in it. Refused: absolute
+# names, ".." in a name, " -> " in a name or link target, absolute link targets, links (symbolic
+# or hard) that leave the tree, members written through a symlink of the archive, and symlinks
+# with a ".." after another symlink in their target (a symlink to a folder makes counting ".."
+# meaningless there).
+# shellcheck disable=SC2016 # awk code, expanded by awk, not by the shell
+tar_members_awk='
+function tree_path(p) { sub(/\/+$/, "", p); if (!index(p, "/")) return ""; sub(/^[^\/]*\/+/, "", p); return p }
+function has_dotdot(p) { return ("/" p "/") ~ /\/\.\.\// }
+function refuse(what, why) { if (++bad <= 3) out = out (bad > 1 ? "; " : "") what " (" why ")" }
+# Where the symlink at tree path "at" leads: "out" of the tree, or "through" another symlink with
+# a ".." after it (where counting ".." says nothing), else "ok". Through a symlink without a ".."
+# after it is fine: that symlink is checked too, and the rest only goes down from where it leads.
+function resolve(at, target,   k, st, i, j, m, t, p) {
+  k = split(at, st, "/") - 1
+  m = split(target, t, "/")
+  for (i = 1; i <= m; i++) {
+    if (t[i] == "" || t[i] == ".") continue
+    if (t[i] == "..") { if (through != "") return "through"; if (k == 0) return "out"; k--; continue }
+    st[++k] = t[i]
+    if (through == "") { p = st[1]; for (j = 2; j <= k; j++) p = p "/" st[j]; if (i < m && p in sym) through = p }
+  }
+  return "ok"
+}
+{
+  q = index($0, "\"")
+  if (!q) { refuse("listing line " NR, "not a member this script can read: " $0); next }
+  type = substr($0, 1, 1); raw = take_quoted(substr($0, q)); rest = after; shown = "\"" raw "\""
+  target = ""
+  if (type == "l" || type == "h") {
+    sep = type == "l" ? " -> \"" : " link to \""
+    if (substr(rest, 1, length(sep)) != sep) { refuse(shown, "a link whose target this script cannot read"); next }
+    target = take_quoted(substr(rest, length(sep)))
+    shown = shown (type == "l" ? " -> " : " link to ") "\"" target "\""
+  }
+  if (index(raw, " -> ") || index(target, " -> ")) { refuse(shown, "\" -> \" in a name"); next }
+  if (raw ~ /^\//) { refuse(shown, "an absolute name"); next }
+  if (has_dotdot(raw)) { refuse(shown, "\"..\" in its name"); next }
+  p = tree_path(raw)
+  if (type == "h" && (target ~ /^\// || has_dotdot(target) || tree_path(target) == "")) { refuse(shown, "a hard link out of the tree"); next }
+  if (type == "l") {
+    if (target ~ /^\//) { refuse(shown, "an absolute link target"); next }
+    if (p == "") { refuse(shown, "a link outside the tree"); next }
+    sym[p] = 1; links[++nlinks] = p; targets[nlinks] = target; shows[nlinks] = shown
+  }
+  if (p != "") { names[++nnames] = p; nshown[nnames] = shown }
+}
+END {
+  for (i = 1; i <= nnames; i++) {
+    p = names[i]
+    while (sub(/\/[^\/]*$/, "", p)) if (p in sym) { refuse(nshown[i], "written through the symlink " p); break }
+  }
+  for (i = 1; i <= nlinks; i++) {
+    through = ""; r = resolve(links[i], targets[i])
+    if (r == "out") refuse(shows[i], "a link out of the tree")
+    else if (r == "through") refuse(shows[i], "a link with \"..\" after the symlink " through)
+  }
+  if (bad) printf "%s%s\n", out, (bad > 3 ? "; and " (bad - 3) " more" : "")
+}
+'
+
+# The members of a tarball, checked once per run (the dry run checks them while it extracts the
+# files the patches touch, so unpack need not read the archive again).
+members_checked=""
+judge_members() { # tarball listing-file
+  local bad
+  bad=$(awk "$cquote_awk$tar_members_awk" "$2")
+  [ -z "$bad" ] || die $EX_DATAERR "$1 has members that point outside the tree: $bad (fix: use a genuine kernel tarball)"
+  members_checked=$1
+}
+
+list_members() { # tarball
+  LC_ALL=C tar -tvf "$1" --quoting-style=c --numeric-owner 2>/dev/null
+}
+
+check_tarball_members() { # tarball
+  local listing
+  [ "$members_checked" != "$1" ] || return 0
+  listing=$(mktemp); cleanup+=("$listing")
+  list_members "$1" >"$listing" || die $EX_DATAERR "$1 is not a readable tar archive (truncated or corrupt?) (fix: download it again)"
+  judge_members "$1" "$listing"
 }
 
 fetch() { # url dest
@@ -498,6 +721,18 @@ fetch() { # url dest
   curl --fail --location --silent --show-error --retry 2 -o "$dest.part" "$url" \
     || { rm -f "$dest.part"; die $EX_UNAVAILABLE "could not download $url (fix: check the network, or pass --mirror / --source with a local copy)"; }
   mv "$dest.part" "$dest"
+}
+
+# apt-get install, and once more after apt-get update when it fails: stale package lists fail
+# with "Depends: libarchive13 (= 3.6.2-1+deb12u4) but 3.6.2-1+deb12u5 is to be installed" (or
+# 404s) until they are refreshed.
+apt_install() { # package...
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@" >&2 && return 0
+  say "notice: apt-get install $* failed; running apt-get update and trying once more"
+  DEBIAN_FRONTEND=noninteractive apt-get update >&2 \
+    || die $EX_UNAVAILABLE "apt-get update failed, so $* cannot be installed (fix: check the network and /etc/apt/sources.list, then run again)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@" >&2 \
+    || die $EX_UNAVAILABLE "apt-get install $* failed, also after apt-get update (fix: see apt-get's messages above; install $* by hand)"
 }
 
 # Sets $tarball or $tree_in from --version/--source/--sha256.
@@ -521,8 +756,7 @@ resolve_source() {
           command -v apt-get >/dev/null && [ "$(id -u)" = 0 ] \
             || die $EX_NOINPUT "$path is missing (fix: apt-get install $pkg)"
           phase fetch
-          DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$pkg" >&2 \
-            || die $EX_UNAVAILABLE "apt-get install $pkg failed"
+          apt_install "$pkg"
         fi
         tarball=$path
         [ "$want" = "-" ] || verify_sha256 "$tarball" "$want"
@@ -532,7 +766,7 @@ resolve_source() {
         mkdir -p "$work/downloads"
         tarball="$work/downloads/$(basename "$url")"
         [ -f "$tarball" ] || fetch "$url" "$tarball"
-        verify_sha256 "$tarball" "$want"
+        verify_sha256 "$tarball" "$want" downloaded
         ;;
     esac
   else
@@ -542,7 +776,7 @@ resolve_source() {
         mkdir -p "$work/downloads"
         tarball="$work/downloads/$(basename "$source")"
         [ -f "$tarball" ] || fetch "$source" "$tarball"
-        verify_sha256 "$tarball" "$sha256"
+        verify_sha256 "$tarball" "$sha256" downloaded
         ;;
       *)
         if [ -d "$source" ]; then
@@ -567,16 +801,27 @@ tarball_top() {
 }
 
 copy_from_tarball() {
-  local dest=$1 top members
+  local dest=$1 top listing lister errors
+  local -a members
   top=$(tarball_top "$tarball")
   mapfile -t members < <(sed "s|^|$top/|")
-  [ ${#members[@]} -gt 0 ] || return 0
+  # The whole archive is listed for check_tarball_members while the touched members are extracted:
+  # two readers side by side, not one after the other (decompressing 6.1 takes some 10 s).
+  if [ "$members_checked" != "$tarball" ]; then
+    listing=$(mktemp); cleanup+=("$listing")
+    LC_ALL=C tar -tvf "$tarball" --quoting-style=c --numeric-owner >"$listing" 2>/dev/null </dev/null &
+    lister=$!; background+=("$lister")
+  fi
   # Members a patch creates are not in the archive: their absence is fine, any other error is not
   # (reading the whole archive here also finds a tarball truncated after the touched files).
-  local errors
-  errors=$(tar -xf "$tarball" -C "$dest" --strip-components=1 "${members[@]}" 2>&1 >/dev/null \
+  [ ${#members[@]} -eq 0 ] || errors=$(tar -xf "$tarball" -C "$dest" --strip-components=1 "${members[@]}" 2>&1 >/dev/null \
     | grep -v -e 'Not found in archive' -e 'Exiting with failure status due to previous errors' || true)
-  [ -z "$errors" ] || die $EX_DATAERR "could not read $tarball: $(printf '%s' "$errors" | head -2 | tr '\n' ' ')(fix: download it again: it is truncated or corrupt)"
+  if [ -n "${lister:-}" ]; then # a hostile member is named before the errors it may cause
+    wait "$lister" || die $EX_DATAERR "$tarball is not a readable tar archive (truncated or corrupt?) (fix: download it again)"
+    background=()
+    judge_members "$tarball" "$listing"
+  fi
+  [ -z "${errors:-}" ] || die $EX_DATAERR "could not read $tarball: $(printf '%s' "$errors" | head -2 | tr '\n' ' ')(fix: download it again: it is truncated or corrupt)"
 }
 
 # The dry run copies from the tree the build will start from: the tree itself, a local tree or the tarball.
@@ -826,10 +1071,12 @@ grub_boot_next() { # release
 }
 
 # What a full (not --build-only) run installs: a second provision with the same inputs is a no-op
-# instead of a second hour-long build.
+# instead of a second hour-long build. Folders do not count, contents do: each Vagrant provision
+# uploads the script, its data, the patches and a --source tarball into a new folder of its own.
 input_fingerprint() {
-  { printf '%s\n' "$version" "$source" "$sha256"
-    print_plan_lines ""
+  { printf '%s\n' "$version" "$sha256"
+    if [ -n "$source" ] && [ -f "$source" ]; then sha256sum <"$source"; else printf '%s\n' "$source"; fi
+    print_plan_lines "" | sed -E 's#^(patch|fragment|compat) .*/#\1 #'
     cat ${patches[@]+"${patches[@]}"}
   } | sha256sum | cut -d' ' -f1
 }

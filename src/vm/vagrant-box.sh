@@ -9,7 +9,7 @@
 # installed inside the guest (upgrade-kernel.sh --install-prebuilt) boots after a reload.
 set -euo pipefail
 
-die() { printf 'vagrant-box.sh: error: %s\n' "$*" >&2; exit "${2:-1}"; }
+die() { printf 'vagrant-box.sh: error: %s\n' "$1" >&2; exit "${2:-1}"; }
 say() { printf 'syscall-lab: %s\n' "$*"; }
 
 main() {
@@ -81,16 +81,11 @@ configure_guest() { # root public_key
   echo syscall-lab-box >"$root/etc/hostname"
   printf '127.0.0.1 localhost\n127.0.1.1 syscall-lab-box\n' >"$root/etc/hosts"
   printf '/dev/vda1 / ext4 errors=remount-ro 0 1\n' >"$root/etc/fstab"
-  # Vagrant's conventions: user vagrant, password vagrant, sudo without a password, its insecure
-  # key (vagrant up replaces it with a key of its own on the first boot).
+  # Vagrant's conventions, but no password: user vagrant, sudo without a password, its insecure key.
   chroot "$root" useradd --create-home --shell /bin/bash vagrant
-  echo vagrant:vagrant | chroot "$root" chpasswd
   printf 'vagrant ALL=(ALL) NOPASSWD: ALL\nDefaults:vagrant !requiretty\n' >"$root/etc/sudoers.d/vagrant"
   chmod 0440 "$root/etc/sudoers.d/vagrant"
-  install -d -m 0700 -o 1000 -g 1000 "$root/home/vagrant/.ssh"
-  install -m 0600 -o 1000 -g 1000 "$public_key" "$root/home/vagrant/.ssh/authorized_keys"
-  # Vagrant 2.3's insecure key is RSA; OpenSSH 9 only takes SHA-2 RSA signatures by default.
-  printf 'UseDNS no\nPubkeyAcceptedAlgorithms +ssh-rsa\n' >"$root/etc/ssh/sshd_config.d/vagrant.conf"
+  configure_login "$root" "$public_key"
   # Every VM made from the box gets host keys and a machine id of its own.
   rm -f "$root"/etc/ssh/ssh_host_*
   : >"$root/etc/machine-id"
@@ -125,6 +120,36 @@ EOF
   rm -rf "$root"/var/lib/apt/lists/*
 }
 
+# Key logins only, on the image's folder (no chroot: a unit test runs it on a temp folder):
+#  - the vagrant user's password is "*" in /etc/shadow: no password matches it, and OpenSSH does not
+#    take "*" for a locked account ("!" it may), so its keys still work; root's too if it has none;
+#  - sshd takes no password: PasswordAuthentication, KbdInteractiveAuthentication and
+#    PermitEmptyPasswords no, in a drop-in (bookworm's sshd_config includes sshd_config.d/*.conf
+#    before its own settings, and sshd keeps the first value it reads);
+#  - ~vagrant/.ssh/authorized_keys holds Vagrant's insecure key, which vagrant up replaces with a
+#    key of its own on the first boot. Vagrant 2.3's insecure key is RSA, and OpenSSH 9 takes only
+#    SHA-2 RSA signatures by default: ssh-rsa is accepted again.
+configure_login() { # root public_key
+  local root=$1 public_key=$2 shadow
+  grep -q '^vagrant:' "$root/etc/shadow" 2>/dev/null || die "$root/etc/shadow has no vagrant user (useradd first)" 70
+  # Rewritten in place: the file keeps its owner and mode (root:shadow 0640).
+  shadow=$(awk -F: -v OFS=: '$1 == "vagrant" || ($1 == "root" && $2 == "") { $2 = "*" } { print }' "$root/etc/shadow")
+  printf '%s\n' "$shadow" >"$root/etc/shadow"
+  mkdir -p "$root/etc/ssh/sshd_config.d"
+  cat >"$root/etc/ssh/sshd_config.d/vagrant.conf" <<'EOF'
+# syscall-lab: key logins only (Vagrant's insecure key, then the key vagrant up puts in its place)
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitEmptyPasswords no
+PubkeyAuthentication yes
+PubkeyAcceptedAlgorithms +ssh-rsa
+UseDNS no
+EOF
+  install -d -m 0700 "$root/home/vagrant/.ssh"
+  install -m 0600 "$public_key" "$root/home/vagrant/.ssh/authorized_keys"
+  [ "$(id -u)" != 0 ] || chown -R 1000:1000 "$root/home/vagrant/.ssh" # the image's first user
+}
+
 out="" work="" mounted=""
 cleanup() {
   [ -z "$mounted" ] || umount "$mounted" 2>/dev/null || true
@@ -132,4 +157,5 @@ cleanup() {
   [ -z "${out:-}" ] || rm -f "$out.part"
 }
 
-main "$@"; exit $?
+# Sourced (the unit test of configure_login), it only defines the functions.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then main "$@"; exit $?; fi

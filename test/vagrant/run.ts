@@ -6,7 +6,8 @@
  * dnsmasq), vagrant, the VM and the test itself all run inside a network namespace made here.
  * Never skips: when it cannot run, it fails and says why.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { projectRoot } from '../../src/paths.ts';
@@ -36,6 +37,25 @@ function say(line: string): void {
   process.stderr.write(`test:vagrant: ${line}\n`);
 }
 
+/**
+ * apt-get install, and once more after apt-get update when it fails: stale package lists fail with
+ * "libarchive-tools : Depends: libarchive13 (= 3.6.2-1+deb12u4) but 3.6.2-1+deb12u5 is to be
+ * installed" (or 404s) until they are refreshed. Returns why it failed, or undefined.
+ */
+export async function aptInstall(names: string[], env: NodeJS.ProcessEnv = {}): Promise<string | undefined> {
+  const apt = (args: string[]) =>
+    execa('apt-get', args, { env: { ...env, DEBIAN_FRONTEND: 'noninteractive' }, reject: false, all: true });
+  const tail = (output: string) => output.split('\n').slice(-3).join(' ');
+  if ((await apt(['install', '-y', '--no-install-recommends', ...names])).exitCode === 0) return undefined;
+  say(`apt-get install ${names.join(' ')} failed; running apt-get update and trying once more`);
+  const update = await apt(['update']);
+  if (update.exitCode !== 0) return `apt-get update failed: ${tail(update.all)}`;
+  const again = await apt(['install', '-y', '--no-install-recommends', ...names]);
+  if (again.exitCode !== 0)
+    return `apt-get install ${names.join(' ')} failed, also after apt-get update: ${tail(again.all)}`;
+  return undefined;
+}
+
 async function installPackages(): Promise<void> {
   const missing: string[] = [];
   for (const name of packages) {
@@ -44,13 +64,8 @@ async function installPackages(): Promise<void> {
   }
   if (missing.length === 0) return;
   say(`installing ${missing.join(' ')}`);
-  const installed = await execa('apt-get', ['install', '-y', '--no-install-recommends', ...missing], {
-    env: { DEBIAN_FRONTEND: 'noninteractive' },
-    reject: false,
-    all: true,
-  });
-  if (installed.exitCode !== 0)
-    fail(`apt-get install ${missing.join(' ')} failed: ${installed.all.split('\n').slice(-3).join(' ')}`);
+  const failure = await aptInstall(missing);
+  if (failure) fail(failure);
 }
 
 /** The network namespace inode of a process, to tell whether libvirtd runs inside ours. */
@@ -138,4 +153,5 @@ async function main(): Promise<void> {
   process.exit(vitest.exitCode ?? 1);
 }
 
-await main();
+// Run by `npm run test:vagrant` (tsx test/vagrant/run.ts); imported by the unit tests for aptInstall.
+if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) await main();
