@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { bootCommand } from './commands/boot.ts';
@@ -6,15 +7,44 @@ import { cleanCommand } from './commands/clean.ts';
 import { runCommand } from './commands/run.ts';
 import { sshCommand } from './commands/ssh.ts';
 import { testCommand } from './commands/test.ts';
-import { defaults, parseOptions, type Options } from './config.ts';
+import { defaults, envOptions, optionsFromEnv, parseOptions, type EnvOption, type Options } from './config.ts';
 import { checkRequirements } from './doctor.ts';
-import { ExitCode, LabError } from './errors.ts';
+import { BadInputError, ExitCode, LabError } from './errors.ts';
 import { onInterrupt } from './reaper.ts';
 import { createRenderer, type Renderer } from './render.ts';
 import { ensureOfflineBox, offlineBoxName } from './vm/vagrant-box.ts';
 
-function runOptions(y: Argv): Argv {
-  return y
+/** The commands the CLI calls, replaceable so a test can see the options they get. */
+export const commands = { run: runCommand, build: buildCommand, boot: bootCommand };
+
+/**
+ * SYSCALL_LAB_<NAME> values of the `wanted` options this command has (config.ts's envOptions only),
+ * given to yargs as a config object: below flags and above defaults, and above the --config file,
+ * which drops the keys they set (see configFile).
+ */
+function fromEnv(y: Argv, env: NodeJS.ProcessEnv, wanted: readonly EnvOption[]): Argv {
+  return y.config(optionsFromEnv(env, wanted));
+}
+
+/** Reads --config FILE, minus the options an environment variable sets (they win over the file). */
+function configFile(path: string, env: NodeJS.ProcessEnv): Record<string, unknown> {
+  let values: unknown;
+  try {
+    values = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new BadInputError(`--config ${path}: ${(error as Error).message}`, 'give a JSON file of option values');
+  }
+  if (typeof values !== 'object' || values === null || Array.isArray(values))
+    throw new BadInputError(`--config ${path} is not a JSON object`, 'give a JSON object of option values');
+  const set = Object.keys(optionsFromEnv(env));
+  const camel = (name: string): string => name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+  return Object.fromEntries(
+    Object.entries(values).filter(([key]) => !set.some((name) => key === name || key === camel(name))),
+  );
+}
+
+function runOptions(y: Argv, env: NodeJS.ProcessEnv): Argv {
+  return fromEnv(y, env, envOptions)
     .option('kernel', {
       type: 'string',
       array: true,
@@ -50,12 +80,17 @@ function runOptions(y: Argv): Argv {
     .option('memory', { type: 'number', default: defaults.memory, describe: 'guest memory in MiB' })
     .option('jobs', { type: 'number', default: defaults.jobs, describe: 'parallel make jobs' })
     .option('boot-timeout', { type: 'number', describe: 'seconds to wait for SSH (default 60, x4 under TCG)' })
+    .option('lock-timeout', {
+      type: 'number',
+      default: defaults.lockTimeout,
+      describe: "seconds to wait for another run's lock on a build (its holder alive, maybe stopped)",
+    })
     .option('json', { type: 'string', describe: 'write the JSON report here' })
     .option('junit', { type: 'string', describe: 'write a JUnit XML report here' })
     .option('keep', { type: 'boolean', default: defaults.keep, describe: 'leave the patched VM running' });
 }
 
-/** yargs' merged values (flags, SYSCALL_LAB_* env, --config file) -> the validated options. */
+/** yargs' merged values (flags, SYSCALL_LAB_<envOptions>, --config file) -> the validated options. */
 function toOptions(argv: Record<string, unknown>): Options {
   // yargs gives a string array for `array: true` options, a string when one came from the env or a config file.
   const asList = (value: unknown): string[] => (value === undefined ? [] : [value as string | string[]].flat());
@@ -76,20 +111,27 @@ function toOptions(argv: Record<string, unknown>): Options {
     'json',
     'junit',
     'keep',
+    'lockTimeout',
   ];
   const raw: Record<string, unknown> = { kernel: [...asList(argv.kernel), ...asList(argv.kernelSource)] };
   for (const key of known) if (argv[key] !== undefined) raw[key] = argv[key];
   return parseOptions(raw);
 }
 
-/** The command line: each command parses its options and calls its stages; every output goes through `emit`. */
-export async function main(argv: string[], output: Pick<Renderer, 'emit' | 'quiet'>): Promise<number> {
+/**
+ * The command line: each command parses its options and calls its stages; every output goes through `emit`.
+ * `env` is read only for config.ts's envOptions (no SYSCALL_LAB_ prefix parsing).
+ */
+export async function main(
+  argv: string[],
+  output: Pick<Renderer, 'emit' | 'quiet'>,
+  { env = process.env, run = commands }: { env?: NodeJS.ProcessEnv; run?: typeof commands } = {},
+): Promise<number> {
   const { emit } = output;
   let exitCode: number = ExitCode.ok;
-  const parser = yargs(argv)
+  const parser = fromEnv(yargs(argv), env, ['cache'])
     .scriptName('syscall-lab')
-    .env('SYSCALL_LAB')
-    .config('config', 'JSON file with option values (same names as the flags)')
+    .config('config', 'JSON file with option values (same names as the flags)', (path) => configFile(path, env))
     .option('cache', { type: 'string', global: true, describe: 'cache folder (default ~/.cache/syscall-lab)' })
     .option('quiet', { type: 'boolean', global: true, describe: 'print only warnings, errors and the summary' })
     .middleware((args) => {
@@ -100,28 +142,37 @@ export async function main(argv: string[], output: Pick<Renderer, 'emit' | 'quie
     .command(
       ['run', '$0'],
       'build stock + patched kernels, boot them, check the new syscalls',
-      runOptions,
+      (y) => runOptions(y, env),
       async (args) => {
-        exitCode = await runCommand(toOptions(args), emit);
+        exitCode = await run.run(toOptions(args), emit);
       },
     )
-    .command('build', 'only build the stock and patched kernels (cached)', runOptions, async (args) => {
-      exitCode = await buildCommand(toOptions(args), emit);
-    })
+    .command(
+      'build',
+      'only build the stock and patched kernels (cached)',
+      (y) => runOptions(y, env),
+      async (args) => {
+        exitCode = await run.build(toOptions(args), emit);
+      },
+    )
     .command(
       'boot',
       'build (cached) and boot the patched kernel (--stock: the stock one), and leave the VM running to log into',
       (y) =>
-        runOptions(y).option('stock', { type: 'boolean', default: false, describe: 'boot the stock kernel instead' }),
+        runOptions(y, env).option('stock', {
+          type: 'boolean',
+          default: false,
+          describe: 'boot the stock kernel instead',
+        }),
       async (args) => {
-        exitCode = await bootCommand(toOptions(args), args.stock ? 'stock' : 'patched', emit);
+        exitCode = await run.boot(toOptions(args), args.stock ? 'stock' : 'patched', emit);
       },
     )
     .command(
       'test',
       'run the checks again in the VM kept by `boot` or `run --keep` (no build, no boot): edit a userland program, test again',
       (y) =>
-        y
+        fromEnv(y, env, ['userland'])
           .option('run', { type: 'string', describe: 'run folder (default: the newest kept one)' })
           .option('userland', { type: 'string', describe: 'folder of C test programs replacing userland/tests' })
           .option('json', { type: 'string', describe: 'write the JSON report here' })
@@ -173,9 +224,10 @@ export async function main(argv: string[], output: Pick<Renderer, 'emit' | 'quie
       },
     )
     .fail((message, error) => {
-      // yargs passes no error for its own validation failures (unknown option, missing value).
-      if (error instanceof Error) throw error;
-      throw new LabError(message, ExitCode.badInput, 'see `syscall-lab --help`');
+      // yargs passes no error for its own validation failures (unknown option, missing value), and a
+      // YError for the other problems of the command line (a --config file that cannot be read).
+      if (error instanceof Error && error.name !== 'YError') throw error;
+      throw new LabError(message || error.message, ExitCode.badInput, 'see `syscall-lab --help`');
     })
     .help()
     .version(false);

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
-import { execa } from 'execa';
 import { InfrastructureError } from './errors.ts';
 import type { Emit } from './events.ts';
+import { runTool } from './spawn.ts';
 
 /** One thing the host needs, and the Debian package that provides it. */
 export interface Requirement {
@@ -67,7 +67,7 @@ export interface RequirementStatus extends Requirement {
 
 async function isPresent(probe: string): Promise<boolean> {
   if (probe.startsWith('/')) return existsSync(probe);
-  const found = await execa('sh', ['-c', 'command -v "$1"', 'sh', probe], { reject: false });
+  const found = await runTool('sh', ['-c', 'command -v "$1"', 'sh', probe], { reject: false });
   return found.exitCode === 0;
 }
 
@@ -96,11 +96,11 @@ function packagesOf(missing: Requirement[]): string[] {
 async function aptInstall(packages: string[]): Promise<{ ok: boolean; output: string }> {
   const env = { DEBIAN_FRONTEND: 'noninteractive' };
   const install = (): Promise<{ exitCode?: number; all?: string }> =>
-    execa('apt-get', ['install', '-y', '--no-install-recommends', ...packages], { reject: false, env, all: true });
+    runTool('apt-get', ['install', '-y', '--no-install-recommends', ...packages], { reject: false, env, all: true });
   let result = await install();
   if (result.exitCode !== 0) {
     // The package lists may be missing or old (a fresh container): fetch them once, then retry.
-    await execa('apt-get', ['update'], { reject: false, env });
+    await runTool('apt-get', ['update'], { reject: false, env });
     result = await install();
   }
   const output = (result.all ?? '')

@@ -51,6 +51,15 @@ export function stopGroupSync(pid: number, graceMs = 3000): void {
   if (groupAlive(pid)) killGroup(pid, 'SIGKILL');
 }
 
+/** SIGKILLs one process (a leader whose group is already gone, or that was no group leader). */
+export function killProcess(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
+}
+
 function groupAlive(pid: number): boolean {
   try {
     process.kill(-pid, 0);
@@ -120,13 +129,9 @@ export function reapLeftovers(
     for (const file of readdirSync(dir).filter((f) => f.endsWith('.pid'))) {
       const pid = Number(readFileSync(join(dir, file), 'utf8').trim());
       // Only a process that names this folder on its command line: a pid may have been reused.
-      if (Number.isInteger(pid) && pid > 0 && isAlive(pid) && commandLineOf(pid).includes(dir)) {
+      if (Number.isInteger(pid) && pid > 0 && isAlive(pid) && commandLineNames(pid, dir)) {
         killGroup(pid, 'SIGKILL');
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // Already gone.
-        }
+        killProcess(pid);
         reaped.push(`${file.replace(/\.pid$/, '')} ${pid} of dead run ${owner}`);
       }
     }
@@ -135,10 +140,16 @@ export function reapLeftovers(
   return reaped;
 }
 
-function commandLineOf(pid: number): string {
+/**
+ * Whether process `pid` names `dir` (or a file in it) on its command line: the check that a pid read
+ * from a run's or a scratch folder's *.pid file still is that run's process, not a reused pid.
+ */
+export function commandLineNames(pid: number, dir: string): boolean {
+  let args: string[];
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+    args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
   } catch {
-    return '';
+    return false;
   }
+  return args.some((arg) => arg === dir || arg.includes(`${dir}/`));
 }

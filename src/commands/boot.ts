@@ -20,7 +20,7 @@ export async function bootCommand(options: Options, which: 'stock' | 'patched', 
   if (notice) emit({ type: 'notice', text: notice });
   const scope = plan.source.requested;
   const folder = RunFolder.create(0);
-  const built = await buildKernels(plan, { jobs: options.jobs, folder, emit });
+  const built = await buildKernels(plan, { jobs: options.jobs, lockTimeout: options.lockTimeout, folder, emit });
   const { machine, stockName, patchedKernel } = await createMachine(
     machineRequest(plan, built, { options, folder, accel, emit }),
   );

@@ -8,7 +8,12 @@ import { prepareRuns } from '../stages/prepare.ts';
 /** `syscall-lab build`: only the builds (cached), one line per kernel built. */
 export async function buildCommand(options: Options, emit: Emit): Promise<number> {
   for (const [index, plan] of (await prepareRuns(options, emit)).entries()) {
-    const { stock, patched } = await buildKernels(plan, { jobs: options.jobs, folder: RunFolder.create(index), emit });
+    const { stock, patched } = await buildKernels(plan, {
+      jobs: options.jobs,
+      lockTimeout: options.lockTimeout,
+      folder: RunFolder.create(index),
+      emit,
+    });
     for (const build of [stock, patched]) {
       emit({ type: 'built', release: build.release, dir: build.dir, cached: build.cached });
     }

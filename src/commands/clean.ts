@@ -1,12 +1,12 @@
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { ExitCode } from '../errors.ts';
 import type { Emit } from '../events.ts';
 import { cache, isKeyLocked } from '../kernel/cache.ts';
 import { scratchOwner } from '../kernel/scratch.ts';
-import { isAlive, killGroup, ownerOf } from '../reaper.ts';
+import { commandLineNames, isAlive, killGroup, killProcess, ownerOf } from '../reaper.ts';
 import { RunFolder } from '../run-folder.ts';
+import { runTool } from '../spawn.ts';
 import { boxIsInstalled, offlineBoxName, removeBoxVolumes } from '../vm/vagrant-box.ts';
 import { reapVagrantLeftovers } from '../vm/vagrant-host.ts';
 
@@ -55,8 +55,10 @@ function cleanRun(folder: RunFolder, vms: boolean, say: (text: string) => void):
     const pid = Number(readFileSync(folder.qemuPid, 'utf8'));
     const kept = existsSync(folder.sshPort);
     if (kept && !vms) return;
-    if (isAlive(pid)) {
+    // Only that run's QEMU (its command line names the folder): the pid may now be another process's.
+    if (Number.isInteger(pid) && pid > 0 && isAlive(pid) && commandLineNames(pid, folder.dir)) {
       killGroup(pid, 'SIGKILL');
+      killProcess(pid);
       say(`stopped VM ${pid} of ${folder.dir}`);
     }
   }
@@ -69,7 +71,7 @@ async function cleanCache(say: (text: string) => void): Promise<void> {
   }
   say('removed every cached build, tree, ccache and box file');
   if (await boxIsInstalled(offlineBoxName)) {
-    await execa('vagrant', ['box', 'remove', '--force', '--all', offlineBoxName], { reject: false });
+    await runTool('vagrant', ['box', 'remove', '--force', '--all', offlineBoxName], { reject: false });
     say(`removed the Vagrant box ${offlineBoxName}`);
   }
   for (const volume of await removeBoxVolumes(offlineBoxName)) say(`deleted libvirt volume ${volume}`);

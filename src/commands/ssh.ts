@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { execa } from 'execa';
 import { ExitCode } from '../errors.ts';
 import { RunFolder } from '../run-folder.ts';
+import { runTool } from '../spawn.ts';
 
 /**
  * `syscall-lab ssh [command]`: logs into the VM kept by `boot` or `run --keep` with OpenSSH,
@@ -12,7 +12,7 @@ export async function sshCommand(run: string | undefined, command: string[]): Pr
   const port = readFileSync(folder.sshPort, 'utf8').trim();
   const hostKey = readFileSync(folder.guestHostKeyPublic, 'utf8').trim();
   writeFileSync(folder.knownHosts, `[127.0.0.1]:${port} ${hostKey}\n`);
-  const result = await execa(
+  const result = await runTool(
     'ssh',
     [
       ...['-i', folder.clientKey, '-p', port],

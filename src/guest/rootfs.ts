@@ -1,11 +1,11 @@
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import ssh2 from 'ssh2';
 import { InfrastructureError } from '../errors.ts';
 import { compareVersions } from '../kernel/versions.ts';
 import { projectRoot } from '../paths.ts';
 import type { RunFolder } from '../run-folder.ts';
+import { runTool } from '../spawn.ts';
 
 /**
  * What the guest runs on: the host's own root filesystem, shared read-only over 9p, with tmpfs
@@ -38,7 +38,7 @@ export async function prepareGuestKeys(folder: RunFolder): Promise<GuestKeys> {
   const hostKeyFile = join(shareDir, 'host_key');
   // dropbearkey never overwrites: a fresh key each time.
   rmSync(hostKeyFile, { force: true });
-  const generated = await execa('dropbearkey', ['-t', 'ed25519', '-f', hostKeyFile], { reject: false });
+  const generated = await runTool('dropbearkey', ['-t', 'ed25519', '-f', hostKeyFile], { reject: false });
   if (generated.exitCode !== 0) {
     throw new InfrastructureError(
       `dropbearkey could not make the guest's host key: ${generated.stderr.trim()}`,

@@ -1,7 +1,7 @@
-import { execa } from 'execa';
 import { InfrastructureError } from '../errors.ts';
 import { upgradeKernelScript } from '../paths.ts';
 import { scriptBadInput, scriptBadInputCodes, scriptErrorLine } from './script-errors.ts';
+import { runTool } from '../spawn.ts';
 
 /**
  * What a build will do, as upgrade-kernel.sh answers it (`--print-plan`). The script owns these
@@ -45,7 +45,7 @@ export function planArguments(request: Omit<PlanRequest, 'version'>): string[] {
 }
 
 export async function askBuildPlan(request: PlanRequest): Promise<BuildPlan> {
-  const result = await execa(upgradeKernelScript, ['--print-plan', request.version, ...planArguments(request)], {
+  const result = await runTool(upgradeKernelScript, ['--print-plan', request.version, ...planArguments(request)], {
     reject: false,
   });
   if (result.exitCode !== 0) {

@@ -10,7 +10,6 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { ExitCode, InfrastructureError, LabError } from '../errors.ts';
 import type { Emit } from '../events.ts';
 import { upgradeKernelScript } from '../paths.ts';
@@ -21,6 +20,7 @@ import { buildFailureEvidence } from './compile-errors.ts';
 import { ScratchFolder } from './scratch.ts';
 import { scriptBadInput, scriptBadInputCodes, scriptErrorLine } from './script-errors.ts';
 import type { KernelSource } from './source.ts';
+import { runTool } from '../spawn.ts';
 
 /** A built kernel in the cache: what the VM boots and what is kept for debugging. */
 export interface KernelBuild {
@@ -44,6 +44,8 @@ export interface BuildRequest {
   /** Cache key of the stock build whose tree the patched build starts from. */
   reuseTreeOf?: string;
   jobs: number;
+  /** Seconds to wait for another run's lock on the tree (--lock-timeout). */
+  lockTimeout: number;
   compiler: string;
   /** Where the build log goes (the run's folder); it is also kept with the build. */
   log: string;
@@ -54,8 +56,8 @@ export interface BuildRequest {
 
 /** gcc and ld versions: part of every cache key, since they change the objects. */
 export async function compilerIdentity(): Promise<string> {
-  const gcc = await execa('gcc', ['--version'], { reject: false });
-  const ld = await execa('ld', ['--version'], { reject: false });
+  const gcc = await runTool('gcc', ['--version'], { reject: false });
+  const ld = await runTool('ld', ['--version'], { reject: false });
   return `${gcc.stdout.split('\n')[0]} / ${ld.stdout.split('\n')[0]}`;
 }
 
@@ -80,7 +82,12 @@ export async function buildKernel(request: BuildRequest): Promise<KernelBuild> {
   const ready = (): boolean => isComplete(cache.build(key)) && treeDir(treeKey) !== undefined;
   const started = Date.now();
   if (ready()) return describe(key, true, 0);
-  await using _lock = await lockKey(`tree-${treeKey}`);
+  await using _lock = await lockKey(`tree-${treeKey}`, {
+    timeoutSeconds: request.lockTimeout,
+    onWait: (text) => {
+      request.emit({ type: 'notice', scope: request.scope, text });
+    },
+  });
   // Another run may have built it while this one waited for the lock.
   if (ready()) return describe(key, true, 0);
   await runScript(request, key, treeKey);
@@ -191,7 +198,7 @@ async function runLogged(
   const started = Date.now();
   let phase = 'start';
   let compiled = 0;
-  const child = execa(upgradeKernelScript, args, {
+  const child = runTool(upgradeKernelScript, args, {
     reject: false,
     all: true,
     buffer: false,

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import lockfile from 'proper-lockfile';
+import { defaults } from '../config.ts';
+import { lockHolder, takeLock, type LockWait } from './lock.ts';
 import { cacheRoot } from '../paths.ts';
-import { onExit } from '../reaper.ts';
 
 /** Bump when upgrade-kernel.sh changes what a build produces: every cached build is redone. */
 export const buildRecipeVersion = 2;
@@ -57,39 +57,20 @@ export function publish(finished: string, destination: string): void {
   renameSync(finished, destination);
 }
 
+const lockPath = (key: string): string => join(cache.locks(), `${key}.lock`);
+
 /**
- * A cross-process lock on one cache key, held until disposed (`await using lock = await lockKey(key)`):
- * a second run that wants the same build waits, then finds it done. A crashed holder's lock goes stale.
+ * A cross-process lock on one cache key, held until disposed (`await using lock = await lockKey(key, wait)`):
+ * a second run that wants the same build waits while the holder lives (paused or not), then finds
+ * it done; a dead holder's lock is taken at once (src/kernel/lock.ts).
  */
-export async function lockKey(key: string): Promise<AsyncDisposable> {
-  mkdirSync(cache.locks(), { recursive: true });
-  const target = join(cache.locks(), key);
-  const release = await lockfile.lock(target, {
-    realpath: false,
-    lockfilePath: `${target}.lock`,
-    stale: 60_000,
-    update: 10_000,
-    retries: { retries: 24 * 60 * 6, minTimeout: 10_000, maxTimeout: 10_000 },
-  });
-  // proper-lockfile releases its locks on exit through signal-exit 3, whose hook on
-  // process.reallyExit is undone when execa's signal-exit 4 unloads: a run stopped by Ctrl-C or
-  // SIGTERM (process.exit in the reaper) would leave the lock, and the next run would wait a
-  // minute for it to go stale. The reaper removes it instead.
-  const forget = onExit(() => {
-    rmSync(`${target}.lock`, { recursive: true, force: true });
-  });
-  return {
-    async [Symbol.asyncDispose]() {
-      forget();
-      await release().catch(() => undefined);
-    },
-  };
+export async function lockKey(key: string, wait: Partial<LockWait> = {}): Promise<AsyncDisposable> {
+  return takeLock(lockPath(key), key, { timeoutSeconds: defaults.lockTimeout, ...wait });
 }
 
-/** Whether a run is building with this key right now (its lock is held and fresh). */
+/** Whether a live run holds the lock on this key right now. */
 export function isKeyLocked(key: string): boolean {
-  const target = join(cache.locks(), key);
-  return lockfile.checkSync(target, { realpath: false, lockfilePath: `${target}.lock`, stale: 60_000 });
+  return lockHolder(lockPath(key)) !== null;
 }
 
 export function readText(file: string): string {

@@ -1,9 +1,9 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { execa } from 'execa';
 import { BadInputError } from '../errors.ts';
 import { projectRoot, upgradeKernelScript } from '../paths.ts';
 import { scriptBadInput, scriptErrorLine } from './script-errors.ts';
+import { runTool } from '../spawn.ts';
 import { parseSyscallTable, type SyscallEntry } from './syscalls.ts';
 import { parseVersion } from './versions.ts';
 
@@ -26,7 +26,7 @@ export interface AddedSyscall extends SyscallEntry {
  * "*.patch/*.diff in name order, or the series file": the guest uses the same rule.
  */
 export async function readPatchSet(dir: string): Promise<PatchSet> {
-  const result = await execa(upgradeKernelScript, ['--list-patches', dir], { reject: false });
+  const result = await runTool(upgradeKernelScript, ['--list-patches', dir], { reject: false });
   if (result.exitCode !== 0) throw scriptBadInput(scriptErrorLine(result.stderr) ?? result.stderr.trim());
   const notices = result.stderr
     .split('\n')

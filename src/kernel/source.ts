@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { installLine, requirements } from '../doctor.ts';
 import { BadInputError, InfrastructureError } from '../errors.ts';
+import { runTool } from '../spawn.ts';
 import { isVersionString, parseVersion, pinnedVersions, versionFromMakefile } from './versions.ts';
 
 /** Where a kernel's source comes from, validated before anything is built. */
@@ -114,7 +114,7 @@ function resolveVersion(version: string, sha256?: string): KernelSource {
 /** Reads the top-level Makefile out of a tarball; reading it whole also finds truncation. */
 export async function versionOfTarball(tarball: string): Promise<string> {
   // The first member names the top folder; stop reading there (head closes the pipe).
-  const first = await execa('sh', ['-c', 'tar -tf "$1" 2>&1 | head -n 1', 'sh', tarball], { reject: false });
+  const first = await runTool('sh', ['-c', 'tar -tf "$1" 2>&1 | head -n 1', 'sh', tarball], { reject: false });
   // tar runs the decompressor (xz for .tar.xz): when it is not installed, the host is at fault, not the tarball.
   const decompressor = /(?:^|\s)([\w.-]+): Cannot exec: No such file or directory/.exec(first.stdout)?.[1];
   if (decompressor) {
@@ -131,7 +131,7 @@ export async function versionOfTarball(tarball: string): Promise<string> {
       'download it again: it is truncated or corrupt',
     );
   }
-  const makefile = await execa('tar', ['-xOf', tarball, `${top}/Makefile`], { reject: false });
+  const makefile = await runTool('tar', ['-xOf', tarball, `${top}/Makefile`], { reject: false });
   if (makefile.exitCode !== 0) {
     const truncated = /Unexpected EOF|corrupt|not in xz|Error is not recoverable/i.test(makefile.stderr);
     throw new BadInputError(

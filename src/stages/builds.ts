@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { defaults } from '../config.ts';
 import { PhaseClock, silent, type Emit } from '../events.ts';
 import { buildKernel, compilerIdentity, type KernelBuild } from '../kernel/build.ts';
 import { settleIdentity } from '../kernel/source.ts';
@@ -18,6 +19,8 @@ export interface BuiltKernels {
 
 export interface BuildEnvironment {
   jobs: number;
+  /** Seconds to wait for another run's lock on a build (--lock-timeout; default an hour). */
+  lockTimeout?: number;
   folder: RunFolder;
   emit?: Emit;
   /** Records the build phases of a run (build-stock, build-patched). */
@@ -34,7 +37,7 @@ export async function buildKernels(plan: PlannedRun, env: BuildEnvironment): Pro
   const clock = env.clock ?? new PhaseClock(scope, emit);
   const source = await settleIdentity(plan.source);
   const compiler = await compilerIdentity();
-  const common = { source, jobs: env.jobs, compiler, emit };
+  const common = { source, jobs: env.jobs, lockTimeout: env.lockTimeout ?? defaults.lockTimeout, compiler, emit };
   const stock = await clock.time(
     'build-stock',
     () =>

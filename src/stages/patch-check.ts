@@ -1,10 +1,10 @@
-import { execa } from 'execa';
 import { ExitCode, LabError } from '../errors.ts';
 import { elapsedSeconds } from '../events.ts';
 import { cache } from '../kernel/cache.ts';
 import { scriptBadInput, scriptBadInputCodes, scriptErrorLine } from '../kernel/script-errors.ts';
 import { upgradeKernelScript } from '../paths.ts';
 import type { PlannedRun } from './plan.ts';
+import { runTool } from '../spawn.ts';
 
 /** A planned kernel whose patch series was tried, with the seconds that took. */
 export interface CheckedRun extends PlannedRun {
@@ -28,7 +28,7 @@ export async function checkPatchSeries(plans: PlannedRun[]): Promise<CheckedRun[
 }
 
 async function dryRunPatches(plan: PlannedRun): Promise<void> {
-  const result = await execa(
+  const result = await runTool(
     upgradeKernelScript,
     [...plan.source.scriptArgs, '--check-patches', ...plan.builds.patched.args, '--work', cache.scratch()],
     { reject: false, all: true },

@@ -59,7 +59,13 @@ export async function runKernel(plan: CheckedRun, env: KernelRunEnvironment): Pr
   for (const notice of plan.notices) emit({ type: 'notice', scope, text: notice });
   clock.record({ name: 'patch-dry-run', seconds: plan.patchCheckSeconds, cached: false });
   try {
-    const built = await buildKernels(plan, { jobs: options.jobs, folder, emit, clock });
+    const built = await buildKernels(plan, {
+      jobs: options.jobs,
+      lockTimeout: options.lockTimeout,
+      folder,
+      emit,
+      clock,
+    });
     report.logs.build.push(built.stock.log, built.patched.log);
     report.kernel.version = built.stock.version;
     report.kernel.stockRelease = built.stock.release;

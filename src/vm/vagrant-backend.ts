@@ -20,7 +20,7 @@ export const vagrantBackend: Backend = {
     if (options.box === offlineBoxName)
       await ensureOfflineBox((text) => {
         emit({ type: 'info', scope, text });
-      });
+      }, options.lockTimeout);
     const minutes = 60_000 * (options.bootTimeout ? options.bootTimeout / 60 : timeoutScale(accel) * 5);
     const started = Date.now();
     const machine = new VagrantMachine({

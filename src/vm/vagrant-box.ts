@@ -1,10 +1,11 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execa } from 'execa';
+import { defaults } from '../config.ts';
 import { InfrastructureError } from '../errors.ts';
 import { cache, lockKey, shortHash } from '../kernel/cache.ts';
 import { projectRoot } from '../paths.ts';
 import { killGroup, onExit } from '../reaper.ts';
+import { runTool } from '../spawn.ts';
 
 /** The box `syscall-lab box build` makes from Debian's apt alone. */
 export const offlineBoxName = 'syscall-lab/bookworm';
@@ -32,7 +33,7 @@ function boxVolumePrefix(box: string): string {
 }
 
 export async function boxIsInstalled(box: string): Promise<boolean> {
-  const listed = await execa('vagrant', ['box', 'list', '--machine-readable'], { reject: false });
+  const listed = await runTool('vagrant', ['box', 'list', '--machine-readable'], { reject: false });
   return listed.stdout
     .split('\n')
     .map((line) => line.split(','))
@@ -43,12 +44,15 @@ export async function boxIsInstalled(box: string): Promise<boolean> {
  * Makes the offline box (cached by the recipe: vagrant-box.sh and the insecure key) and adds it
  * to Vagrant when missing or made from an older recipe. Returns the box file.
  */
-export async function ensureOfflineBox(say: (line: string) => void): Promise<string> {
+export async function ensureOfflineBox(
+  say: (line: string) => void,
+  lockTimeout: number = defaults.lockTimeout,
+): Promise<string> {
   const publicKey = insecurePublicKey();
   const key = shortHash([readFileSync(boxScript, 'utf8'), readFileSync(publicKey, 'utf8')]);
   const file = join(cache.boxes(), `bookworm-${key}.box`);
   const addedMarker = join(cache.boxes(), `bookworm-${key}.added`);
-  await using _lock = await lockKey(`box-${key}`);
+  await using _lock = await lockKey(`box-${key}`, { timeoutSeconds: lockTimeout, onWait: say });
   if (!existsSync(file)) {
     if (process.getuid?.() !== 0) {
       throw new InfrastructureError(
@@ -58,7 +62,7 @@ export async function ensureOfflineBox(say: (line: string) => void): Promise<str
     }
     mkdirSync(cache.boxes(), { recursive: true });
     say(`building the offline box ${offlineBoxName} with mmdebstrap (3-5 minutes, once)`);
-    const child = execa(boxScript, ['--out', file, '--public-key', publicKey], {
+    const child = runTool(boxScript, ['--out', file, '--public-key', publicKey], {
       all: true,
       reject: false,
       detached: true,
@@ -83,7 +87,7 @@ export async function ensureOfflineBox(say: (line: string) => void): Promise<str
   if (!existsSync(addedMarker) || !(await boxIsInstalled(offlineBoxName))) {
     // A re-added box must not boot from the image vagrant-libvirt uploaded for the old one.
     await removeBoxVolumes(offlineBoxName);
-    const added = await execa('vagrant', ['box', 'add', '--force', '--name', offlineBoxName, file], {
+    const added = await runTool('vagrant', ['box', 'add', '--force', '--name', offlineBoxName, file], {
       all: true,
       reject: false,
     });
@@ -100,7 +104,7 @@ export async function ensureOfflineBox(say: (line: string) => void): Promise<str
 
 /** Deletes the images vagrant-libvirt left in libvirt's default pool for `box` (destroy keeps them). */
 export async function removeBoxVolumes(box: string): Promise<string[]> {
-  const listed = await execa('virsh', ['-c', libvirtUri, 'vol-list', 'default', '--details'], { reject: false });
+  const listed = await runTool('virsh', ['-c', libvirtUri, 'vol-list', 'default', '--details'], { reject: false });
   if (listed.exitCode !== 0) return [];
   const prefix = boxVolumePrefix(box);
   const names = listed.stdout
@@ -108,6 +112,6 @@ export async function removeBoxVolumes(box: string): Promise<string[]> {
     .map((line) => line.trim().split(/\s+/)[0] ?? '')
     .filter((name) => name.startsWith(prefix));
   for (const name of names)
-    await execa('virsh', ['-c', libvirtUri, 'vol-delete', '--pool', 'default', name], { reject: false });
+    await runTool('virsh', ['-c', libvirtUri, 'vol-delete', '--pool', 'default', name], { reject: false });
   return names;
 }

@@ -1,9 +1,9 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execa, execaSync } from 'execa';
 import { InfrastructureError } from '../errors.ts';
 import { isAlive, ownerOf } from '../reaper.ts';
 import { RunFolder } from '../run-folder.ts';
+import { runTool, runToolSync } from '../spawn.ts';
 import type { VagrantProvider } from './vagrant.ts';
 
 /** Whether a run folder's Vagrant state names a created VM (vagrant writes machines/<name>/<provider>/id). */
@@ -19,7 +19,7 @@ function hasCreatedVm(folder: RunFolder): boolean {
 export function destroyRunVm(folder: RunFolder, vagrantBinary = 'vagrant'): boolean {
   if (!existsSync(folder.vagrantEnv) || !hasCreatedVm(folder)) return false;
   const env = JSON.parse(readFileSync(folder.vagrantEnv, 'utf8')) as Record<string, string>;
-  const result = execaSync(vagrantBinary, ['destroy', '--force'], {
+  const result = runToolSync(vagrantBinary, ['destroy', '--force'], {
     env,
     reject: false,
     timeout: 120_000,
@@ -48,14 +48,14 @@ export function reapVagrantLeftovers(runsDir: string, includeKept: boolean): str
  * provider (vagrant-libvirt + a libvirtd that answers, or VirtualBox).
  */
 export async function checkVagrantHost(provider: VagrantProvider, vagrantBinary = 'vagrant'): Promise<void> {
-  const version = await execa(vagrantBinary, ['--version'], { reject: false, timeout: 60_000 });
+  const version = await runTool(vagrantBinary, ['--version'], { reject: false, timeout: 60_000 });
   if (version.exitCode !== 0)
     throw new InfrastructureError(
       `${vagrantBinary} is not installed or does not run`,
       'apt-get install vagrant (Debian 12 ships 2.3.4)',
     );
   if (provider === 'virtualbox') {
-    const vbox = await execa('VBoxManage', ['--version'], { reject: false });
+    const vbox = await runTool('VBoxManage', ['--version'], { reject: false });
     if (vbox.exitCode !== 0)
       throw new InfrastructureError(
         'VBoxManage is missing: the virtualbox provider needs VirtualBox',
@@ -63,13 +63,13 @@ export async function checkVagrantHost(provider: VagrantProvider, vagrantBinary 
       );
     return;
   }
-  const plugins = await execa(vagrantBinary, ['plugin', 'list'], { reject: false, timeout: 60_000 });
+  const plugins = await runTool(vagrantBinary, ['plugin', 'list'], { reject: false, timeout: 60_000 });
   if (!plugins.stdout.includes('vagrant-libvirt'))
     throw new InfrastructureError(
       'the vagrant-libvirt plugin is missing',
       'apt-get install vagrant-libvirt libvirt-daemon-system',
     );
-  const uri = await execa('virsh', ['-c', 'qemu:///system', 'uri'], { reject: false, timeout: 20_000 });
+  const uri = await runTool('virsh', ['-c', 'qemu:///system', 'uri'], { reject: false, timeout: 20_000 });
   if (uri.exitCode !== 0) {
     throw new InfrastructureError(
       `libvirtd does not answer on qemu:///system: ${uri.stderr.trim().split('\n')[0] ?? ''}`,

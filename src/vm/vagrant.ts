@@ -1,5 +1,4 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { execa } from 'execa';
 import { InfrastructureError, TimeoutError } from '../errors.ts';
 import { shellCommand, shellQuote, SshSession } from '../guest/ssh.ts';
 import { projectRoot } from '../paths.ts';
@@ -8,6 +7,7 @@ import type { RunFolder } from '../run-folder.ts';
 import type { Accel } from './accel.ts';
 import { ConsoleFile } from './console-file.ts';
 import { scanConsole } from './console.ts';
+import { runTool } from '../spawn.ts';
 import { destroyRunVm } from './vagrant-host.ts';
 import { parseSshConfig } from './vagrant-ssh-config.ts';
 import {
@@ -20,6 +20,16 @@ import {
 } from './machine.ts';
 
 export type VagrantProvider = 'libvirt' | 'virtualbox';
+
+/**
+ * The Vagrantfile's settings (BOX, MEMORY, CPUS, NAME, CONSOLE_LOG, REBOOT, ACCEL, BOOT_ARGS, KERNEL,
+ * PATCHES, LOCALVERSION, KERNEL_SOURCE, PREBUILT) as the SYSCALL_LAB_VM_<NAME> variables it reads.
+ */
+export function vmSettings(settings: Record<string, string | undefined>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(settings)) if (value !== undefined) env[`SYSCALL_LAB_VM_${name}`] = value;
+  return env;
+}
 
 export interface VagrantOptions {
   /** The run folder: Vagrant's machine state (.vagrant/), its log and the console logs live here. */
@@ -69,7 +79,10 @@ export class VagrantMachine implements RunMachine {
     this.consoleFile = new ConsoleFile(options.folder.vagrantConsole);
   }
 
-  /** Environment of every vagrant command: the repository's Vagrantfile, this run's state folder. */
+  /**
+   * Environment of every vagrant command: the repository's Vagrantfile, this run's state folder, and
+   * the Vagrantfile's settings as SYSCALL_LAB_VM_<NAME> (names the CLI never reads).
+   */
   environment(extra: Record<string, string> = {}): Record<string, string> {
     const build = this.options.buildInGuest;
     return {
@@ -78,20 +91,22 @@ export class VagrantMachine implements RunMachine {
       VAGRANT_DEFAULT_PROVIDER: this.options.provider,
       VAGRANT_NO_COLOR: '1',
       VAGRANT_CHECKPOINT_DISABLE: '1',
-      SYSCALL_LAB_BOX: this.options.box,
-      SYSCALL_LAB_MEMORY: String(this.options.memoryMiB),
-      SYSCALL_LAB_CPUS: String(this.options.cpus),
-      SYSCALL_LAB_ACCEL: this.accel,
-      SYSCALL_LAB_BOOT_ARGS: this.options.kernelArgs.join(' '),
-      SYSCALL_LAB_NAME: this.options.name,
-      SYSCALL_LAB_CONSOLE_LOG: this.consoleFile.path,
-      // The harness reloads by itself, to time the boot and watch its console.
-      SYSCALL_LAB_REBOOT: '0',
-      ...(build && {
-        SYSCALL_LAB_KERNEL: build.version,
-        SYSCALL_LAB_PATCHES: build.patchDirs.join(':'),
-        SYSCALL_LAB_LOCALVERSION: build.localversion,
-        ...(build.source && { SYSCALL_LAB_KERNEL_SOURCE: build.source }),
+      ...vmSettings({
+        BOX: this.options.box,
+        MEMORY: String(this.options.memoryMiB),
+        CPUS: String(this.options.cpus),
+        ACCEL: this.accel,
+        BOOT_ARGS: this.options.kernelArgs.join(' '),
+        NAME: this.options.name,
+        CONSOLE_LOG: this.consoleFile.path,
+        // The harness reloads by itself, to time the boot and watch its console.
+        REBOOT: '0',
+        ...(build && {
+          KERNEL: build.version,
+          PATCHES: build.patchDirs.join(':'),
+          LOCALVERSION: build.localversion,
+          ...(build.source && { KERNEL_SOURCE: build.source }),
+        }),
       }),
       ...extra,
     };
@@ -101,7 +116,7 @@ export class VagrantMachine implements RunMachine {
     const logFile = this.options.folder.vagrantLog;
     const env = this.environment(extraEnv);
     writeFileSync(logFile, `$ vagrant ${args.join(' ')}\n`, { flag: 'a' });
-    const child = execa(this.options.vagrantBinary ?? 'vagrant', args, {
+    const child = runTool(this.options.vagrantBinary ?? 'vagrant', args, {
       env,
       reject: false,
       all: true,
@@ -215,7 +230,7 @@ export class VagrantMachine implements RunMachine {
     this.ssh?.close();
     this.ssh = undefined;
     if (kernel) {
-      const prebuilt: Record<string, string> = this.options.buildInGuest ? {} : { SYSCALL_LAB_PREBUILT: kernel.image };
+      const prebuilt = vmSettings(this.options.buildInGuest ? {} : { PREBUILT: kernel.image });
       await this.vagrant(['provision'], this.options.provisionTimeout, prebuilt);
     }
     const mark = this.consoleFile.mark();

@@ -57,4 +57,17 @@ describe('the code in src/', () => {
     for (const line of writes)
       expect(line).toMatch(/process\.stderr\.write\(\s*`syscall-lab: (error|fix|internal error)|error\.details/);
   });
+
+  it('starts processes only through src/spawn.ts, which decides what environment each gets', () => {
+    // src/vm/qemu.ts starts QEMU itself, with spawn.ts's qemuEnv(), until it calls runQemu().
+    const allowed = new Set(['src/spawn.ts', 'src/vm/qemu.ts']);
+    const importers = modules().filter(
+      (file) =>
+        !allowed.has(file) &&
+        /from\s+['"]execa['"]|import\(\s*['"]execa['"]|require\(\s*['"]execa['"]|['"](node:)?child_process['"]/.test(
+          readFileSync(join(projectRoot, file), 'utf8'),
+        ),
+    );
+    expect(importers).toEqual([]);
+  });
 });

@@ -209,15 +209,20 @@ describe('VagrantMachine with a fake vagrant on PATH', () => {
       VAGRANT_CWD: repoRoot,
       VAGRANT_DOTFILE_PATH: join(runDir, '.vagrant'),
       VAGRANT_DEFAULT_PROVIDER: 'libvirt',
-      SYSCALL_LAB_BOX: 'syscall-lab/bookworm',
-      SYSCALL_LAB_MEMORY: '1024',
-      SYSCALL_LAB_CPUS: '2',
-      SYSCALL_LAB_ACCEL: 'tcg',
-      SYSCALL_LAB_BOOT_ARGS: 'loglevel=7 nokaslr',
-      SYSCALL_LAB_NAME: 'syscall-lab-unit-',
-      SYSCALL_LAB_CONSOLE_LOG: join(runDir, 'console.log'),
-      SYSCALL_LAB_REBOOT: '0',
+      SYSCALL_LAB_VM_BOX: 'syscall-lab/bookworm',
+      SYSCALL_LAB_VM_MEMORY: '1024',
+      SYSCALL_LAB_VM_CPUS: '2',
+      SYSCALL_LAB_VM_ACCEL: 'tcg',
+      SYSCALL_LAB_VM_BOOT_ARGS: 'loglevel=7 nokaslr',
+      SYSCALL_LAB_VM_NAME: 'syscall-lab-unit-',
+      SYSCALL_LAB_VM_CONSOLE_LOG: join(runDir, 'console.log'),
+      SYSCALL_LAB_VM_REBOOT: '0',
     });
+    // The Vagrantfile's settings are SYSCALL_LAB_VM_*: no SYSCALL_LAB_<NAME> of the harness's own (the CLI's).
+    const harnessNames = Object.keys(up.env).filter(
+      (name) => name.startsWith('SYSCALL_LAB_') && !(name in process.env),
+    );
+    expect(harnessNames.filter((name) => !name.startsWith('SYSCALL_LAB_VM_'))).toEqual([]);
     expect(existsSync(join(up.env.VAGRANT_CWD!, 'Vagrantfile'))).toBe(true);
     // Nothing to build or install yet: the box boots its own kernel.
     expect(Object.keys(up.env).filter((name) => /PREBUILT|KERNEL|PATCHES/.test(name))).toEqual([]);
@@ -297,11 +302,11 @@ describe('VagrantMachine with a fake vagrant on PATH', () => {
     expect(vagrant.argvs()).toEqual([['provision'], ['reload', '--no-provision'], ['ssh-config']]);
     const provision = callsOf('provision')[0]!;
     expect(provision.env).toMatchObject({
-      SYSCALL_LAB_PREBUILT: kernel.image,
-      SYSCALL_LAB_REBOOT: '0',
+      SYSCALL_LAB_VM_PREBUILT: kernel.image,
+      SYSCALL_LAB_VM_REBOOT: '0',
       VAGRANT_DOTFILE_PATH: join(runDir, '.vagrant'),
     });
-    expect(callsOf('reload')[0]!.env.SYSCALL_LAB_REBOOT).toBe('0');
+    expect(callsOf('reload')[0]!.env.SYSCALL_LAB_VM_REBOOT).toBe('0');
     expect(guest.logins.length).toBe(loginsBefore + 1);
     expect((await vm.exec('echo back', { timeout: 10_000 })).stdout).toBe('back\n');
   });
@@ -319,12 +324,12 @@ describe('VagrantMachine with a fake vagrant on PATH', () => {
     await vm.reboot(kernel);
     const provision = callsOf('provision')[0]!;
     expect(provision.env).toMatchObject({
-      SYSCALL_LAB_KERNEL: '6.1',
-      SYSCALL_LAB_PATCHES: '/p/compat:/p/callcount',
-      SYSCALL_LAB_LOCALVERSION: '-patched',
-      SYSCALL_LAB_KERNEL_SOURCE: '/src/linux-6.1.tar.xz',
+      SYSCALL_LAB_VM_KERNEL: '6.1',
+      SYSCALL_LAB_VM_PATCHES: '/p/compat:/p/callcount',
+      SYSCALL_LAB_VM_LOCALVERSION: '-patched',
+      SYSCALL_LAB_VM_KERNEL_SOURCE: '/src/linux-6.1.tar.xz',
     });
-    expect(provision.env.SYSCALL_LAB_PREBUILT).toBeUndefined();
+    expect(provision.env.SYSCALL_LAB_VM_PREBUILT).toBeUndefined();
   });
 
   it('reboot() without a kernel only reloads', async () => {
@@ -574,7 +579,7 @@ describe('reapVagrantLeftovers and destroyRunVm', () => {
       expect(vagrant.calls()).toEqual([]);
       expect(destroyRunVm(new RunFolder(created), vagrant.binary)).toBe(true);
       expect(
-        vagrant.calls().map((call) => [call.argv, call.env.VAGRANT_DOTFILE_PATH, call.env.SYSCALL_LAB_NAME]),
+        vagrant.calls().map((call) => [call.argv, call.env.VAGRANT_DOTFILE_PATH, call.env.SYSCALL_LAB_VM_NAME]),
       ).toEqual([[['destroy', '--force'], join(created, '.vagrant'), `n-${basename(created)}-`]]);
     } finally {
       process.env.PATH = `${bin}:${originalPath}`;

@@ -10,7 +10,7 @@ export interface FakeVagrantState {
   reload?: 'ok' | 'boot-timeout';
   provision?: 'ok' | 'fail';
   sshConfig?: 'ok' | 'not-created';
-  /** Appended to $SYSCALL_LAB_CONSOLE_LOG by up and reload, as the guest's serial console would be. */
+  /** Appended to $SYSCALL_LAB_VM_CONSOLE_LOG by up and reload, as the guest's serial console would be. */
   console?: string;
 }
 
@@ -34,7 +34,7 @@ const state = JSON.parse(fs.readFileSync(path.join(here, 'state.json'), 'utf8'))
 const out = (text) => process.stdout.write(text.replace(/^\n/, ''));
 const err = (text) => process.stderr.write(text.replace(/^\n/, ''));
 const idFile = env.VAGRANT_DOTFILE_PATH && path.join(env.VAGRANT_DOTFILE_PATH, 'machines', 'default', 'libvirt', 'id');
-const consoleText = () => { if (state.console && env.SYSCALL_LAB_CONSOLE_LOG) fs.appendFileSync(env.SYSCALL_LAB_CONSOLE_LOG, state.console); };
+const consoleText = () => { if (state.console && env.SYSCALL_LAB_VM_CONSOLE_LOG) fs.appendFileSync(env.SYSCALL_LAB_VM_CONSOLE_LOG, state.console); };
 const bootTimeout = () => {
   err("Timed out while waiting for the machine to boot. This means that\nVagrant was unable to communicate with the guest machine within\nthe configured (\"config.vm.boot_timeout\" value) time period.\n");
   process.exit(1);
@@ -44,7 +44,7 @@ switch (argv[0]) {
   case 'up': {
     out("Bringing machine 'default' up with 'libvirt' provider...\n");
     if (state.up === 'hang') { setInterval(() => {}, 60000); break; }
-    out("==> default: Checking if box '" + env.SYSCALL_LAB_BOX + "' version '0' is up to date...\n");
+    out("==> default: Checking if box '" + env.SYSCALL_LAB_VM_BOX + "' version '0' is up to date...\n");
     out("==> default: Creating image (snapshot of base box volume).\n");
     if (state.up === 'fail') {
       consoleText();
@@ -55,7 +55,7 @@ switch (argv[0]) {
     fs.mkdirSync(path.dirname(idFile), { recursive: true });
     fs.writeFileSync(idFile, '5c3b2f7e-6a5d-4a0e-9d8e-0c6f1f1d2b3a');
     out("==> default: Creating domain with the following settings...\n");
-    out("==> default:  -- Name:              " + (env.SYSCALL_LAB_NAME || '') + "default\n");
+    out("==> default:  -- Name:              " + (env.SYSCALL_LAB_VM_NAME || '') + "default\n");
     out("==> default: Starting domain.\n");
     consoleText();
     out("==> default: Waiting for machine to boot. This may take a few minutes...\n");
