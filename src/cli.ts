@@ -43,8 +43,14 @@ function configFile(path: string, env: NodeJS.ProcessEnv): Record<string, unknow
   );
 }
 
-function runOptions(y: Argv, env: NodeJS.ProcessEnv): Argv {
-  return fromEnv(y, env, envOptions)
+function runOptions(y: Argv, env: NodeJS.ProcessEnv, argv: string[]): Argv {
+  // --kernel-source on the command line is the kernel asked for, as --kernel is: SYSCALL_LAB_KERNEL adds none.
+  const kernelSource = argv.some((arg) => /^--kernel-?[sS]ource(=|$)/.test(arg));
+  return fromEnv(
+    y,
+    env,
+    envOptions.filter((option) => !(kernelSource && option === 'kernel')),
+  )
     .option('kernel', {
       type: 'string',
       array: true,
@@ -142,7 +148,7 @@ export async function main(
     .command(
       ['run', '$0'],
       'build stock + patched kernels, boot them, check the new syscalls',
-      (y) => runOptions(y, env),
+      (y) => runOptions(y, env, argv),
       async (args) => {
         exitCode = await run.run(toOptions(args), emit);
       },
@@ -150,7 +156,7 @@ export async function main(
     .command(
       'build',
       'only build the stock and patched kernels (cached)',
-      (y) => runOptions(y, env),
+      (y) => runOptions(y, env, argv),
       async (args) => {
         exitCode = await run.build(toOptions(args), emit);
       },
@@ -159,7 +165,7 @@ export async function main(
       'boot',
       'build (cached) and boot the patched kernel (--stock: the stock one), and leave the VM running to log into',
       (y) =>
-        runOptions(y, env).option('stock', {
+        runOptions(y, env, argv).option('stock', {
           type: 'boolean',
           default: false,
           describe: 'boot the stock kernel instead',

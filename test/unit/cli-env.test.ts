@@ -170,6 +170,12 @@ describe('the environment of the CLI', () => {
     expect(options).toMatchObject({ cpus: 4, jobs: 2, memory: 2048, lockTimeout: 9, kernel: ['6.1'] });
   });
 
+  it('adds no SYSCALL_LAB_KERNEL to a --kernel-source given on the command line', async () => {
+    const tree = tempDir();
+    const options = await runOptions(['--kernel-source', tree], { SYSCALL_LAB_KERNEL: '6.1' });
+    expect(options.kernel).toEqual([tree]);
+  });
+
   it('calls a bad value in a read variable bad input', async () => {
     await expect(runOptions([], { SYSCALL_LAB_KERNEL: '6.1', SYSCALL_LAB_CPUS: 'many' })).rejects.toMatchObject({
       exitCode: 2,
