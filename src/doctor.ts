@@ -15,6 +15,12 @@ export interface Requirement {
 
 export const requirements: Requirement[] = [
   { what: 'qemu-system-x86_64', probe: 'qemu-system-x86_64', aptPackage: 'qemu-system-x86', why: 'boots the kernels' },
+  {
+    what: 'bwrap',
+    probe: 'bwrap',
+    aptPackage: 'bubblewrap',
+    why: "runs QEMU in a mount namespace where the guest's root is a view, never the host's /",
+  },
   { what: 'gcc', probe: 'gcc', aptPackage: 'gcc', why: 'builds the kernel; the guest compiles userland with it' },
   {
     what: 'libc headers',

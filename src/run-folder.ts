@@ -97,6 +97,21 @@ export class RunFolder {
     return join(this.dir, 'guest');
   }
 
+  /** The guest's root: an empty folder on which QEMU's namespace mounts the view (src/guest/view.ts). */
+  get guestRoot(): string {
+    return join(this.dir, 'view');
+  }
+
+  /** The guest's generated /etc. */
+  get guestEtc(): string {
+    return join(this.dir, 'view-etc');
+  }
+
+  /** The guest's /syscall-lab: its init and the probe. */
+  get guestLab(): string {
+    return join(this.dir, 'view-lab');
+  }
+
   get guestHostKeyPublic(): string {
     return join(this.guestShare, 'host_key.pub');
   }

@@ -1,7 +1,6 @@
 #!/bin/bash
-# PID 1 of a syscall-lab guest whose root is the host's root filesystem, read-only over 9p.
-# Everything runs inside main(): bash parses the whole function before running it, so hiding
-# the folder this file lives in (/root, /home) cannot cut the script short.
+# PID 1 of a syscall-lab guest whose root is a view of the host (src/guest/view.ts), read-only
+# over 9p. Everything runs inside main(): bash parses the whole function before running it.
 main() {
   set -u
   export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -13,23 +12,14 @@ main() {
   mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /dev/pts
   mount -t tmpfs -o mode=1777 shm /dev/shm
 
-  # Writable places on a tmpfs; host secrets behind an empty one. The guest never sees the
-  # host's /root, /home, SSH host keys or TLS private keys.
+  # The root is a view built on the host (src/guest/view.ts): /usr, a generated /etc (password
+  # fields "*", no keys), /syscall-lab, empty mount points. Writable places get a tmpfs.
   local dir
-  for dir in /run /tmp /var/tmp /var/log /var/cache /var/spool /var/lib/sudo /root /home /etc/ssh /etc/ssl/private /media /mnt; do
+  for dir in /run /tmp /var/tmp /var/log /var/cache /var/spool /root /home /mnt; do
     [ -d "$dir" ] && mount -t tmpfs -o mode=0755 tmpfs "$dir"
   done
   chmod 1777 /tmp /var/tmp
   chmod 0700 /root
-  # Password hashes are replaced by "*": nobody logs in with a password, whatever the host's
-  # root account looks like (locked with "!" on Ubuntu), and key logins still work.
-  local shadow
-  for shadow in shadow gshadow; do
-    [ -f "/etc/$shadow" ] || continue
-    awk -F: '{ print $1 ":*::0:99999:7:::" }' /etc/passwd >"/run/$shadow"
-    chmod 0600 "/run/$shadow"
-    mount --bind "/run/$shadow" "/etc/$shadow"
-  done
 
   mkdir -p /run/syscall-lab /run/sshd
   mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144 syscalllab /run/syscall-lab || { log "no syscalllab share"; poweroff_now; }

@@ -3,20 +3,19 @@ import { join } from 'node:path';
 import ssh2 from 'ssh2';
 import { InfrastructureError } from '../errors.ts';
 import { compareVersions } from '../kernel/versions.ts';
-import { projectRoot } from '../paths.ts';
 import type { RunFolder } from '../run-folder.ts';
 import { runTool } from '../spawn.ts';
 
 /**
- * What the guest runs on: the host's own root filesystem, shared read-only over 9p, with tmpfs
- * over the writable places and over host secrets (see src/guest/init.sh). No image to build or
- * cache, the host's gcc, libc headers, procps and dropbear are there, and it boots 3.9 as well
- * as 6.x (no OverlayFS needed). The guest's SSH keys come from a second, per-run 9p share.
+ * What the guest runs on: a view of the host built for it (src/guest/view.ts: /usr and its
+ * links, a generated /etc, /syscall-lab), shared read-only over 9p, with tmpfs over the writable
+ * places (see src/guest/init.sh). No image to build or cache, the host's gcc, libc headers,
+ * procps and dropbear are there, and it boots 3.9 as well as 6.x (no OverlayFS needed). The
+ * guest's SSH keys come from a second, per-run 9p share.
  */
-export const guestInit = join(projectRoot, 'src', 'guest', 'init.sh');
 
-/** The host folder exported as the guest's root. */
-export const guestRoot = '/';
+/** The guest's init, in the view's /syscall-lab: the command line names no host path. */
+export const guestInit = '/syscall-lab/init';
 
 export interface GuestKeys {
   /** The run's folder shared with the guest (mount tag "syscalllab"). */

@@ -1,3 +1,4 @@
+import { BadInputError } from '../errors.ts';
 import type { Accel } from './accel.ts';
 
 /** Everything one QEMU boot depends on: the arguments are a pure function of it. */
@@ -19,6 +20,20 @@ export interface QemuBoot {
   sshPort: number;
   /** QEMU's own -pidfile. */
   pidFile: string;
+}
+
+/**
+ * A path inside a QEMU option string (`file,id=console,path=...`): commas are doubled, as QEMU's
+ * option syntax escapes them; a newline cannot be passed at all.
+ */
+export function optionPath(path: string): string {
+  if (/[\n\r]/.test(path)) {
+    throw new BadInputError(
+      `the path ${JSON.stringify(path)} has a line break, which QEMU cannot take`,
+      'use a cache folder (--cache) whose path has none',
+    );
+  }
+  return path.replaceAll(',', ',,');
 }
 
 /** The machine: the accelerator, a CPU model it can run, its size; no display, no devices by default, no reboot. */
@@ -44,7 +59,7 @@ export function kernelArguments(boot: Pick<QemuBoot, 'kernelImage' | 'kernelComm
   return [
     ...['-kernel', boot.kernelImage],
     ...['-append', boot.kernelCommandLine],
-    ...['-chardev', `file,id=console,path=${boot.consolePath}`],
+    ...['-chardev', `file,id=console,path=${optionPath(boot.consolePath)}`],
     ...['-serial', 'chardev:console'],
   ];
 }
@@ -52,9 +67,9 @@ export function kernelArguments(boot: Pick<QemuBoot, 'kernelImage' | 'kernelComm
 /** Two read-only 9p exports: the guest's root and the run's share. */
 export function filesystemArguments(boot: Pick<QemuBoot, 'rootDir' | 'shareDir'>): string[] {
   return [
-    ...['-fsdev', `local,id=root,path=${boot.rootDir},security_model=none,readonly=on,multidevs=remap`],
+    ...['-fsdev', `local,id=root,path=${optionPath(boot.rootDir)},security_model=none,readonly=on,multidevs=remap`],
     ...['-device', 'virtio-9p-pci,fsdev=root,mount_tag=/dev/root'],
-    ...['-fsdev', `local,id=lab,path=${boot.shareDir},security_model=none,readonly=on`],
+    ...['-fsdev', `local,id=lab,path=${optionPath(boot.shareDir)},security_model=none,readonly=on`],
     ...['-device', 'virtio-9p-pci,fsdev=lab,mount_tag=syscalllab'],
   ];
 }

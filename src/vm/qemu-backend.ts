@@ -1,4 +1,5 @@
 import { guestKernelArgs, prepareGuestKeys } from '../guest/rootfs.ts';
+import { prepareGuestView } from '../guest/view.ts';
 import { timeoutScale } from './accel.ts';
 import type { Backend } from './backend.ts';
 import { QemuMachine } from './qemu.ts';
@@ -8,10 +9,12 @@ export const qemuBackend: Backend = {
   name: 'qemu',
   async create({ folder, accel, options, stock, patched }) {
     const keys = await prepareGuestKeys(folder);
+    const view = prepareGuestView(folder);
     const machine = new QemuMachine({
       folder,
       kernel: { image: stock.bzImage, release: stock.release },
       keys,
+      view,
       accel,
       cpus: options.cpus,
       memoryMiB: options.memory,

@@ -1,9 +1,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { execa, type ResultPromise } from 'execa';
 import { InfrastructureError } from '../errors.ts';
-import { guestRoot, kernelCommandLine, readClientKey, type GuestKeys } from '../guest/rootfs.ts';
+import { runQemu, type ResultPromise } from '../spawn.ts';
+import { kernelCommandLine, readClientKey, type GuestKeys } from '../guest/rootfs.ts';
+import { hostTopLevel, viewArguments, type GuestView } from '../guest/view.ts';
 import { SshSession } from '../guest/ssh.ts';
 import { killGroup, onExit } from '../reaper.ts';
 import type { KeptVm, RunFolder } from '../run-folder.ts';
@@ -25,6 +26,8 @@ export interface QemuOptions {
   folder: RunFolder;
   kernel: BootableKernel;
   keys: GuestKeys;
+  /** The guest's root, mounted in QEMU's own mount namespace (bubblewrap). */
+  view: GuestView;
   accel: Accel;
   cpus: number;
   memoryMiB: number;
@@ -33,6 +36,21 @@ export interface QemuOptions {
   /** Boot-to-SSH limit in ms (already scaled for the accelerator). */
   bootTimeout: number;
   qemuBinary?: string;
+  bwrapBinary?: string;
+}
+
+/** Waits (bounded) until no process of the group is left, not even one its init has yet to reap. */
+async function groupGone(pgid: number, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      process.kill(-pgid, 0);
+    } catch {
+      return true;
+    }
+    if (Date.now() > deadline) return false;
+    await sleep(50);
+  }
 }
 
 async function freeLoopbackPort(): Promise<number> {
@@ -94,14 +112,18 @@ export class QemuMachine implements RunMachine {
       kernelImage: this.kernel.image,
       kernelCommandLine: kernelCommandLine(this.options.kernelArgs),
       consolePath,
-      rootDir: guestRoot,
+      rootDir: this.options.view.root,
       shareDir: this.options.keys.shareDir,
       sshPort: this.port,
       pidFile: folder.qemuSelfPid,
     });
-    writeFileSync(folder.qemuCommandLine, `${[binary, ...args].join(' ')}\n`);
+    // QEMU runs in a private mount namespace where the exported folder holds the guest's view.
+    const command = [...viewArguments(this.options.view, hostTopLevel()), '--', binary, ...args];
+    const wrapper = this.options.bwrapBinary ?? 'bwrap';
+    writeFileSync(folder.qemuCommandLine, `${[wrapper, ...command].join(' ')}\n`);
     // QEMU's own messages go to a file, not a pipe: a VM kept with --keep outlives this process.
-    this.child = execa(binary, args, {
+    // Only PATH, LANG, LC_* and TMPDIR reach QEMU and bubblewrap (src/spawn.ts).
+    this.child = runQemu(wrapper, command, {
       reject: false,
       detached: true,
       stdin: 'ignore',
@@ -111,7 +133,7 @@ export class QemuMachine implements RunMachine {
     });
     const child = this.child;
     const pid = child.pid;
-    if (!pid) throw new InfrastructureError('qemu-system-x86_64 did not start', 'apt-get install qemu-system-x86');
+    if (!pid) throw new InfrastructureError('QEMU did not start', 'apt-get install qemu-system-x86 bubblewrap');
     writeFileSync(folder.qemuPid, String(pid));
     this.removeReaper = onExit(() => {
       killGroup(pid, 'SIGKILL');
@@ -215,6 +237,8 @@ export class QemuMachine implements RunMachine {
         await this.waitForExit(5000);
       }
     }
+    // bubblewrap is our child, QEMU its: QEMU is gone only when the whole group is.
+    if (pid && !(await groupGone(pid, 5000))) killGroup(pid, 'SIGKILL');
     this.removeReaper?.();
     this.removeReaper = undefined;
   }

@@ -14,7 +14,7 @@ export interface CliRun {
 }
 
 /** Runs the real CLI (real builds, real QEMU boots) and reads back its JSON and JUnit reports. */
-export async function runCli(args: string[]): Promise<CliRun> {
+export async function runCli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
   const out = await dir({ unsafeCleanup: true });
   const json = join(out.path, 'report.json');
   const junit = join(out.path, 'report.xml');
@@ -24,6 +24,7 @@ export async function runCli(args: string[]): Promise<CliRun> {
     {
       reject: false,
       cwd: projectRoot,
+      env,
       stderr: ['pipe', 'inherit'],
     },
   );

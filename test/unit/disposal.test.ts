@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { prepareGuestKeys } from '../../src/guest/rootfs.ts';
+import { prepareGuestView } from '../../src/guest/view.ts';
 import { isKeyLocked, lockKey } from '../../src/kernel/cache.ts';
 import { ScratchFolder, scratchOwner } from '../../src/kernel/scratch.ts';
 import { killGroup, runCleanups } from '../../src/reaper.ts';
@@ -165,6 +166,7 @@ describe('QemuMachine', () => {
       folder,
       kernel: { image: '/boot/fake-bzImage', release: '6.1.0-stock' },
       keys,
+      view: prepareGuestView(folder),
       accel: 'tcg',
       cpus: 1,
       memoryMiB: 256,

@@ -1,3 +1,4 @@
+import { BadInputError } from '../../src/errors.ts';
 import { describe, expect, it } from 'vitest';
 import {
   filesystemArguments,
@@ -5,6 +6,7 @@ import {
   machineArguments,
   networkArguments,
   qemuArguments,
+  optionPath,
   type QemuBoot,
 } from '../../src/vm/qemu-args.ts';
 
@@ -196,5 +198,38 @@ describe('qemuArguments', () => {
     expect(boot).toEqual(copy);
     first.push('-mutated');
     expect(qemuArguments(boot)).toEqual(second);
+  });
+});
+
+describe('paths in QEMU option values', () => {
+  it('doubles commas, as QEMU escapes them', () => {
+    expect(optionPath('/cache,with,commas/run')).toBe('/cache,,with,,commas/run');
+    expect(optionPath('/plain/path')).toBe('/plain/path');
+  });
+
+  it('refuses a path with a line break (bad input)', () => {
+    expect(() => optionPath('/cache\nrun')).toThrow(BadInputError);
+    expect(() => optionPath('/cache\rrun')).toThrow(/line break/);
+  });
+
+  it('escapes the console, root and share paths, and leaves plain-argument paths alone', () => {
+    const args = qemuArguments({
+      ownerPid: 1,
+      accel: 'tcg',
+      cpus: 1,
+      memoryMiB: 512,
+      kernelImage: '/a,b/bzImage',
+      kernelCommandLine: 'console=ttyS0',
+      consolePath: '/a,b/console.log',
+      rootDir: '/a,b/view',
+      shareDir: '/a,b/guest',
+      sshPort: 2222,
+      pidFile: '/a,b/qemu-self.pid',
+    });
+    expect(args).toContain('file,id=console,path=/a,,b/console.log');
+    expect(args.find((arg) => arg.startsWith('local,id=root,'))).toContain('path=/a,,b/view,');
+    expect(args.find((arg) => arg.startsWith('local,id=lab,'))).toContain('path=/a,,b/guest,');
+    expect(args[args.indexOf('-kernel') + 1]).toBe('/a,b/bzImage');
+    expect(args[args.indexOf('-pidfile') + 1]).toBe('/a,b/qemu-self.pid');
   });
 });

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { dir, type DirectoryResult } from 'tmp-promise';
 import { prepareGuestKeys } from '../../src/guest/rootfs.ts';
+import { prepareGuestView } from '../../src/guest/view.ts';
 import { BootError } from '../../src/vm/machine.ts';
 import { QemuMachine } from '../../src/vm/qemu.ts';
 import { RunFolder } from '../../src/run-folder.ts';
@@ -20,7 +21,10 @@ function fakeQemu(behaviour: 'fail' | 'hang'): void {
       ? 'echo "qemu-system-x86_64: -accel kvm: Could not access KVM kernel module: No such file or directory" >&2; exit 1'
       : 'exec sleep 300';
   const script = join(bin.path, 'qemu-system-x86_64');
-  writeFileSync(script, `#!/bin/sh\nprintf '%s\\n' "$@" > "${join(bin.path, 'args')}"\n${body}\n`);
+  writeFileSync(
+    script,
+    `#!/bin/sh\nprintf '%s\\n' "$@" > "${join(bin.path, 'args')}"\nenv > "${join(bin.path, 'env')}"\n${body}\n`,
+  );
   chmodSync(script, 0o755);
 }
 
@@ -43,6 +47,7 @@ async function machine(bootTimeout: number): Promise<QemuMachine> {
     folder,
     kernel: { image: '/boot/fake-bzImage', release: '6.1.0-stock' },
     keys,
+    view: prepareGuestView(folder),
     accel: 'tcg',
     cpus: 2,
     memoryMiB: 1024,
@@ -54,6 +59,8 @@ async function machine(bootTimeout: number): Promise<QemuMachine> {
 describe('QemuMachine with a fake qemu on PATH', () => {
   it('asks for a safe VM: no reboot, panic ends it, restricted user net, SSH on 127.0.0.1 only', async () => {
     fakeQemu('fail');
+    process.env.GITHUB_TOKEN = 'secret';
+    process.env.SOME_HARMLESS_SETTING = 'also not for QEMU';
     const vm = await machine(20_000);
     const error = await vm.start().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BootError);
@@ -70,6 +77,13 @@ describe('QemuMachine with a fake qemu on PATH', () => {
     expect(netdev).toContain('restrict=on');
     expect(netdev).toMatch(/hostfwd=tcp:127\.0\.0\.1:\d+-:22/);
     expect(args.filter((a) => a.includes('readonly=on'))).toHaveLength(2);
+    // QEMU, started in bubblewrap, sees only PATH, LANG, LC_* and TMPDIR of the harness's environment.
+    const names = readFileSync(join(bin.path, 'env'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => line.split('=')[0] ?? '');
+    expect(names.filter((name) => !/^(PATH|LANG|LC_\w+|TMPDIR|PWD|SHLVL|_)$/.test(name))).toEqual([]);
+    expect(names).toContain('PATH');
   });
 
   it('gives up on a guest that never answers SSH, with the console, and kills QEMU', async () => {

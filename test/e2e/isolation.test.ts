@@ -1,0 +1,36 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { projectRoot } from '../../src/paths.ts';
+import { plantCanaries, type Canaries } from './canaries.ts';
+import { leftoverQemu, runCli, statusOf } from './helpers.ts';
+
+/**
+ * The guest cannot reach the host's secrets: canaries are planted where secrets live (/root, a
+ * home, /tmp, /var/lib, the cache folder, the project folder, the harness's environment), and a
+ * userland program that runs as guest root attacks the guest's view with bind mounts of / and
+ * lazy unmounts, then looks for them everywhere it can reach.
+ */
+describe('the guest cannot reach the host secrets', () => {
+  let canaries: Canaries;
+  beforeAll(() => {
+    canaries = plantCanaries();
+  });
+  afterAll(() => {
+    canaries.remove();
+  });
+
+  it.each([
+    ['6.1', '6.1'],
+    ['3.9', join(projectRoot, '..', 'shared', 'kernels', 'linux-3.9.6-onl.tar.xz')],
+  ])('on %s: every attack runs as guest root and finds no canary', async (_version, kernel) => {
+    const { report, stdout } = await runCli(['--kernel', kernel, '--userland', canaries.userland], {
+      ISOLATION_CANARY: canaries.token,
+    });
+    const run = report.runs[0]!;
+    const program = run.checks.find((check) => check.name === 'userland:isolation.c');
+    expect(statusOf(run, 'userland:isolation.c'), `${stdout}\n${program?.details ?? ''}`).toBe('pass');
+    expect(program?.subresults?.map((sub) => sub.status)).toEqual(Array(12).fill('pass'));
+    expect(JSON.stringify(report)).not.toContain(canaries.token);
+    expect(await leftoverQemu()).toBe('');
+  });
+});
