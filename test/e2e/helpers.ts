@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { dir } from 'tmp-promise';
 import type { RunReport } from '../../src/report/model.ts';
-import { projectRoot } from '../../src/paths.ts';
+import { cacheRoot, projectRoot } from '../../src/paths.ts';
 
 export interface CliRun {
   exitCode: number | undefined;
@@ -39,8 +39,13 @@ export async function runCli(args: string[], env: Record<string, string> = {}): 
   return run;
 }
 
+/**
+ * QEMU (or its bubblewrap) of a run of this cache that is still alive. Only this cache's run
+ * folders count: unit tests running meanwhile start fake QEMUs of their own, in temp caches.
+ */
 export async function leftoverQemu(): Promise<string> {
-  const found = await execa('pgrep', ['-af', 'qemu-system-x86_64.*syscall-lab'], { reject: false });
+  const runs = join(cacheRoot(), 'runs');
+  const found = await execa('pgrep', ['-af', `qemu-system-x86_64.*${runs}/`], { reject: false });
   return found.stdout.trim();
 }
 
