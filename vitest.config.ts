@@ -1,13 +1,17 @@
 import { defineConfig } from 'vitest/config';
 
+// Tests that start the CLI run bin/syscall-lab.mjs, which loads dist/: built first when a source changed.
+const globalSetup = ['test/build-dist.ts'];
+
 export default defineConfig({
   test: {
     projects: [
-      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 60_000 } },
+      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 60_000, globalSetup } },
       {
         // Only through `npm run test:vagrant` (test/vagrant/run.ts sets up libvirtd in a network namespace).
         test: {
           name: 'vagrant',
+          globalSetup,
           include: ['test/vagrant/**/*.test.ts'],
           testTimeout: 90 * 60_000,
           hookTimeout: 90 * 60_000,
@@ -18,6 +22,7 @@ export default defineConfig({
         // Every negative fixture alone: `npm run test:fixtures` (npm test runs them paired).
         test: {
           name: 'fixtures',
+          globalSetup,
           include: ['test/fixtures-e2e/**/*.test.ts'],
           testTimeout: 60 * 60_000,
           hookTimeout: 60 * 60_000,
@@ -27,6 +32,7 @@ export default defineConfig({
       {
         test: {
           name: 'e2e',
+          globalSetup,
           include: ['test/e2e/**/*.test.ts'],
           // Real kernel builds and TCG boots: minutes, not seconds. One VM at a time on 2 cores.
           testTimeout: 60 * 60_000,

@@ -1,21 +1,28 @@
 import { readFileSync } from 'node:fs';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { bootCommand } from './commands/boot.ts';
-import { buildCommand } from './commands/build.ts';
-import { cleanCommand } from './commands/clean.ts';
-import { runCommand } from './commands/run.ts';
-import { sshCommand } from './commands/ssh.ts';
-import { testCommand } from './commands/test.ts';
-import { defaults, envOptions, optionsFromEnv, parseOptions, type EnvOption, type Options } from './config.ts';
-import { checkRequirements } from './doctor.ts';
+import type { bootCommand } from './commands/boot.ts';
+import type { buildCommand } from './commands/build.ts';
+import type { runCommand } from './commands/run.ts';
+import type { Options } from './config.ts';
+import { defaults, envOptions, optionsFromEnv, type EnvOption } from './options.ts';
 import { BadInputError, ExitCode, LabError } from './errors.ts';
 import { onInterrupt } from './reaper.ts';
-import { createRenderer, type Renderer } from './render.ts';
-import { ensureOfflineBox, offlineBoxName } from './vm/vagrant-box.ts';
+import type { Renderer } from './render.ts';
+
+// A command's module (and ssh2, execa, the stages behind it) is loaded by its handler, when it runs:
+// `--help` loads only yargs and the option definitions below.
 
 /** The commands the CLI calls, replaceable so a test can see the options they get. */
-export const commands = { run: runCommand, build: buildCommand, boot: bootCommand };
+export const commands = {
+  run: async (...args: Parameters<typeof runCommand>) => (await import('./commands/run.ts')).runCommand(...args),
+  build: async (...args: Parameters<typeof buildCommand>) =>
+    (await import('./commands/build.ts')).buildCommand(...args),
+  boot: async (...args: Parameters<typeof bootCommand>) => (await import('./commands/boot.ts')).bootCommand(...args),
+};
+
+/** What main writes through: the renderer, which `ready` (when a command runs, after --quiet is known) may load first. */
+type Output = Pick<Renderer, 'emit' | 'quiet'> & { ready?: () => Promise<void> };
 
 /**
  * SYSCALL_LAB_<NAME> values of the `wanted` options this command has (config.ts's envOptions only),
@@ -97,7 +104,7 @@ function runOptions(y: Argv, env: NodeJS.ProcessEnv, argv: string[]): Argv {
 }
 
 /** yargs' merged values (flags, SYSCALL_LAB_<envOptions>, --config file) -> the validated options. */
-function toOptions(argv: Record<string, unknown>): Options {
+async function toOptions(argv: Record<string, unknown>): Promise<Options> {
   // yargs gives a string array for `array: true` options, a string when one came from the env or a config file.
   const asList = (value: unknown): string[] => (value === undefined ? [] : [value as string | string[]].flat());
   const known = [
@@ -121,6 +128,8 @@ function toOptions(argv: Record<string, unknown>): Options {
   ];
   const raw: Record<string, unknown> = { kernel: [...asList(argv.kernel), ...asList(argv.kernelSource)] };
   for (const key of known) if (argv[key] !== undefined) raw[key] = argv[key];
+  // zod (config.ts) loads only here, when a command runs: `--help` never pays for it.
+  const { parseOptions } = await import('./config.ts');
   return parseOptions(raw);
 }
 
@@ -130,7 +139,7 @@ function toOptions(argv: Record<string, unknown>): Options {
  */
 export async function main(
   argv: string[],
-  output: Pick<Renderer, 'emit' | 'quiet'>,
+  output: Output,
   { env = process.env, run = commands }: { env?: NodeJS.ProcessEnv; run?: typeof commands } = {},
 ): Promise<number> {
   const { emit } = output;
@@ -140,9 +149,10 @@ export async function main(
     .config('config', 'JSON file with option values (same names as the flags)', (path) => configFile(path, env))
     .option('cache', { type: 'string', global: true, describe: 'cache folder (default ~/.cache/syscall-lab)' })
     .option('quiet', { type: 'boolean', global: true, describe: 'print only warnings, errors and the summary' })
-    .middleware((args) => {
+    .middleware(async (args) => {
       if (args.cache) process.env.SYSCALL_LAB_CACHE = args.cache;
       output.quiet = args.quiet === true;
+      await output.ready?.();
     })
     .strict()
     .command(
@@ -150,7 +160,7 @@ export async function main(
       'build stock + patched kernels, boot them, check the new syscalls',
       (y) => runOptions(y, env, argv),
       async (args) => {
-        exitCode = await run.run(toOptions(args), emit);
+        exitCode = await run.run(await toOptions(args), emit);
       },
     )
     .command(
@@ -158,7 +168,7 @@ export async function main(
       'only build the stock and patched kernels (cached)',
       (y) => runOptions(y, env, argv),
       async (args) => {
-        exitCode = await run.build(toOptions(args), emit);
+        exitCode = await run.build(await toOptions(args), emit);
       },
     )
     .command(
@@ -171,7 +181,7 @@ export async function main(
           describe: 'boot the stock kernel instead',
         }),
       async (args) => {
-        exitCode = await run.boot(toOptions(args), args.stock ? 'stock' : 'patched', emit);
+        exitCode = await run.boot(await toOptions(args), args.stock ? 'stock' : 'patched', emit);
       },
     )
     .command(
@@ -184,6 +194,7 @@ export async function main(
           .option('json', { type: 'string', describe: 'write the JSON report here' })
           .option('junit', { type: 'string', describe: 'write a JUnit XML report here' }),
       async (args) => {
+        const { testCommand } = await import('./commands/test.ts');
         exitCode = await testCommand(args, emit);
       },
     )
@@ -192,6 +203,7 @@ export async function main(
       'list what the host needs, with the apt-get line',
       (y) => y,
       async () => {
+        const { checkRequirements } = await import('./doctor.ts');
         const statuses = await checkRequirements();
         emit({ type: 'doctor', statuses });
         exitCode = statuses.some((s) => !s.present && !s.optional) ? ExitCode.infrastructure : ExitCode.ok;
@@ -202,6 +214,7 @@ export async function main(
       'remove run folders and leftovers (--all: cached builds too; --vms: kept VMs too)',
       (y) => y.option('all', { type: 'boolean', default: false }).option('vms', { type: 'boolean', default: false }),
       async (args) => {
+        const { cleanCommand } = await import('./commands/clean.ts');
         exitCode = await cleanCommand(args.all, args.vms, emit);
       },
     )
@@ -210,6 +223,7 @@ export async function main(
       'the offline Vagrant box (build: make syscall-lab/bookworm from Debian apt and add it to Vagrant)',
       (y) => y.positional('action', { choices: ['build'] as const, demandOption: true }),
       async () => {
+        const { ensureOfflineBox, offlineBoxName } = await import('./vm/vagrant-box.ts');
         const file = await ensureOfflineBox((text) => {
           emit({ type: 'info', text });
         });
@@ -226,6 +240,7 @@ export async function main(
       async (args) => {
         // After `--` the command may carry options of its own (`syscall-lab ssh -- uname -r`).
         const afterDashes = args._.slice(1).map(String);
+        const { sshCommand } = await import('./commands/ssh.ts');
         exitCode = await sshCommand(args.run, [...(args.command ?? []), ...afterDashes]);
       },
     )
@@ -244,23 +259,31 @@ export async function main(
 /** The program: renders events on the terminal, prints a failure's cause and fix, sets the exit code. */
 export async function cli(): Promise<void> {
   const argv = hideBin(process.argv);
-  const renderer = createRenderer({
-    stdout: process.stdout,
-    stderr: process.stderr,
-    tty: process.stderr.isTTY,
+  let renderer: Renderer | undefined;
+  const output: Output = {
     quiet: false,
-    color: !process.env.NO_COLOR,
-  });
+    emit: (event) => renderer?.emit(event),
+    async ready() {
+      const { createRenderer } = await import('./render.ts');
+      renderer ??= createRenderer({
+        stdout: process.stdout,
+        stderr: process.stderr,
+        tty: process.stderr.isTTY,
+        quiet: output.quiet,
+        color: !process.env.NO_COLOR,
+      });
+    },
+  };
   onInterrupt((signal) => {
-    renderer.emit({ type: 'interrupted', signal });
+    output.emit({ type: 'interrupted', signal });
   });
   try {
-    process.exitCode = await main(argv, renderer);
-    renderer.close();
+    process.exitCode = await main(argv, output);
+    renderer?.close();
     // A VM left running (--keep, boot) is a detached child whose handle would keep node waiting.
     process.exit();
   } catch (error) {
-    renderer.close();
+    renderer?.close();
     if (error instanceof LabError) {
       process.stderr.write(`syscall-lab: error: ${error.message}\n`);
       if (error.fix) process.stderr.write(`syscall-lab: fix: ${error.fix}\n`);

@@ -1,64 +1,8 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { BadInputError } from './errors.ts';
-
-export const defaults = {
-  backend: 'qemu',
-  /** The Vagrantfile's default too: a public box; `syscall-lab box build` makes syscall-lab/bookworm offline. */
-  box: 'debian/bookworm64',
-  provider: 'libvirt',
-  buildInGuest: false,
-  accel: 'auto',
-  cpus: 2,
-  memory: 1024,
-  jobs: availableParallelism(),
-  keep: false,
-  /** An hour: longer than any build another run may be doing. */
-  lockTimeout: 3600,
-} as const;
-
-/**
- * The options a `SYSCALL_LAB_<NAME>` environment variable may set (NAME: the flag in capitals, `-`
- * as `_`): what to build and the machine it runs on. Never an option that changes what a run does
- * or how it is judged (keep, json, junit, quiet, config-fragment, sha256, kernel-source,
- * build-in-guest, and later ones such as dry-run or check): a stray variable must not turn a run
- * green with nothing run. Every other SYSCALL_LAB_* name is ignored (SYSCALL_LAB_VM_* are the
- * Vagrantfile's). Order: flags, then these variables, then the --config file, then defaults.
- */
-export const envOptions = [
-  'kernel',
-  'patches',
-  'userland',
-  'cache',
-  'cpus',
-  'memory',
-  'jobs',
-  'accel',
-  'backend',
-  'box',
-  'provider',
-  'boot-timeout',
-  'lock-timeout',
-] as const;
-
-export type EnvOption = (typeof envOptions)[number];
-
-export const envName = (option: EnvOption): string => `SYSCALL_LAB_${option.toUpperCase().replaceAll('-', '_')}`;
-
-/** The values `env` gives the options in `wanted` (empty variables count as unset), by flag name. */
-export function optionsFromEnv(
-  env: NodeJS.ProcessEnv,
-  wanted: readonly EnvOption[] = envOptions,
-): Partial<Record<EnvOption, string>> {
-  const values: Partial<Record<EnvOption, string>> = {};
-  for (const option of wanted) {
-    const value = env[envName(option)];
-    if (value !== undefined && value !== '') values[option] = value;
-  }
-  return values;
-}
+import { defaults } from './options.ts';
 
 /**
  * The one validated options object. Flags, the SYSCALL_LAB_* variables of envOptions and a JSON

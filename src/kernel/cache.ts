@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { defaults } from '../config.ts';
+import { defaults } from '../options.ts';
 import { lockHolder, takeLock, type LockWait } from './lock.ts';
 import { cacheRoot } from '../paths.ts';
 

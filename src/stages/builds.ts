@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { defaults } from '../config.ts';
+import { defaults } from '../options.ts';
 import { PhaseClock, silent, type Emit } from '../events.ts';
 import { buildKernel, compilerIdentity, type KernelBuild } from '../kernel/build.ts';
 import { settleIdentity } from '../kernel/source.ts';

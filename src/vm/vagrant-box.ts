@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { defaults } from '../config.ts';
+import { defaults } from '../options.ts';
 import { InfrastructureError } from '../errors.ts';
 import { cache, lockKey, shortHash } from '../kernel/cache.ts';
 import { projectRoot } from '../paths.ts';

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { commands, main } from '../../src/cli.ts';
-import { envOptions, type Options } from '../../src/config.ts';
+import type { Options } from '../../src/config.ts';
+import { envOptions } from '../../src/options.ts';
 import { projectRoot } from '../../src/paths.ts';
 import { useTempDirs } from './support/temp.ts';
 

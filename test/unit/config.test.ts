@@ -1,7 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { defaults, parseOptions, userlandSources } from '../../src/config.ts';
+import { parseOptions, userlandSources } from '../../src/config.ts';
+import { defaults } from '../../src/options.ts';
 import { BadInputError } from '../../src/errors.ts';
 import { useTempDirs } from './support/temp.ts';
 
