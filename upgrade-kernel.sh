@@ -49,6 +49,8 @@ Changes:
   --print-plan VERSION   print the plan the build with the same options would use, one
                          "key value" per line (version, compat, patch, make, fragment, option,
                          localversion), then exit; reads no kernel tree and writes nothing
+  --check-inputs VERSION check only what needs no tree (every patch's paths, symlinks and hunks),
+                         then exit: enough for builds that are already made; writes nothing
 
 Build:
   --work DIR             where the tree is unpacked (default /usr/local/src)
@@ -88,7 +90,7 @@ die() { local code=$1; shift; printf 'upgrade-kernel.sh: error: %s\n' "$*" >&2; 
 version="" source="" sha256="" mirror="${KERNEL_MIRROR:-https://cdn.kernel.org/pub/linux/kernel}"
 patch_dirs=() fragments=() localversion="" work="/usr/local/src" in_tree="" jobs="$(nproc)"
 build_only="" check_only=false install_root=/ cmdline="" append="" prebuilt="" fingerprint=""
-backend=qemu profile=default features=() print_plan=""
+backend=qemu profile=default features=() print_plan="" check_inputs=""
 patches=() user_patches=() cleanup=() release_override=() background=()
 # The plan (make_plan): what this build does, decided by the version alone, before any tree is read.
 plan_version="" plan_compat=() plan_make=() plan_fragments=() plan_options=() plan_option_files=()
@@ -317,6 +319,15 @@ check_patch_text() { # patch
   [ -z "$problem" ] || die $EX_DATAERR "patch $1: ${problem%%$'\t'*} (fix: ${problem#*$'\t'})"
 }
 
+# Every patch of the series: paths inside the tree, no symlinks, hunks as their headers say, a diff.
+check_patch_texts() {
+  local p
+  for p in ${patches[@]+"${patches[@]}"}; do
+    check_patch_text "$p"
+    is_patch "$p" || die $EX_DATAERR "$p is not a unified diff (no '+++' header or '@@' hunk) (fix: regenerate it with 'diff -u' or 'git format-patch')"
+  done
+}
+
 # Try the whole series, in order, on a scratch copy of the files it touches, so that a patch
 # that does not apply is found before the real tree is changed (patches may depend on earlier ones).
 # The source's tarball (if any) has its members checked here too, before anything is built.
@@ -326,10 +337,7 @@ dry_run_patches() {
     [ -n "$in_tree" ] || [ -n "${tree_in:-}" ] || check_tarball_members "$tarball"
     return 0
   fi
-  for p in "${patches[@]}"; do
-    check_patch_text "$p"
-    is_patch "$p" || die $EX_DATAERR "$p is not a unified diff (no '+++' header or '@@' hunk) (fix: regenerate it with 'diff -u' or 'git format-patch')"
-  done
+  check_patch_texts
   scratch=$(mktemp -d); cleanup+=("$scratch")
   local -a earlier=()
   [ -z "$in_tree" ] || mapfile -t earlier < <(applied_patches "$in_tree")
@@ -1100,6 +1108,7 @@ main() {
       --profile) need_arg "$@"; profile=$2; shift 2 ;;
       --feature) need_arg "$@"; features+=("$2"); shift 2 ;;
       --print-plan) need_arg "$@"; print_plan=$2; shift 2 ;;
+      --check-inputs) need_arg "$@"; check_inputs=$2; shift 2 ;;
       --work) need_arg "$@"; work=$2; shift 2 ;;
       --in-tree) need_arg "$@"; in_tree=$2; shift 2 ;;
       --jobs) need_arg "$@"; jobs=$2; shift 2 ;;
@@ -1117,6 +1126,12 @@ main() {
   if [ -n "$print_plan" ]; then
     make_plan "$print_plan"
     print_plan_lines ""
+    exit 0
+  fi
+  if [ -n "$check_inputs" ]; then
+    make_plan "$check_inputs"
+    check_patch_texts
+    say "patch series checked (${#patches[@]} patches; the builds are made: no dry run)"
     exit 0
   fi
   if [ -n "$prebuilt" ]; then

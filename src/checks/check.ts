@@ -4,6 +4,17 @@ import type { Machine, MachineGoneError } from '../vm/machine.ts';
 import { scanConsole, verdict } from '../vm/console.ts';
 import { isKernelTask, taskOf } from './kernel-console.ts';
 
+/** A userland program as the guest's compile step left it (src/stages/guest-programs.ts). */
+export interface CompiledProgram {
+  /** Its binary in the guest. */
+  binary: string;
+  ok: boolean;
+  /** gcc's exit code; null when it left none. */
+  status: number | null;
+  /** gcc's warnings and errors. */
+  log: string;
+}
+
 /** What every check gets: the machine (the only way to the guest) and the facts of the run. */
 export interface CheckContext {
   machine: Machine;
@@ -19,10 +30,10 @@ export interface CheckContext {
   patchedRelease: string;
   /** The kernel's version (6.1.192, 3.9.6): what the version-dependent cases go by. */
   kernelVersion: string;
-  /** The userland programs to compile and run (host paths). */
+  /** The userland programs to run (host paths). */
   userlandFiles: string[];
-  /** The header defining __NR_/SYS_ for every added syscall (guest path). */
-  syscallHeader: string;
+  /** What the guest's compile step made of each userland program (by host path). */
+  programs: Map<string, CompiledProgram>;
 }
 
 interface CheckBase {

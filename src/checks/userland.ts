@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { basename, isAbsolute, join, relative, resolve } from 'node:path';
 import type { CheckResult } from '../report/model.ts';
+import type { SyscallEntry } from '../kernel/syscalls.ts';
 import type { CheckContext, RunCheck } from './check.ts';
 import { CheckInterruptedError, failOnConsole, result, skipped } from './check.ts';
 import { builtinNames } from './builtins.ts';
@@ -40,21 +41,26 @@ export function shippedSkipReason(file: string, added: string[], folder = shippe
   return `${basename(file)} is one of syscall-lab's own programs and uses ${lacking.map((n) => `SYS_${n}`).join(', ')}: the patch set adds no ${lacking.join(' or ')} syscall`;
 }
 
+/** Whether a program runs for this patch set (the guest compiles only those). */
+export function willRun(file: string, added: SyscallEntry[]): boolean {
+  return (
+    shippedSkipReason(
+      file,
+      added.map((entry) => entry.name),
+    ) === null
+  );
+}
+
 async function compileAndRun(context: CheckContext, file: string): Promise<CheckResult> {
   const name = `userland:${basename(file)}`;
-  const dir = `${context.guestDir}/userland`;
-  const source = `${dir}/${basename(file)}`;
-  const binary = source.replace(/\.c$/, '');
-  await context.machine.copy(file, source);
-  // No -Werror: warnings are shown, only errors fail the program.
-  const compile = await context.machine.exec(
-    shellCommand(['gcc', '-Wall', '-O2', '-include', context.syscallHeader, '-o', binary, source]),
-    { timeout: context.commandTimeout * 2 },
-  );
-  const warnings = compile.stderr.trim();
-  if (compile.code !== 0) {
-    return result(name, false, plainExpected, `does not compile (gcc exit ${compile.code})`, warnings);
+  // Compiled by the guest's one compile step, with every other program (src/stages/guest-programs.ts).
+  const compiled = context.programs.get(file);
+  if (!compiled?.ok) {
+    const why = compiled ? `gcc exit ${compiled.status ?? 'none'}` : 'not compiled';
+    return result(name, false, plainExpected, `does not compile (${why})`, compiled?.log ?? '');
   }
+  const binary = compiled.binary;
+  const warnings = compiled.log;
   let run;
   try {
     run = await context.machine.exec(shellCommand([binary]), { timeout: context.commandTimeout });
@@ -92,7 +98,6 @@ export const userland: RunCheck = {
   stage: 'patched',
   judgesConsole: true,
   async run(context) {
-    await context.machine.exec(`mkdir -p ${context.guestDir}/userland`, { timeout: context.commandTimeout });
     const added = context.added.map((entry) => entry.name);
     const results: CheckResult[] = [];
     for (const [index, file] of context.userlandFiles.entries()) {

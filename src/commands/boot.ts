@@ -21,14 +21,15 @@ export async function bootCommand(options: Options, which: 'stock' | 'patched', 
   const scope = plan.source.requested;
   const folder = RunFolder.create(0);
   const built = await buildKernels(plan, { jobs: options.jobs, lockTimeout: options.lockTimeout, folder, emit });
-  const { machine, stockName, patchedKernel } = await createMachine(
-    machineRequest(plan, built, { options, folder, accel, emit }),
+  const { machine, stockName, patchedKernel, firstBoot } = await createMachine(
+    machineRequest(plan, built, { options, folder, accel, emit }, which),
   );
   // Stopped if anything below fails; kept (and so left alone) once it is up.
   await using vm = machine;
-  emit({ type: 'info', scope, text: `booting ${stockName} (${options.backend}, ${accel})` });
+  const first = firstBoot === 'patched' ? patchedKernel.release : stockName;
+  emit({ type: 'info', scope, text: `booting ${first} (${options.backend}, ${accel})` });
   await vm.start();
-  if (which === 'patched') {
+  if (which === 'patched' && firstBoot !== 'patched') {
     emit({ type: 'info', scope, text: `rebooting into ${built.patched.release}` });
     await vm.reboot(patchedKernel);
   }

@@ -61,6 +61,23 @@ export async function compilerIdentity(): Promise<string> {
   return `${gcc.stdout.split('\n')[0]} / ${ld.stdout.split('\n')[0]}`;
 }
 
+/** The cache key of a build: its source's content, what its plan does and patches, the compiler. */
+export function buildKeyOf(source: KernelSource, plan: BuildPlan, compiler: string): string {
+  return buildKey({
+    sourceIdentity: source.identity,
+    patches: plan.patches.map((file) => readFileSync(file, 'utf8')),
+    makeTargets: plan.makeTargets,
+    options: plan.options,
+    compiler,
+    localversion: plan.localversion,
+  });
+}
+
+/** Whether a build is in the cache, with the tree it was built in (a patched build's is its stock build's). */
+export function isBuildReady(key: string, treeKey = key): boolean {
+  return isComplete(cache.build(key)) && treeDir(treeKey) !== undefined;
+}
+
 /**
  * Builds (or finds in the cache) one kernel. The stock build unpacks the source into the
  * cache's tree for its key and keeps it there; a patched build happens in that same tree, at
@@ -69,17 +86,9 @@ export async function compilerIdentity(): Promise<string> {
  * serialised by a lock on it.
  */
 export async function buildKernel(request: BuildRequest): Promise<KernelBuild> {
-  const { plan } = request;
-  const key = buildKey({
-    sourceIdentity: request.source.identity,
-    patches: plan.patches.map((file) => readFileSync(file, 'utf8')),
-    makeTargets: plan.makeTargets,
-    options: plan.options,
-    compiler: request.compiler,
-    localversion: plan.localversion,
-  });
+  const key = buildKeyOf(request.source, request.plan, request.compiler);
   const treeKey = request.reuseTreeOf ?? key;
-  const ready = (): boolean => isComplete(cache.build(key)) && treeDir(treeKey) !== undefined;
+  const ready = (): boolean => isBuildReady(key, treeKey);
   const started = Date.now();
   if (ready()) return describe(key, true, 0);
   await using _lock = await lockKey(`tree-${treeKey}`, {

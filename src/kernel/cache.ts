@@ -44,6 +44,8 @@ export const cache = {
   runs: (): string => join(cacheRoot(), 'runs'),
   locks: (): string => join(cacheRoot(), 'locks'),
   boxes: (): string => join(cacheRoot(), 'boxes'),
+  /** Stock controls that passed, by stock build, numbers, probe and harness (src/stages/stock-control.ts). */
+  controls: (): string => join(cacheRoot(), 'controls'),
 };
 
 export function isComplete(buildDir: string): boolean {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { installLine, requirements } from '../doctor.ts';
 import { BadInputError, InfrastructureError } from '../errors.ts';
 import { runTool } from '../spawn.ts';
+import { remembered } from './file-facts.ts';
 import { isVersionString, parseVersion, pinnedVersions, versionFromMakefile } from './versions.ts';
 
 /** Where a kernel's source comes from, validated before anything is built. */
@@ -60,14 +61,14 @@ export async function resolveSource(requested: string, sha256?: string): Promise
     const identity = `tree:${path}:${version}:${statSync(makefile).mtimeMs}`;
     return { requested, kind: 'tree', version, scriptArgs: ['--source', path], identity, path };
   }
-  const digest = await sha256File(path);
+  const digest = await remembered(path, 'sha256', () => sha256File(path));
   if (sha256 && digest !== sha256) {
     throw new BadInputError(
       `sha256 of ${requested} is ${digest}, expected ${sha256}`,
       'download the tarball again, or pass the right --sha256',
     );
   }
-  const version = await versionOfTarball(path);
+  const version = await remembered(path, 'makefile version', () => versionOfTarball(path));
   return {
     requested,
     kind: 'tarball',
@@ -154,5 +155,6 @@ export async function settleIdentity(source: KernelSource): Promise<KernelSource
   if (!existsSync(source.path)) {
     throw new InfrastructureError(`${source.path} is missing`, `apt-get install ${source.aptPackage}`);
   }
-  return { ...source, identity: `sha256:${await sha256File(source.path)}` };
+  const path = source.path;
+  return { ...source, identity: `sha256:${await remembered(path, 'sha256', () => sha256File(path))}` };
 }

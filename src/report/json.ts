@@ -6,7 +6,17 @@ import { writeFileAtomic } from './atomic-write.ts';
 const RUN_KEYS = ['kernel', 'backend', 'accel', 'phases', 'checks', 'logs', 'reproduce', 'error'] as const;
 const KERNEL_KEYS = ['requested', 'version', 'source', 'patches', 'stockRelease', 'patchedRelease'] as const;
 const PHASE_KEYS = ['name', 'seconds', 'cached'] as const;
-const CHECK_KEYS = ['name', 'status', 'expected', 'actual', 'details', 'subresults', 'started', 'seconds'] as const;
+const CHECK_KEYS = [
+  'name',
+  'status',
+  'expected',
+  'actual',
+  'details',
+  'subresults',
+  'started',
+  'seconds',
+  'cachedFrom',
+] as const;
 const SUBRESULT_KEYS = ['name', 'status'] as const;
 const LOG_KEYS = ['console', 'build'] as const;
 

@@ -18,6 +18,8 @@ export interface CheckResult {
   /** When the check started (ISO 8601) and how long it took, in seconds. */
   started?: string;
   seconds?: number;
+  /** A stock control remembered from an earlier run: that run's folder and date. */
+  cachedFrom?: { run: string; date: string };
 }
 
 export interface PhaseTiming {

@@ -1,11 +1,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { defaults } from '../options.ts';
 import { PhaseClock, silent, type Emit } from '../events.ts';
-import { buildKernel, compilerIdentity, type KernelBuild } from '../kernel/build.ts';
-import { settleIdentity } from '../kernel/source.ts';
+import { buildKernel, type KernelBuild } from '../kernel/build.ts';
 import { newSyscalls, parseSyscallTable, syscallHeader, type SyscallEntry } from '../kernel/syscalls.ts';
 import type { RunFolder } from '../run-folder.ts';
-import type { PlannedRun } from './plan.ts';
+import type { CheckedRun } from './patch-check.ts';
 
 /** The stock and patched kernels of one planned run, and what the patch set added to the syscall table. */
 export interface BuiltKernels {
@@ -31,12 +30,11 @@ export interface BuildEnvironment {
  * The second stage: the stock kernel (built once per source and config, its tree kept in the
  * cache) and the patched one, built incrementally in that same tree.
  */
-export async function buildKernels(plan: PlannedRun, env: BuildEnvironment): Promise<BuiltKernels> {
+export async function buildKernels(plan: CheckedRun, env: BuildEnvironment): Promise<BuiltKernels> {
   const emit = env.emit ?? silent;
   const scope = plan.source.requested;
   const clock = env.clock ?? new PhaseClock(scope, emit);
-  const source = await settleIdentity(plan.source);
-  const compiler = await compilerIdentity();
+  const { source, compiler } = plan;
   const common = { source, jobs: env.jobs, lockTimeout: env.lockTimeout ?? defaults.lockTimeout, compiler, emit };
   const stock = await clock.time(
     'build-stock',

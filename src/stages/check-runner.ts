@@ -58,7 +58,7 @@ export async function runChecks(
       checkResults = await runOne(check.name, run, {
         results,
         timed,
-        later: notRun(checks.slice(index + 1), context, `the machine went away during ${check.name}`),
+        later: notRun(checks.slice(index + 1), context.userlandFiles, `the machine went away during ${check.name}`),
       });
     } catch (error) {
       // The machine went away: say what failed and what will not run, then stop.
@@ -138,9 +138,9 @@ function runnerOf(check: Check, context: CheckContext): (() => Promise<CheckResu
 }
 
 /** The results of checks that did not run, one per program for the userland check. */
-export function notRun(checks: Check[], context: CheckContext, why: string): CheckResult[] {
+export function notRun(checks: Check[], userlandFiles: string[], why: string): CheckResult[] {
   const names = checks.flatMap((check) =>
-    check.name === 'userland' ? context.userlandFiles.map((file) => `userland:${basename(file)}`) : [check.name],
+    check.name === 'userland' ? userlandFiles.map((file) => `userland:${basename(file)}`) : [check.name],
   );
   return notRunNames(names, why);
 }

@@ -1,23 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Check, CheckContext } from '../checks/check.ts';
 import { judgeConsole, type ConsoleSpan } from '../checks/kernel-console.ts';
 import { allChecks } from '../checks/index.ts';
-import { ExitCode, LabError } from '../errors.ts';
+import { ExitCode } from '../errors.ts';
 import { silent, type Emit } from '../events.ts';
-import { shellCommand } from '../guest/ssh.ts';
 import type { SyscallEntry } from '../kernel/syscalls.ts';
-import { projectRoot } from '../paths.ts';
 import type { CheckResult } from '../report/model.ts';
 import { timeoutScale, type Accel } from '../vm/accel.ts';
 import { scanConsole } from '../vm/console.ts';
 import type { Machine } from '../vm/machine.ts';
 import { CheckAbortedError, runChecks } from './check-runner.ts';
+import { compileGuestPrograms, type GuestPrograms } from './guest-programs.ts';
+import { willRun } from '../checks/userland.ts';
 
 /** Where a run's files live in the guest: the same on every backend. */
 const guestDir = '/tmp/syscall-lab';
-const probeSource = join(projectRoot, 'src', 'checks', 'guest', 'probe.c');
 
 /** The facts of a run every check gets, besides the machine. */
 export interface CheckFacts {
@@ -30,18 +28,18 @@ export interface CheckFacts {
   accel: Accel;
 }
 
-/** What the checks of one kernel get: the machine (the only way to the guest) and the run's facts. */
-export function checkContext(machine: Machine, facts: CheckFacts): CheckContext {
+/** What the checks of one kernel get: the machine (the only way to the guest), the run's facts and what the guest compiled. */
+export function checkContext(machine: Machine, facts: CheckFacts, compiled: GuestPrograms): CheckContext {
   return {
     machine,
     added: facts.added,
-    probe: `${guestDir}/probe`,
+    probe: compiled.probe,
     guestDir,
     commandTimeout: 30_000 * timeoutScale(facts.accel),
     patchedRelease: facts.patchedRelease,
     kernelVersion: facts.kernelVersion,
     userlandFiles: facts.userlandFiles,
-    syscallHeader: `${guestDir}/syscall-lab-syscalls.h`,
+    programs: compiled.userland,
   };
 }
 
@@ -66,7 +64,7 @@ export async function runCheckStage(
   scope: string,
   emit: Emit = silent,
 ): Promise<StageOutcome> {
-  const context = checkContext(machine, facts);
+  const commandTimeout = 30_000 * timeoutScale(facts.accel);
   const console = machine.console();
   const preparation = console.mark();
   const windows: ConsoleSpan[] = [];
@@ -86,8 +84,12 @@ export async function runCheckStage(
     return { results: [...results, verdict], crashed };
   };
   let results: CheckResult[];
+  let context: CheckContext | undefined;
   try {
-    await prepareGuest(context, facts.headerFile);
+    // The guest's /tmp is new each boot: upload and compile what this stage runs, in one step.
+    const programs = stage === 'patched' ? facts.userlandFiles.filter((file) => willRun(file, facts.added)) : [];
+    const compiled = await compileGuestPrograms(machine, guestDir, facts.headerFile, programs, commandTimeout);
+    context = checkContext(machine, facts, compiled);
     const checks = allChecks.filter((check) => check.stage === stage);
     results = await runChecks(checks, context, scope, emit, windows);
   } catch (error) {
@@ -97,17 +99,17 @@ export async function runCheckStage(
     const exitCode = stage === 'stock' ? ExitCode.infrastructure : error.exitCode;
     throw new CheckAbortedError(error.message, outcome.results, exitCode, error.details);
   }
-  return judge(results, await flushConsole(context));
+  return judge(results, await flushConsole(machine, commandTimeout));
 }
 
 /** Writes a marker through /dev/kmsg and waits (bounded) until the console shows it. */
-async function flushConsole(context: CheckContext): Promise<boolean> {
+async function flushConsole(machine: Machine, timeout: number): Promise<boolean> {
   const marker = `syscall-lab: end of checks ${randomUUID()}`;
-  const console = context.machine.console();
+  const console = machine.console();
   const from = console.mark();
   // <3>: printed even where the console log level is low (a box booted with "quiet").
-  await context.machine.exec(`echo '<3>${marker}' > /dev/kmsg`, { timeout: context.commandTimeout });
-  const deadline = Date.now() + context.commandTimeout;
+  await machine.exec(`echo '<3>${marker}' > /dev/kmsg`, { timeout });
+  const deadline = Date.now() + timeout;
   while (Date.now() < deadline) {
     if (console.since(from).includes(marker)) return true;
     await sleep(100);
@@ -132,21 +134,4 @@ export function consoleSpans(
     spans.push({ from: window.to, to: next?.from ?? end, step: next ? 'between checks' : 'after the last check' });
   }
   return spans.filter((span) => span.to > span.from || span.check === true);
-}
-
-/** Uploads and compiles the probe and the syscall header. */
-async function prepareGuest(context: CheckContext, headerFile: string): Promise<void> {
-  const { machine, commandTimeout } = context;
-  await machine.exec(shellCommand(['mkdir', '-p', guestDir]), { timeout: commandTimeout });
-  await machine.copy(probeSource, `${guestDir}/probe.c`);
-  await machine.copy(headerFile, context.syscallHeader);
-  const compiled = await machine.exec(
-    shellCommand(['gcc', '-O2', '-pthread', '-o', context.probe, `${guestDir}/probe.c`]),
-    {
-      timeout: commandTimeout * 2,
-    },
-  );
-  if (compiled.code !== 0) {
-    throw new LabError(`the probe did not compile in the guest: ${compiled.stderr}`, ExitCode.infrastructure);
-  }
 }

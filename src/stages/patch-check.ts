@@ -1,43 +1,61 @@
 import { ExitCode, LabError } from '../errors.ts';
 import { elapsedSeconds } from '../events.ts';
+import { buildKeyOf, compilerIdentity, isBuildReady } from '../kernel/build.ts';
 import { cache } from '../kernel/cache.ts';
 import { scriptBadInput, scriptBadInputCodes, scriptErrorLine } from '../kernel/script-errors.ts';
+import { settleIdentity } from '../kernel/source.ts';
 import { upgradeKernelScript } from '../paths.ts';
-import type { PlannedRun } from './plan.ts';
 import { runTool } from '../spawn.ts';
+import type { PlannedRun } from './plan.ts';
 
-/** A planned kernel whose patch series was tried, with the seconds that took. */
+/** A planned kernel whose inputs were checked: its source's identity settled, its build keys known. */
 export interface CheckedRun extends PlannedRun {
+  compiler: string;
+  keys: { stock: string; patched: string };
+  /** Both builds are in the cache: nothing will be applied to a tree, so there was no dry run. */
+  builtAlready: boolean;
   patchCheckSeconds: number;
 }
 
 /**
- * Tries every kernel's patch series on a scratch copy of the files it touches
- * (upgrade-kernel.sh --check-patches: the compat series, then the user's), all before the first
- * build: a series that does not apply stops the whole matrix as bad input. Needs the sources
- * present (run after the requirements are installed).
+ * The patch check of every kernel, all before the first build: every patch's paths, symlinks
+ * and hunks (upgrade-kernel.sh --check-inputs), and where a build is still to be made, the whole
+ * series tried on a scratch copy of the files it touches (--check-patches: the compat series,
+ * then the user's). A series that does not apply stops the whole matrix as bad input. Needs the
+ * sources present (run after the requirements are installed).
  */
 export async function checkPatchSeries(plans: PlannedRun[]): Promise<CheckedRun[]> {
+  const compiler = await compilerIdentity();
   const checked: CheckedRun[] = [];
   for (const plan of plans) {
     const started = Date.now();
-    await dryRunPatches(plan);
-    checked.push({ ...plan, patchCheckSeconds: elapsedSeconds(started) });
+    const source = await settleIdentity(plan.source);
+    const stock = buildKeyOf(source, plan.builds.stock.plan, compiler);
+    const patched = buildKeyOf(source, plan.builds.patched.plan, compiler);
+    const builtAlready = isBuildReady(stock) && isBuildReady(patched, stock);
+    await checkInputs({ ...plan, source }, builtAlready);
+    checked.push({
+      ...plan,
+      source,
+      compiler,
+      keys: { stock, patched },
+      builtAlready,
+      patchCheckSeconds: elapsedSeconds(started),
+    });
   }
   return checked;
 }
 
-async function dryRunPatches(plan: PlannedRun): Promise<void> {
-  const result = await runTool(
-    upgradeKernelScript,
-    [...plan.source.scriptArgs, '--check-patches', ...plan.builds.patched.args, '--work', cache.scratch()],
-    { reject: false, all: true },
-  );
+async function checkInputs(plan: PlannedRun, builtAlready: boolean): Promise<void> {
+  const args = builtAlready
+    ? ['--check-inputs', plan.source.version, ...plan.builds.patched.args]
+    : [...plan.source.scriptArgs, '--check-patches', ...plan.builds.patched.args, '--work', cache.scratch()];
+  const result = await runTool(upgradeKernelScript, args, { reject: false, all: true });
   if (result.exitCode === 0) return;
   const line = scriptErrorLine(result.all);
   if (scriptBadInputCodes.has(result.exitCode ?? 0)) throw scriptBadInput(line ?? 'the patch series does not apply');
   throw new LabError(
-    `could not try the patch series: ${result.all.split('\n').slice(-5).join(' ')}`,
+    `could not check the patch series: ${result.all.split('\n').slice(-5).join(' ')}`,
     ExitCode.infrastructure,
   );
 }

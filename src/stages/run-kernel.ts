@@ -5,14 +5,15 @@ import type { RunReport } from '../report/model.ts';
 import type { KeptVm, RunFolder } from '../run-folder.ts';
 import { timeoutScale, type Accel } from '../vm/accel.ts';
 import type { Backend, MachineRequest } from '../vm/backend.ts';
-import { BootError, type Machine } from '../vm/machine.ts';
+import { BootError } from '../vm/machine.ts';
 import { buildKernels, type BuiltKernels } from './builds.ts';
 import { allChecks } from '../checks/index.ts';
 import { CheckAbortedError, notRun } from './check-runner.ts';
-import { checkContext, runCheckStage, type CheckFacts } from './checks.ts';
+import { runCheckStage, type CheckFacts } from './checks.ts';
 import { backendOf } from './machine.ts';
 import type { CheckedRun } from './patch-check.ts';
 import type { PlannedRun } from './plan.ts';
+import { cachedResults, readStockControl, saveStockControl, stockControlKey } from './stock-control.ts';
 
 export interface KernelRunEnvironment {
   options: Options;
@@ -57,7 +58,8 @@ export async function runKernel(plan: CheckedRun, env: KernelRunEnvironment): Pr
     reproduce: env.reproduce,
   };
   for (const notice of plan.notices) emit({ type: 'notice', scope, text: notice });
-  clock.record({ name: 'patch-dry-run', seconds: plan.patchCheckSeconds, cached: false });
+  // Cached: both builds were made, so only the inputs were checked (no dry run).
+  clock.record({ name: 'patch-check', seconds: plan.patchCheckSeconds, cached: plan.builtAlready });
   try {
     const built = await buildKernels(plan, {
       jobs: options.jobs,
@@ -78,28 +80,57 @@ export async function runKernel(plan: CheckedRun, env: KernelRunEnvironment): Pr
       userlandFiles: plan.userlandFiles,
       accel,
     };
-    const request = machineRequest(plan, built, env);
-    const { machine, stockName, patchedKernel } = await (env.backend ?? backendOf(options)).create(request);
+    // A stock control remembered from an earlier run of the same stock build: the machine boots the
+    // patched kernel first, if its backend can (Vagrant's control runs on its box's kernel, every time).
+    const controlKey = stockControlKey(built.stock.key, built.added);
+    const known = readStockControl(controlKey);
+    const request = machineRequest(plan, built, env, known ? 'patched' : 'stock');
+    const { machine, stockName, patchedKernel, firstBoot } = await (env.backend ?? backendOf(options)).create(request);
     await using vm = machine;
+    const remembered = firstBoot === 'patched' ? known : undefined;
     report.logs.console = vm.consoleLogs;
-    emit({ type: 'info', scope, text: `booting ${stockName} (${options.backend}, ${accel})` });
-    await clock.time('boot-stock', () => vm.start());
-    // The kernel the negative control really ran on (under Vagrant: the box's own).
-    const booted = await vm.exec('uname -r', { timeout: 30_000 * timeoutScale(accel) });
-    if (booted.code === 0 && booted.stdout.trim()) report.kernel.stockRelease = booted.stdout.trim();
-    const stock = await clock.time('checks-stock', () =>
-      runCheckStage('stock', vm, facts, scope, emit).catch((error: unknown) => {
-        // The patched kernel's checks will not run either.
-        throw error instanceof CheckAbortedError ? withPatchedNotRun(error, vm, facts) : error;
-      }),
-    );
-    report.checks.push(...stock.results);
-    emit({ type: 'info', scope, text: `rebooting into ${built.patched.release}` });
-    await clock.time('boot-patched', () => vm.reboot(patchedKernel));
+    let stockCrashed = false;
+    if (remembered) {
+      clock.record({ name: 'boot-stock', seconds: 0, cached: true });
+      clock.record({ name: 'checks-stock', seconds: 0, cached: true });
+      report.kernel.stockRelease = remembered.release;
+      for (const result of cachedResults(remembered)) {
+        emit({ type: 'check', scope, result });
+        report.checks.push(result);
+      }
+      emit({ type: 'info', scope, text: `booting ${patchedKernel.release} (${options.backend}, ${accel})` });
+      await clock.time('boot-patched', () => vm.start());
+    } else {
+      emit({ type: 'info', scope, text: `booting ${stockName} (${options.backend}, ${accel})` });
+      await clock.time('boot-stock', () => vm.start());
+      // The kernel the negative control really ran on (under Vagrant: the box's own).
+      const booted = await vm.exec('uname -r', { timeout: 30_000 * timeoutScale(accel) });
+      if (booted.code === 0 && booted.stdout.trim()) report.kernel.stockRelease = booted.stdout.trim();
+      const stock = await clock.time('checks-stock', () =>
+        runCheckStage('stock', vm, facts, scope, emit).catch((error: unknown) => {
+          // The patched kernel's checks will not run either.
+          throw error instanceof CheckAbortedError ? withPatchedNotRun(error, facts) : error;
+        }),
+      );
+      report.checks.push(...stock.results);
+      stockCrashed = stock.crashed;
+      // Only a control run on the host-built stock kernel is remembered (never one on a box's own).
+      if (firstBoot === 'stock' && !stock.crashed) {
+        const release = report.kernel.stockRelease;
+        saveStockControl(controlKey, {
+          results: stock.results,
+          release,
+          run: folder.dir,
+          date: new Date().toISOString(),
+        });
+      }
+      emit({ type: 'info', scope, text: `rebooting into ${built.patched.release}` });
+      await clock.time('boot-patched', () => vm.reboot(patchedKernel));
+    }
     const patched = await clock.time('checks-patched', () => runCheckStage('patched', vm, facts, scope, emit));
     report.checks.push(...patched.results);
     if (env.keep) emit({ type: 'info', text: vm.keep(keptRecord('patched', built, plan, vm.consoleLogs, accel)) });
-    return { report, exitCode: verdictOf(report, stock.crashed) };
+    return { report, exitCode: verdictOf(report, stockCrashed) };
   } catch (error) {
     return stoppedEarly(report, error);
   }
@@ -119,13 +150,9 @@ function verdictOf(report: RunReport, stockCrashed: boolean): number {
 }
 
 /** A stock stage that stopped early: the patched kernel's checks are reported as not run too. */
-function withPatchedNotRun(error: CheckAbortedError, machine: Machine, facts: CheckFacts): CheckAbortedError {
+function withPatchedNotRun(error: CheckAbortedError, facts: CheckFacts): CheckAbortedError {
   const patchedChecks = allChecks.filter((check) => check.stage === 'patched');
-  const later = notRun(
-    patchedChecks,
-    checkContext(machine, facts),
-    `the stock kernel's checks stopped: ${error.message}`,
-  );
+  const later = notRun(patchedChecks, facts.userlandFiles, `the stock kernel's checks stopped: ${error.message}`);
   return new CheckAbortedError(error.message, [...error.results, ...later], error.exitCode, error.details);
 }
 
@@ -157,8 +184,10 @@ export function machineRequest(
   plan: PlannedRun,
   built: BuiltKernels,
   env: Omit<KernelRunEnvironment, 'reproduce' | 'keep'>,
+  firstBoot: MachineRequest['firstBoot'],
 ): MachineRequest {
   return {
+    firstBoot,
     folder: env.folder,
     accel: env.accel,
     options: env.options,

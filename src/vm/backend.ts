@@ -12,6 +12,12 @@ export interface MachineRequest {
   options: Options;
   stock: KernelBuild;
   patched: KernelBuild;
+  /**
+   * The kernel the machine should boot first: `stock` for the negative control, or straight the
+   * patched one when the control is remembered or not wanted. A backend whose first boot is its
+   * own (Vagrant's box) boots that, and says so in CreatedMachine.firstBoot.
+   */
+  firstBoot: 'stock' | 'patched';
   /** What a guest that builds its own kernel (Vagrant --build-in-guest) builds. */
   guestBuild: { version: string; source: string | undefined; patchDirs: string[] };
   emit: Emit;
@@ -24,6 +30,8 @@ export interface CreatedMachine {
   stockName: string;
   /** What the machine reboots into for the patched checks. */
   patchedKernel: BootableKernel;
+  /** What `start()` boots: the request's firstBoot, or `own` when the backend boots its own kernel first (a box's). */
+  firstBoot: 'stock' | 'patched' | 'own';
 }
 
 /** A VM backend: it checks its host and creates its own machines. */

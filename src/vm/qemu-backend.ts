@@ -4,15 +4,16 @@ import { timeoutScale } from './accel.ts';
 import type { Backend } from './backend.ts';
 import { QemuMachine } from './qemu.ts';
 
-/** QEMU boots the host-built kernels directly: the stock one first, then the patched one. */
+/** QEMU boots the host-built kernels directly: whichever is asked first, then the patched one. */
 export const qemuBackend: Backend = {
   name: 'qemu',
-  async create({ folder, accel, options, stock, patched }) {
+  async create({ folder, accel, options, stock, patched, firstBoot }) {
+    const patchedKernel = { image: patched.bzImage, release: patched.release };
     const keys = await prepareGuestKeys(folder);
     const view = prepareGuestView(folder);
     const machine = new QemuMachine({
       folder,
-      kernel: { image: stock.bzImage, release: stock.release },
+      kernel: firstBoot === 'stock' ? { image: stock.bzImage, release: stock.release } : patchedKernel,
       keys,
       view,
       accel,
@@ -21,6 +22,6 @@ export const qemuBackend: Backend = {
       kernelArgs: guestKernelArgs(stock.version),
       bootTimeout: (options.bootTimeout ?? 60 * timeoutScale(accel)) * 1000,
     });
-    return { machine, stockName: stock.release, patchedKernel: { image: patched.bzImage, release: patched.release } };
+    return { machine, stockName: stock.release, patchedKernel, firstBoot };
   },
 };

@@ -51,6 +51,8 @@ export const vagrantBackend: Backend = {
       machine,
       stockName: `the box ${options.box}`,
       patchedKernel: { image: patched.dir, release: patched.release },
+      // The box boots its own kernel; the patched one is installed, then booted by a reload.
+      firstBoot: 'own',
     };
   },
 };

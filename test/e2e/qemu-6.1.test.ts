@@ -30,7 +30,7 @@ describe('Linux 6.1 in QEMU', () => {
     expect(run.kernel.stockRelease).toMatch(/^6\.1\.\d+-stock$/);
     expect(run.kernel.patchedRelease).toMatch(/^6\.1\.\d+-patched-[0-9a-f]{8}$/);
     expect(run.phases.map((phase) => phase.name)).toEqual([
-      'patch-dry-run',
+      'patch-check',
       'build-stock',
       'build-patched',
       'boot-stock',

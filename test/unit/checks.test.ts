@@ -16,50 +16,12 @@ import { projectRoot } from '../../src/paths.ts';
 import { CheckAbortedError, runChecks } from '../../src/stages/check-runner.ts';
 import { TimeoutError } from '../../src/errors.ts';
 import { MachineGoneError } from '../../src/vm/machine.ts';
-import type { ConsoleLog, ExecResult, Machine } from '../../src/vm/machine.ts';
+import type { Machine } from '../../src/vm/machine.ts';
+import { RecordedMachine, callcount, taskcount, testContext } from './support/recorded-machine.ts';
 
-/** A machine that answers commands from recorded guest outputs; no VM. */
-class RecordedMachine implements Machine {
-  readonly backend = 'recorded';
-  readonly accel = 'none';
-  readonly commands: string[] = [];
-  readonly copies: string[] = [];
-  consoleText = '';
-
-  constructor(private readonly answer: (command: string, call: number) => Partial<ExecResult>) {}
-
-  async exec(command: string): Promise<ExecResult> {
-    this.commands.push(command);
-    return { code: 0, stdout: '', stderr: '', ...this.answer(command, this.commands.length) };
-  }
-  async copy(local: string, remote: string): Promise<void> {
-    this.copies.push(`${local} -> ${remote}`);
-  }
-  console(): ConsoleLog {
-    return {
-      path: '/dev/null',
-      mark: () => this.consoleText.length,
-      since: (mark = 0) => this.consoleText.slice(mark),
-      between: (from, to) => this.consoleText.slice(from, to),
-    };
-  }
-}
-
-const callcount: SyscallEntry = { number: 451, abi: 'common', name: 'callcount', entry: 'sys_callcount' };
-const taskcount: SyscallEntry = { number: 452, abi: 'common', name: 'taskcount', entry: 'sys_taskcount' };
-
+/** The checks' context with one user program, a_test.c, compiled. */
 function context(machine: Machine, added: SyscallEntry[] = [callcount, taskcount]): CheckContext {
-  return {
-    machine,
-    added,
-    probe: '/tmp/syscall-lab/probe',
-    guestDir: '/tmp/syscall-lab',
-    commandTimeout: 1000,
-    patchedRelease: '6.1.192-patched-12345678',
-    kernelVersion: '6.1.192',
-    userlandFiles: ['/src/a_test.c'],
-    syscallHeader: '/tmp/syscall-lab/syscall-lab-syscalls.h',
-  };
+  return testContext(machine, { added, userlandFiles: ['/src/a_test.c'] });
 }
 
 // The probe's and the shell's real line formats (see test/fixtures/probe/*.json for recordings).
@@ -531,10 +493,13 @@ describe('bad-pointer-efault', () => {
 
 describe('userland', () => {
   it('reports a compile error with the compiler message and does not run the program', async () => {
-    const machine = new RecordedMachine((command) =>
-      command.startsWith('gcc') ? { code: 1, stderr: "a_test.c:3:1: error: expected ';' before '}' token" } : {},
+    const machine = new RecordedMachine(() => ({}));
+    const [result] = await userland.run(
+      testContext(machine, {
+        userlandFiles: ['/src/a_test.c'],
+        compileErrors: { '/src/a_test.c': "a_test.c:3:1: error: expected ';' before '}' token" },
+      }),
     );
-    const [result] = await userland.run(context(machine));
     expect(result!.name).toBe('userland:a_test.c');
     expect(result!.status).toBe('fail');
     expect(result!.details).toContain("expected ';'");
@@ -554,9 +519,6 @@ describe('userland', () => {
     ]);
     expect(result!.status).toBe('fail');
     expect(result!.actual).toBe('exit 0, 1/2 ok; not ok 2 - second');
-    expect(machine.commands).toContain(
-      'gcc -Wall -O2 -include /tmp/syscall-lab/syscall-lab-syscalls.h -o /tmp/syscall-lab/userland/a_test /tmp/syscall-lab/userland/a_test.c',
-    );
   });
 
   it.each([
@@ -615,7 +577,7 @@ describe("the project's own programs and the user's", () => {
       shipped('tests/taskcount_sane.c'),
     ];
     const machine = new RecordedMachine(() => ({}));
-    const results = await userland.run({ ...context(machine, [callcount]), userlandFiles: files });
+    const results = await userland.run(testContext(machine, { added: [callcount], userlandFiles: files }));
     expect(results.map((r) => [r.name, r.status])).toEqual([
       ['userland:callcount_example.c', 'pass'],
       ['userland:taskcount_example.c', 'skip'],
@@ -635,7 +597,7 @@ describe("the project's own programs and the user's", () => {
     writeFileSync(mine, 'int main(void) { return syscall(SYS_taskcount, 0) < 0; }\n');
     expect(shippedSkipReason(mine, ['mysyscall'])).toBeNull();
     const machine = new RecordedMachine(() => ({}));
-    const results = await userland.run({ ...context(machine, [callcount]), userlandFiles: [mine] });
+    const results = await userland.run(testContext(machine, { added: [callcount], userlandFiles: [mine] }));
     expect(results.map((r) => [r.name, r.status])).toEqual([['userland:mine.c', 'pass']]);
   });
 });
@@ -649,7 +611,7 @@ describe('userland and the console', () => {
       if (command === '/tmp/syscall-lab/userland/oopses') machine.consoleText += oops;
       return {};
     });
-    const results = await userland.run({ ...context(machine), userlandFiles: ['/src/oopses.c', '/src/clean.c'] });
+    const results = await userland.run(testContext(machine, { userlandFiles: ['/src/oopses.c', '/src/clean.c'] }));
     expect(results.map((r) => [r.name, r.status])).toEqual([
       ['userland:oopses.c', 'fail'],
       ['userland:clean.c', 'pass'],
@@ -676,7 +638,7 @@ describe('userland timeouts', () => {
       if (command === '/tmp/syscall-lab/userland/hangs') throw new TimeoutError('guest command timed out after 1 s');
       return {};
     });
-    const results = await userland.run({ ...context(machine), userlandFiles: ['/src/hangs.c', '/src/works.c'] });
+    const results = await userland.run(testContext(machine, { userlandFiles: ['/src/hangs.c', '/src/works.c'] }));
     expect(results.map((r) => [r.name, r.status])).toEqual([
       ['userland:hangs.c', 'fail'],
       ['userland:works.c', 'pass'],

@@ -352,11 +352,15 @@ async function expectRefusedPatch(text: string, message: string): Promise<void> 
   const patch = join(box.patches, 'evil.patch');
   writeFileSync(patch, text);
   const before = snapshotTree(box.root);
+  const expected = `upgrade-kernel.sh: error: patch ${patch}: ${message} (fix: ${message.includes('symbolic link') ? 'leave links out of the patch: it may only create and change regular files' : 'make every path in it relative to the top of the tree, without "..", as git format-patch and diff -uNr a/ b/ write them'})`;
   const result = await script(box, ['--source', tree, '--patches', box.patches, '--check-patches']);
   expect(result.exitCode).toBe(65);
-  expect(errorLine(result.stderr)).toBe(
-    `upgrade-kernel.sh: error: patch ${patch}: ${message} (fix: ${message.includes('symbolic link') ? 'leave links out of the patch: it may only create and change regular files' : 'make every path in it relative to the top of the tree, without "..", as git format-patch and diff -uNr a/ b/ write them'})`,
-  );
+  expect(errorLine(result.stderr)).toBe(expected);
   expect(result.stdout).not.toContain('applies cleanly');
+  expectUntouched(box, before);
+  // The same check without a tree, for builds that are made already (no dry run).
+  const inputsOnly = await script(box, ['--check-inputs', '6.1', '--patches', box.patches]);
+  expect(inputsOnly.exitCode).toBe(65);
+  expect(errorLine(inputsOnly.stderr)).toBe(expected);
   expectUntouched(box, before);
 }

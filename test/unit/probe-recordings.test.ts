@@ -52,7 +52,7 @@ async function replay(check: Check, variant: string): Promise<{ result: CheckRes
     patchedRelease: '6.1.192-patched-12345678',
     kernelVersion: '6.1.192',
     userlandFiles: [],
-    syscallHeader: '/tmp/syscall-lab/syscall-lab-syscalls.h',
+    programs: new Map(),
   };
   const results =
     check.needs === undefined

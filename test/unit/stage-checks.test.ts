@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Check, CheckContext } from '../../src/checks/check.ts';
@@ -12,70 +12,26 @@ import { projectRoot } from '../../src/paths.ts';
 import type { CheckResult } from '../../src/report/model.ts';
 import { CheckAbortedError, runChecks } from '../../src/stages/check-runner.ts';
 import { runCheckStage, type CheckFacts } from '../../src/stages/checks.ts';
+import { MachineGoneError, type ExecResult, type Machine } from '../../src/vm/machine.ts';
 import {
-  MachineGoneError,
-  type ConsoleLog,
-  type ExecOptions,
-  type ExecResult,
-  type Machine,
-} from '../../src/vm/machine.ts';
+  RecordedMachine,
+  callcount,
+  compileAnswer,
+  patchedRelease,
+  taskcount,
+  testContext,
+} from './support/recorded-machine.ts';
+import { useTempDirs } from './support/temp.ts';
 import { userland } from '../../src/checks/userland.ts';
 
-/** A machine that answers commands from recorded guest outputs; no VM. Keeps commands and copies in one log, in order. */
-class RecordedMachine implements Machine {
-  readonly backend = 'recorded';
-  readonly accel = 'none';
-  readonly commands: string[] = [];
-  readonly copies: string[] = [];
-  readonly timeouts: number[] = [];
-  readonly log: string[] = [];
-  consoleText = '';
-
-  constructor(private readonly answer: (command: string, call: number) => Partial<ExecResult>) {}
-
-  async exec(command: string, options: ExecOptions): Promise<ExecResult> {
-    this.commands.push(command);
-    this.timeouts.push(options.timeout);
-    this.log.push(`exec ${command}`);
-    // The kernel prints what is written to /dev/kmsg on its console (the end-of-checks marker).
-    const kmsg = /^echo '<\d>(.*)' > \/dev\/kmsg$/.exec(command);
-    if (kmsg) this.consoleText += `[   10.000000] ${kmsg[1] ?? ''}\n`;
-    return { code: 0, stdout: '', stderr: '', ...this.answer(command, this.commands.length) };
-  }
-  async copy(local: string, remote: string): Promise<void> {
-    this.copies.push(`${local} -> ${remote}`);
-    this.log.push(`copy ${local} -> ${remote}`);
-  }
-  console(): ConsoleLog {
-    return {
-      path: '/dev/null',
-      mark: () => this.consoleText.length,
-      since: (mark = 0) => this.consoleText.slice(mark),
-      between: (from, to) => this.consoleText.slice(from, to),
-    };
-  }
-}
-
-const callcount: SyscallEntry = { number: 451, abi: 'common', name: 'callcount', entry: 'sys_callcount' };
-const taskcount: SyscallEntry = { number: 452, abi: 'common', name: 'taskcount', entry: 'sys_taskcount' };
-const patchedRelease = '6.1.192-patched-12345678';
-
 function context(machine: Machine, added: SyscallEntry[] = [callcount, taskcount]): CheckContext {
-  return {
-    machine,
-    added,
-    probe: '/tmp/syscall-lab/probe',
-    guestDir: '/tmp/syscall-lab',
-    commandTimeout: 1000,
-    patchedRelease,
-    kernelVersion: '6.1.192',
-    userlandFiles: [],
-    syscallHeader: '/tmp/syscall-lab/syscall-lab-syscalls.h',
-  };
+  return testContext(machine, { added });
 }
 
 /** A healthy patched guest: every probe answers as the example syscalls should. */
 function healthyGuest(command: string): Partial<ExecResult> {
+  const compiled = compileAnswer(command);
+  if (compiled) return compiled;
   if (command.includes('probe enosys')) return { stdout: 'nr=451 ret=-1 errno=38\nnr=452 ret=-1 errno=38\n' };
   if (command.includes('probe call 451 3')) {
     return {
@@ -297,32 +253,41 @@ describe('runChecks', () => {
 });
 
 describe('runCheckStage', () => {
+  const tempDir = useTempDirs();
   const facts = (accel: 'kvm' | 'tcg' = 'kvm'): CheckFacts => ({
     added: [callcount, taskcount],
     patchedRelease,
     kernelVersion: '6.1.192',
     userlandFiles: [],
-    headerFile: '/host/run/syscall-lab-syscalls.h',
+    headerFile: header(),
     accel,
   });
+  /** The run's generated syscall header, on the host. */
+  const header = (): string => {
+    const file = join(tempDir(), 'syscall-lab-syscalls.h');
+    writeFileSync(file, '#define SYS_callcount 451\n#define SYS_taskcount 452\n');
+    return file;
+  };
   const probeSource = join(projectRoot, 'src', 'checks', 'guest', 'probe.c');
 
-  it('uploads the probe and the header and compiles the probe before the first check', async () => {
+  it('uploads the header and the probe and compiles the probe before the first check', async () => {
     const machine = new RecordedMachine(healthyGuest);
     const { events, emit } = recorder();
     const { results, crashed } = await runCheckStage('stock', machine, facts(), '6.1', emit);
     expect(crashed).toBe(false);
     expect(existsSync(probeSource)).toBe(true);
-    expect(machine.copies).toEqual([
-      `${probeSource} -> /tmp/syscall-lab/probe.c`,
-      '/host/run/syscall-lab-syscalls.h -> /tmp/syscall-lab/syscall-lab-syscalls.h',
-    ]);
+    const probeHash = /\/build\/([0-9a-f]{16})\/probe enosys/.exec(machine.commands.join('\n'))?.[1];
+    expect(probeHash).toBeDefined();
     expect(machine.log).toEqual([
-      'exec mkdir -p /tmp/syscall-lab',
-      `copy ${probeSource} -> /tmp/syscall-lab/probe.c`,
-      'copy /host/run/syscall-lab-syscalls.h -> /tmp/syscall-lab/syscall-lab-syscalls.h',
-      'exec gcc -O2 -pthread -o /tmp/syscall-lab/probe /tmp/syscall-lab/probe.c',
-      'exec /tmp/syscall-lab/probe enosys 451 452',
+      `exec mkdir -p /tmp/syscall-lab/src/${probeHash} /tmp/syscall-lab/build`,
+      expect.stringMatching(/^copy \/tmp\/.*\/syscall-lab-syscalls.h -> \/tmp\/syscall-lab\/syscall-lab-syscalls.h$/),
+      `copy ${probeSource} -> /tmp/syscall-lab/src/${probeHash}/probe.c`,
+      expect.stringMatching(
+        new RegExp(
+          `^exec cd /tmp/syscall-lab\n(.*\n)*compile ${probeHash} gcc -O2 -pthread -o ../../build/${probeHash}/probe probe.c &\nwait\n`,
+        ),
+      ),
+      `exec /tmp/syscall-lab/build/${probeHash}/probe enosys 451 452`,
       expect.stringMatching(/^exec echo '<3>syscall-lab: end of checks [0-9a-f-]+' > \/dev\/kmsg$/),
     ]);
     // Only the stock stage's check, the negative control, then the judgement of the rest of the console.
@@ -349,20 +314,25 @@ describe('runCheckStage', () => {
 
   it('runs the patched checks, and not the negative control, on the patched kernel', async () => {
     const machine = new RecordedMachine(healthyGuest);
-    const { results } = await runCheckStage('patched', machine, facts(), '6.1');
+    const example = join(projectRoot, 'userland', 'examples', 'callcount_example.c');
+    const { results } = await runCheckStage('patched', machine, { ...facts(), userlandFiles: [example] }, '6.1');
     const names = results.map((r) => r.name);
     expect(names).not.toContain('enosys-control');
     expect(names.slice(0, 2)).toEqual(['patched-kernel-running', 'taskcount-matches-top']);
+    expect(results.find((r) => r.name === 'userland:callcount_example.c')?.status).toBe('pass');
     expect(names.at(-1)).toBe('kernel-console:patched');
-    expect(machine.commands.slice(0, 2)).toEqual([
-      'mkdir -p /tmp/syscall-lab',
-      'gcc -O2 -pthread -o /tmp/syscall-lab/probe /tmp/syscall-lab/probe.c',
-    ]);
+    expect(machine.commands[0]).toMatch(
+      /^mkdir -p \/tmp\/syscall-lab\/src\/[0-9a-f]{16} \/tmp\/syscall-lab\/src\/[0-9a-f]{16} \/tmp\/syscall-lab\/build$/,
+    );
+    expect(machine.commands[1]).toMatch(/^cd \/tmp\/syscall-lab\n/);
+    // The shipped programs of the patched stage are compiled in the same step as the probe.
+    expect(machine.commands[1]).toMatch(/-o ..\/..\/build\/[0-9a-f]{16}\/callcount_example callcount_example.c &/);
+    expect(machine.commands.filter((command) => command.includes('compile()'))).toHaveLength(1);
   });
 
   it('stops with an infrastructure error (exit 3) when the probe does not compile', async () => {
-    const machine = new RecordedMachine((command) =>
-      command.startsWith('gcc') ? { code: 1, stderr: 'probe.c:12:5: error: unknown type name' } : healthyGuest(command),
+    const machine = new RecordedMachine(
+      (command) => compileAnswer(command, { probe: 'probe.c:12:5: error: unknown type name' }) ?? healthyGuest(command),
     );
     const { events, emit } = recorder();
     const error = await runCheckStage('stock', machine, facts(), '6.1', emit).catch((e: unknown) => e);
@@ -388,7 +358,7 @@ describe('a machine that goes away during a check', () => {
     const laterCheck: Check = { name: 'later', stage: 'patched', run: async () => [] };
     const error = await runChecks(
       [userland, laterCheck],
-      { ...context(machine), userlandFiles: programs },
+      testContext(machine, { userlandFiles: programs }),
       '6.1',
     ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CheckAbortedError);

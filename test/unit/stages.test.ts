@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseOptions } from '../../src/config.ts';
@@ -15,6 +15,7 @@ import { runKernel } from '../../src/stages/run-kernel.ts';
 import type { Backend } from '../../src/vm/backend.ts';
 import type { BootableKernel, ConsoleLog, ExecResult, RunMachine } from '../../src/vm/machine.ts';
 import { makeFakeBuild, type FakeBuild } from './support/fake-build.ts';
+import { compileAnswer } from './support/recorded-machine.ts';
 import { callcountPatch } from './support/fake-kernel.ts';
 import { useTempDirs } from './support/temp.ts';
 
@@ -104,6 +105,16 @@ describe('stage 1: planRuns', () => {
 });
 
 describe('stage 1b: checkPatchSeries', () => {
+  it('checks the inputs but tries no dry run once both builds are made', async () => {
+    const [plan] = await checkPatchSeries(await planRuns(options()));
+    await buildKernels(plan!, { jobs: 1, folder: RunFolder.create(0) });
+    // A dry run would copy the table from the source tree and fail without it; the made builds need neither.
+    rmSync(join(fake.tree, 'arch/x86/entry/syscalls/syscall_64.tbl'));
+    const [made] = await checkPatchSeries(await planRuns(options()));
+    expect(made?.builtAlready).toBe(true);
+    expect(made?.keys).toEqual(plan?.keys);
+  });
+
   it('tries the series and reports how long it took', async () => {
     const [checked] = await checkPatchSeries(await planRuns(options()));
     expect(checked?.patchCheckSeconds).toBeGreaterThanOrEqual(0);
@@ -123,10 +134,12 @@ describe('stage 1b: checkPatchSeries', () => {
 
 describe('stage 2: buildKernels', () => {
   it('builds stock then patched in the same tree, finds the added syscall and writes its header; then serves both from the cache', async () => {
-    const [plan] = await planRuns(options());
+    const [plan] = await checkPatchSeries(await planRuns(options()));
+    expect(plan?.builtAlready).toBe(false);
     const events: LabEvent[] = [];
     const folder = RunFolder.create(0);
     const built = await buildKernels(plan!, { jobs: 1, folder, emit: (event) => events.push(event) });
+    expect([built.stock.key, built.patched.key]).toEqual([plan!.keys.stock, plan!.keys.patched]);
     expect(built.stock.release).toBe('6.1.0-stock');
     expect(built.patched.release).toBe(`6.1.0${plan!.builds.patched.plan.localversion}`);
     expect([built.stock.cached, built.patched.cached]).toEqual([false, false]);
@@ -140,7 +153,9 @@ describe('stage 2: buildKernels', () => {
     expect(readFileSync(built.patched.log, 'utf8')).toMatch(/^syscall-lab: plan: /m);
     expect(events.some((event) => event.type === 'info' && event.text.startsWith('plan: '))).toBe(false);
 
-    const again = await buildKernels(plan!, { jobs: 1, folder: RunFolder.create(1) });
+    const [made] = await checkPatchSeries(await planRuns(options()));
+    expect(made?.builtAlready).toBe(true);
+    const again = await buildKernels(made!, { jobs: 1, folder: RunFolder.create(1) });
     expect([again.stock.cached, again.patched.cached]).toEqual([true, true]);
     expect(again.patched.key).toBe(built.patched.key);
   });
@@ -152,7 +167,7 @@ class FakeMachine implements RunMachine {
   readonly accel = 'tcg';
   readonly consoleLogs: string[] = [];
   readonly life: string[] = [];
-  private kernel = 'stock';
+  kernel = 'stock';
   private consoleText = '';
 
   async start(): Promise<void> {
@@ -167,6 +182,8 @@ class FakeMachine implements RunMachine {
     const kmsg = /^echo '<\d>(.*)' > \/dev\/kmsg$/.exec(command);
     if (kmsg) this.consoleText += `${kmsg[1] ?? ''}\n`;
     if (command === 'uname -r') return { code: 0, stdout: `${this.kernel}\n`, stderr: '' };
+    const compiled = compileAnswer(command);
+    if (compiled) return { code: 0, stdout: compiled.stdout ?? '', stderr: '' };
     if (command.includes(' enosys ')) return { code: 0, stdout: 'nr=3 ret=-1 errno=38\n', stderr: '' };
     if (command.includes('/userland/')) return { code: 0, stdout: '', stderr: '' };
     if (command.includes(' call ')) {
@@ -211,17 +228,21 @@ class FakeMachine implements RunMachine {
   }
 }
 
-function fakeBackend(machine: FakeMachine): Backend {
+/** A backend like QEMU's (boots the kernel asked first), or like Vagrant's (`boxFirst`: always its box's own). */
+function fakeBackend(machine: FakeMachine, boxFirst = false): Backend {
   return {
-    name: 'qemu',
-    async create({ stock, patched }) {
-      return { machine, stockName: stock.release, patchedKernel: { image: patched.bzImage, release: patched.release } };
+    name: boxFirst ? 'vagrant' : 'qemu',
+    async create({ stock, patched, firstBoot }) {
+      const first = boxFirst ? 'own' : firstBoot;
+      machine.kernel = first === 'patched' ? patched.release : stock.release;
+      const patchedKernel = { image: patched.bzImage, release: patched.release };
+      return { machine, stockName: stock.release, patchedKernel, firstBoot: first };
     },
   };
 }
 
 describe('stages 2-4: runKernel with a fake backend', () => {
-  async function run(machine: FakeMachine, keep = false) {
+  async function run(machine: FakeMachine, keep = false, boxFirst = false) {
     const [checked] = await checkPatchSeries(await planRuns(options()));
     const events: LabEvent[] = [];
     const outcome = await runKernel(checked!, {
@@ -231,7 +252,7 @@ describe('stages 2-4: runKernel with a fake backend', () => {
       emit: (event) => events.push(event),
       reproduce: 'npx syscall-lab run',
       keep,
-      backend: fakeBackend(machine),
+      backend: fakeBackend(machine, boxFirst),
     });
     return { ...outcome, events };
   }
@@ -243,7 +264,7 @@ describe('stages 2-4: runKernel with a fake backend', () => {
     expect(exitCode).toBe(0);
     expect(machine.life).toEqual(['start', `reboot ${report.kernel.patchedRelease ?? ''}`, 'stop']);
     expect(report.phases.map((phase) => phase.name)).toEqual([
-      'patch-dry-run',
+      'patch-check',
       'build-stock',
       'build-patched',
       'boot-stock',
@@ -260,6 +281,43 @@ describe('stages 2-4: runKernel with a fake backend', () => {
     }
     const checkEvents = events.filter((event) => event.type === 'check').map((event) => event.result.name);
     expect(checkEvents).toEqual(report.checks.map((check) => check.name));
+  });
+
+  it('remembers a stock control that passed: the next run boots the patched kernel directly, the control marked cached', async () => {
+    const first = await run(new FakeMachine());
+    expect(first.report.checks.find((check) => check.name === 'enosys-control')?.cachedFrom).toBeUndefined();
+    const machine = new FakeMachine();
+    const { report, exitCode } = await run(machine);
+    expect(exitCode).toBe(0);
+    // No stock boot, no reboot: the one boot is the patched kernel's.
+    expect(machine.life).toEqual(['start', 'stop']);
+    const control = report.checks.find((check) => check.name === 'enosys-control');
+    expect(control?.status).toBe('pass');
+    expect(control?.cachedFrom?.run).toMatch(new RegExp(`^${process.env.SYSCALL_LAB_CACHE ?? ''}/runs/`));
+    expect(control?.actual).toMatch(/\(cached from \d{4}-/);
+    expect(report.checks.find((check) => check.name === 'kernel-console:stock')?.cachedFrom).toBeDefined();
+    expect(report.phases.filter((phase) => phase.cached).map((phase) => phase.name)).toEqual([
+      'patch-check',
+      'build-stock',
+      'build-patched',
+      'boot-stock',
+      'checks-stock',
+    ]);
+    expect(report.kernel.stockRelease).toBe(first.report.kernel.stockRelease);
+  });
+
+  it("neither uses nor remembers a stock control on a backend that boots its own kernel first (Vagrant's box)", async () => {
+    const controlFrom = async (): Promise<string | undefined> =>
+      (await run(new FakeMachine())).report.checks.find((check) => check.name === 'enosys-control')?.cachedFrom?.run;
+    await run(new FakeMachine());
+    const firstControl = await controlFrom();
+    expect(firstControl).toBeDefined();
+    const machine = new FakeMachine();
+    const { report } = await run(machine, false, true);
+    expect(machine.life).toEqual(['start', `reboot ${report.kernel.patchedRelease ?? ''}`, 'stop']);
+    expect(report.checks.filter((check) => check.cachedFrom)).toEqual([]);
+    // A control on the box's kernel is not the stock build's: the next QEMU run still uses the first one's.
+    expect(await controlFrom()).toBe(firstControl);
   });
 
   it('keeps the machine instead of stopping it with --keep', async () => {

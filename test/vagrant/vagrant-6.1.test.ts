@@ -42,7 +42,7 @@ describe('Linux 6.1 in a Vagrant (libvirt) VM', () => {
     for (const name of builtinChecks) expect(statusOf(run, name), name).toBe('pass');
     expect(run.kernel.patchedRelease).toMatch(/-patched-[0-9a-f]{8}$/);
     expect(run.phases.map((phase) => phase.name)).toEqual([
-      'patch-dry-run',
+      'patch-check',
       'build-stock',
       'build-patched',
       'boot-stock',

@@ -1,0 +1,135 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import type { CompiledProgram } from '../checks/check.ts';
+import { ExitCode, LabError } from '../errors.ts';
+import { shellCommand, shellQuote } from '../guest/ssh.ts';
+import { projectRoot } from '../paths.ts';
+import type { Machine } from '../vm/machine.ts';
+
+const probeSource = join(projectRoot, 'src', 'checks', 'guest', 'probe.c');
+
+/** A program to compile in the guest: its host source, its name there, gcc's flags, and whether it includes the syscall header. */
+interface Program {
+  source: string;
+  name: string;
+  flags: string[];
+  includesHeader: boolean;
+}
+
+export interface GuestPrograms {
+  /** The compiled probe (guest path). */
+  probe: string;
+  /** Every userland program by its host path: its binary, or gcc's errors. */
+  userland: Map<string, CompiledProgram>;
+}
+
+/**
+ * The guest's one compile step: the probe and every userland program, uploaded and compiled at
+ * once, in parallel (the guest has as many vCPUs as the machine; under TCG gcc takes seconds per
+ * file). Each binary lives under build/<hash of its source, the syscall header and its flags>:
+ * a program that did not change since the last compile in this boot (`syscall-lab test` on a
+ * kept VM) is not compiled again. Programs still run one at a time, later (an oops is attributed
+ * to its program). A plain POSIX shell script, not make: a Vagrant box need not have make.
+ */
+export async function compileGuestPrograms(
+  machine: Machine,
+  guestDir: string,
+  headerFile: string,
+  userlandFiles: string[],
+  timeout: number,
+): Promise<GuestPrograms> {
+  const header = readFileSync(headerFile, 'utf8');
+  const guestHeader = `${guestDir}/syscall-lab-syscalls.h`;
+  const programs: Program[] = [
+    // The probe takes syscall numbers as arguments: a new header does not recompile it.
+    { source: probeSource, name: 'probe', flags: ['-O2', '-pthread'], includesHeader: false },
+    ...userlandFiles.map((file) => ({
+      source: file,
+      name: basename(file).replace(/\.c$/, ''),
+      // No -Werror: warnings are shown, only errors fail the program.
+      flags: ['-Wall', '-O2', '-include', guestHeader],
+      includesHeader: true,
+    })),
+  ];
+  const hashes = programs.map((program) => programHash(program, header));
+  // Each source keeps its name (gcc's messages name it) in a folder of its own.
+  const sourceDirs = hashes.map((hash) => `${guestDir}/src/${hash}`);
+  await machine.exec(shellCommand(['mkdir', '-p', ...sourceDirs, `${guestDir}/build`]), { timeout });
+  await machine.copy(headerFile, guestHeader);
+  for (const [index, program] of programs.entries()) {
+    await machine.copy(program.source, `${sourceDirs[index] ?? ''}/${basename(program.source)}`);
+  }
+  const run = await machine.exec(compileScript(guestDir, programs, hashes), { timeout: timeout * 2 });
+  const outcomes = parseOutcomes(run.stdout);
+  const binary = (index: number): string => `${guestDir}/build/${hashes[index] ?? ''}/${programs[index]?.name ?? ''}`;
+  const probe = outcomes.get(hashes[0] ?? '');
+  if (probe?.status !== 0) {
+    throw new LabError(`the probe did not compile in the guest: ${probe?.log ?? run.stderr}`, ExitCode.infrastructure);
+  }
+  const userland = new Map<string, CompiledProgram>();
+  for (const [index, program] of programs.entries()) {
+    if (index === 0) continue;
+    const outcome = outcomes.get(hashes[index] ?? '');
+    userland.set(program.source, {
+      binary: binary(index),
+      ok: outcome?.status === 0,
+      status: outcome?.status ?? null,
+      log: outcome?.log ?? `no compile result (${run.stderr.trim() || `exit ${run.code ?? 'killed'}`})`,
+    });
+  }
+  return { probe: binary(0), userland };
+}
+
+export function programHash(program: Program, header: string): string {
+  return createHash('sha256')
+    .update(basename(program.source))
+    .update('\0')
+    .update(readFileSync(program.source))
+    .update('\0')
+    .update(program.includesHeader ? header : '')
+    .update('\0')
+    .update(program.flags.join(' '))
+    .digest('hex')
+    .slice(0, 16);
+}
+
+/** Compiles every program not compiled yet, all at once, then prints each one's status and log. */
+export function compileScript(guestDir: string, programs: Program[], hashes: string[]): string {
+  const lines = [
+    `cd ${shellQuote(guestDir)}`,
+    // A program whose build folder has a status is done (a kept VM's earlier `test`).
+    // gcc runs in the source's folder, so its messages name the file as the user named it.
+    'compile() { h=$1; shift; [ -f "build/$h/status" ] && return 0; mkdir -p "build/$h"; (cd "src/$h" && "$@") >"build/$h/log" 2>&1; echo $? >"build/$h/status"; }',
+  ];
+  for (const [index, program] of programs.entries()) {
+    const hash = hashes[index] ?? '';
+    const output = `../../build/${hash}/${program.name}`;
+    lines.push(`compile ${hash} ${shellCommand(['gcc', ...program.flags, '-o', output, basename(program.source)])} &`);
+  }
+  lines.push('wait');
+  lines.push(
+    `for h in ${hashes.join(' ')}; do echo "=== $h $(cat "build/$h/status" 2>/dev/null)"; cat "build/$h/log" 2>/dev/null; done`,
+  );
+  return lines.join('\n');
+}
+
+/** "=== <hash> <status>" followed by gcc's output, for each program. */
+export function parseOutcomes(stdout: string): Map<string, { status: number | null; log: string }> {
+  const outcomes = new Map<string, { status: number | null; log: string }>();
+  let current: { hash: string; status: number | null; log: string[] } | undefined;
+  const close = (): void => {
+    if (current) outcomes.set(current.hash, { status: current.status, log: current.log.join('\n').trim() });
+  };
+  for (const line of stdout.split('\n')) {
+    const head = /^=== ([0-9a-f]+) ?(\d*)$/.exec(line);
+    if (head) {
+      close();
+      current = { hash: head[1] ?? '', status: head[2] ? Number(head[2]) : null, log: [] };
+    } else {
+      current?.log.push(line);
+    }
+  }
+  close();
+  return outcomes;
+}

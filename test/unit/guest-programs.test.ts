@@ -1,0 +1,110 @@
+import { spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { compileGuestPrograms, parseOutcomes } from '../../src/stages/guest-programs.ts';
+import type { ConsoleLog, ExecOptions, ExecResult, Machine } from '../../src/vm/machine.ts';
+import { useTempDirs } from './support/temp.ts';
+
+/** This host as the guest: commands run in sh, with a gcc on PATH that logs each call, then compiles. */
+class LocalMachine implements Machine {
+  readonly backend = 'local';
+  readonly accel = 'none';
+  constructor(private readonly path: string) {}
+  async exec(command: string, options: ExecOptions): Promise<ExecResult> {
+    const run = spawnSync('sh', ['-c', command], {
+      encoding: 'utf8',
+      timeout: options.timeout,
+      env: { ...process.env, PATH: this.path },
+    });
+    return Promise.resolve({ code: run.status, stdout: run.stdout, stderr: run.stderr });
+  }
+  async copy(local: string, remote: string): Promise<void> {
+    copyFileSync(local, remote);
+    return Promise.resolve();
+  }
+  console(): ConsoleLog {
+    return { path: '/dev/null', mark: () => 0, since: () => '', between: () => '' };
+  }
+}
+
+describe('the guest compile step', () => {
+  const tempDir = useTempDirs();
+
+  function setUp(): { machine: LocalMachine; guestDir: string; host: string; gccCalls: () => string[] } {
+    const host = tempDir();
+    const guestDir = tempDir();
+    const bin = tempDir();
+    const calls = join(bin, 'calls');
+    writeFileSync(join(bin, 'gcc'), `#!/bin/sh\necho "$*" >> ${calls}\nexec /usr/bin/gcc "$@"\n`);
+    chmodSync(join(bin, 'gcc'), 0o755);
+    writeFileSync(join(host, 'syscall-lab-syscalls.h'), '#define SYS_answer 42\n');
+    writeFileSync(join(host, 'good.c'), 'int main(void) { return SYS_answer - 42; }\n');
+    writeFileSync(join(host, 'broken.c'), 'int main(void) { return }\n');
+    const gccCalls = (): string[] => {
+      try {
+        return readFileSync(calls, 'utf8').trim().split('\n');
+      } catch {
+        return [];
+      }
+    };
+    return { machine: new LocalMachine(`${bin}:${process.env.PATH ?? ''}`), guestDir, host, gccCalls };
+  }
+
+  it('compiles the probe and every program in one step, with the syscall header, and keeps gcc errors per program', async () => {
+    const { machine, guestDir, host, gccCalls } = setUp();
+    const files = [join(host, 'good.c'), join(host, 'broken.c')];
+    const compiled = await compileGuestPrograms(machine, guestDir, join(host, 'syscall-lab-syscalls.h'), files, 60_000);
+    expect(gccCalls()).toHaveLength(3);
+    expect(spawnSync(compiled.probe, ['enosys', '39']).stdout.toString()).toMatch(/^nr=39 ret=\d+ errno=0/);
+    const good = compiled.userland.get(files[0]!);
+    expect(good).toMatchObject({ ok: true, status: 0 });
+    // SYS_answer came from the header: the program exits 0.
+    expect(spawnSync(good!.binary).status).toBe(0);
+    const broken = compiled.userland.get(files[1]!);
+    expect(broken).toMatchObject({ ok: false, status: 1 });
+    expect(broken!.log).toMatch(/broken\.c:1:.*error/);
+  });
+
+  it('compiles again only what changed since the last compile in this guest', async () => {
+    const { machine, guestDir, host, gccCalls } = setUp();
+    const header = join(host, 'syscall-lab-syscalls.h');
+    const good = join(host, 'good.c');
+    const first = await compileGuestPrograms(machine, guestDir, header, [good], 60_000);
+    expect(gccCalls()).toHaveLength(2);
+    const again = await compileGuestPrograms(machine, guestDir, header, [good], 60_000);
+    expect(gccCalls()).toHaveLength(2);
+    expect(again).toEqual(first);
+    writeFileSync(good, 'int main(void) { return SYS_answer - 41; }\n');
+    const changed = await compileGuestPrograms(machine, guestDir, header, [good], 60_000);
+    expect(gccCalls()).toHaveLength(3);
+    expect(changed.probe).toBe(first.probe);
+    expect(changed.userland.get(good)?.binary).not.toBe(first.userland.get(good)?.binary);
+    expect(spawnSync(changed.userland.get(good)!.binary).status).toBe(1);
+    // A new header (other syscall numbers) recompiles the programs that include it, not the probe.
+    writeFileSync(header, '#define SYS_answer 41\n');
+    await compileGuestPrograms(machine, guestDir, header, [good], 60_000);
+    expect(gccCalls()).toHaveLength(4);
+  });
+
+  it('stops with an infrastructure error when the probe does not compile', async () => {
+    const { guestDir, host } = setUp();
+    const bin = tempDir();
+    writeFileSync(join(bin, 'gcc'), '#!/bin/sh\necho "probe.c:1:1: error: no compiler here" >&2\nexit 1\n');
+    chmodSync(join(bin, 'gcc'), 0o755);
+    const machine = new LocalMachine(`${bin}:${process.env.PATH ?? ''}`);
+    const error = await compileGuestPrograms(machine, guestDir, join(host, 'syscall-lab-syscalls.h'), [], 60_000).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toMatchObject({ exitCode: 3, message: expect.stringContaining('no compiler here') as unknown });
+  });
+});
+
+describe('parseOutcomes', () => {
+  it('reads each program status and gcc output, and no status as null', () => {
+    const outcomes = parseOutcomes('=== aa 0\n=== bb 1\nb.c:1: error: x\nmore\n=== cc \n');
+    expect(outcomes.get('aa')).toEqual({ status: 0, log: '' });
+    expect(outcomes.get('bb')).toEqual({ status: 1, log: 'b.c:1: error: x\nmore' });
+    expect(outcomes.get('cc')).toEqual({ status: null, log: '' });
+  });
+});

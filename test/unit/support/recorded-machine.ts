@@ -1,0 +1,106 @@
+import { basename } from 'node:path';
+import type { CheckContext, CompiledProgram } from '../../../src/checks/check.ts';
+import type { SyscallEntry } from '../../../src/kernel/syscalls.ts';
+import type { ConsoleLog, ExecOptions, ExecResult, Machine } from '../../../src/vm/machine.ts';
+
+/** A machine that answers commands from recorded guest outputs; no VM. Keeps commands and copies in one log, in order. */
+export class RecordedMachine implements Machine {
+  readonly backend = 'recorded';
+  readonly accel = 'none';
+  readonly commands: string[] = [];
+  readonly copies: string[] = [];
+  readonly timeouts: number[] = [];
+  readonly log: string[] = [];
+  consoleText = '';
+
+  constructor(private readonly answer: (command: string, call: number) => Partial<ExecResult>) {}
+
+  async exec(command: string, options: ExecOptions): Promise<ExecResult> {
+    this.commands.push(command);
+    this.timeouts.push(options.timeout);
+    this.log.push(`exec ${command}`);
+    // The kernel prints what is written to /dev/kmsg on its console (the end-of-checks marker).
+    const kmsg = /^echo '<\d>(.*)' > \/dev\/kmsg$/.exec(command);
+    if (kmsg) this.consoleText += `[   10.000000] ${kmsg[1] ?? ''}\n`;
+    return Promise.resolve({ code: 0, stdout: '', stderr: '', ...this.answer(command, this.commands.length) });
+  }
+  async copy(local: string, remote: string): Promise<void> {
+    this.copies.push(`${local} -> ${remote}`);
+    this.log.push(`copy ${local} -> ${remote}`);
+    return Promise.resolve();
+  }
+  console(): ConsoleLog {
+    return {
+      path: '/dev/null',
+      mark: () => this.consoleText.length,
+      since: (mark = 0) => this.consoleText.slice(mark),
+      between: (from, to) => this.consoleText.slice(from, to),
+    };
+  }
+}
+
+export const callcount: SyscallEntry = { number: 451, abi: 'common', name: 'callcount', entry: 'sys_callcount' };
+export const taskcount: SyscallEntry = { number: 452, abi: 'common', name: 'taskcount', entry: 'sys_taskcount' };
+export const patchedRelease = '6.1.192-patched-12345678';
+
+/** The guest binary of a userland program in test contexts: /tmp/syscall-lab/userland/<name>. */
+export function userlandBinary(file: string): string {
+  return `/tmp/syscall-lab/userland/${basename(file).replace(/\.c$/, '')}`;
+}
+
+/**
+ * A check context for the tests: every userland program compiled (at userlandBinary) unless
+ * `compileErrors` gives its gcc output.
+ */
+export function testContext(
+  machine: Machine,
+  options: {
+    added?: SyscallEntry[];
+    userlandFiles?: string[];
+    compileErrors?: Record<string, string>;
+    probe?: string;
+  } = {},
+): CheckContext {
+  const userlandFiles = options.userlandFiles ?? [];
+  const programs = new Map<string, CompiledProgram>(
+    userlandFiles.map((file) => {
+      const error = options.compileErrors?.[file];
+      return [
+        file,
+        {
+          binary: userlandBinary(file),
+          ok: error === undefined,
+          status: error === undefined ? 0 : 1,
+          log: error ?? '',
+        },
+      ];
+    }),
+  );
+  return {
+    machine,
+    added: options.added ?? [callcount, taskcount],
+    probe: options.probe ?? '/tmp/syscall-lab/probe',
+    guestDir: '/tmp/syscall-lab',
+    commandTimeout: 1000,
+    patchedRelease,
+    kernelVersion: '6.1.192',
+    userlandFiles,
+    programs,
+  };
+}
+
+/**
+ * The guest's answer to the compile step (src/stages/guest-programs.ts): every program compiles,
+ * except those named (`probe`, or a source's name without .c) in `errors`: gcc's exit 1 and that message.
+ * Undefined for any other command.
+ */
+export function compileAnswer(command: string, errors: Record<string, string> = {}): Partial<ExecResult> | undefined {
+  const hashes = /^for h in ([0-9a-f ]+); do/m.exec(command)?.[1]?.split(' ');
+  if (!hashes) return undefined;
+  const outcomes = hashes.map((hash) => {
+    const gcc = new RegExp(`^compile ${hash} (.*) &$`, 'm').exec(command)?.[1] ?? '';
+    const failing = Object.keys(errors).find((name) => gcc.includes(`-o ../../build/${hash}/${name} `));
+    return failing === undefined ? `=== ${hash} 0` : `=== ${hash} 1\n${errors[failing] ?? ''}`;
+  });
+  return { stdout: `${outcomes.join('\n')}\n` };
+}
