@@ -98,7 +98,13 @@ function formatRun(run: RunReport): string[] {
   } else {
     const rows = [
       ['STATUS', 'CHECK', 'EXPECTED', 'ACTUAL'],
-      ...run.checks.map((c) => [STATUS_LABEL[c.status], cell(c.name), cell(c.expected), cell(c.actual)]),
+      ...run.checks.map((c) => [
+        STATUS_LABEL[c.status],
+        // A remembered result says so where the eye reads the verdict, not in a cut ACTUAL cell.
+        cell(c.cachedFrom ? `${c.name} (cached)` : c.name),
+        cell(c.expected),
+        cell(c.actual),
+      ]),
     ];
     const [head, ...body] = table(rows);
     out.push(`  ${head ?? ''}`);

@@ -43,6 +43,24 @@ describe('Linux 6.1 in QEMU', () => {
     expect(await leftoverQemu()).toBe('');
   });
 
+  it('reuses the stock control of an earlier run of the same stock build, and runs every patched check again', async () => {
+    const { exitCode, report, stdout } = await runCli(['--kernel', '6.1']);
+    const run = report.runs[0]!;
+    expect(exitCode, stdout).toBe(0);
+    const phase = (name: string) => run.phases.find((p) => p.name === name);
+    // The builds were made by the test above: no dry run, no build, no stock boot.
+    for (const name of ['patch-check', 'build-stock', 'build-patched', 'boot-stock', 'checks-stock'])
+      expect(phase(name)?.cached, name).toBe(true);
+    for (const name of ['boot-patched', 'checks-patched']) expect(phase(name)?.cached, name).toBe(false);
+    for (const check of run.checks) {
+      const stock = check.name === 'enosys-control' || check.name === 'kernel-console:stock';
+      expect(check.cachedFrom !== undefined, check.name).toBe(stock);
+      expect(check.status, check.name).toBe('pass');
+    }
+    expect(stdout).toMatch(/PASS +enosys-control \(cached\) /);
+    expect(await leftoverQemu()).toBe('');
+  });
+
   // The fixture is patches-6.1 plus one patch to mysyscalls/taskcount.c (see its series file):
   // built after the real series in the same tree, only that file recompiles.
   it('fails taskcount-matches-top when taskcount never writes the count', async () => {

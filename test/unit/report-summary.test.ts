@@ -78,9 +78,31 @@ describe('formatSummary', () => {
     expect(fail).toContain('all ok');
     expect(fail).toContain('1 not ok');
     expect(skip).toContain('tcg');
+
     expect(row('FAIL', 'hello-returns-zero')).toContain('-38 (ENOSYS)');
     // Same column start for the "expected" values in one run's table.
     expect(pass!.indexOf(' 0 ')).toBe(fail!.indexOf('all ok') - 1);
+  });
+
+  it('marks a remembered result next to its name, whatever the width of ACTUAL', () => {
+    const cached = formatSummary([
+      run61({
+        phases: [],
+        checks: [
+          {
+            name: 'enosys-control',
+            status: 'pass',
+            expected: '451: -1/ENOSYS',
+            actual: `451: -1/ENOSYS${' padding'.repeat(10)} (cached from 2026-12-01T10:00:00.000Z)`,
+            details: '',
+            cachedFrom: { run: '/cache/runs/earlier', date: '2026-12-01T10:00:00.000Z' },
+          },
+          { name: 'patched-kernel-running', status: 'pass', expected: 'x', actual: 'x', details: '' },
+        ],
+      }),
+    ]);
+    expect(cached).toMatch(/^\s+PASS\s+enosys-control \(cached\)\s+451: -1\/ENOSYS/m);
+    expect(cached).toMatch(/^\s+PASS\s+patched-kernel-running\s+x/m);
   });
 
   it('indents details under failing and skipped checks, truncated, and not under passing ones', () => {
