@@ -1,12 +1,11 @@
-import { readFileSync } from 'node:fs';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import type { bootCommand } from './commands/boot.ts';
 import type { buildCommand } from './commands/build.ts';
 import type { runCommand } from './commands/run.ts';
 import type { Options } from './config.ts';
-import { defaults, envOptions, optionsFromEnv, type EnvOption } from './options.ts';
-import { BadInputError, ExitCode, LabError } from './errors.ts';
+import { configFile, defaults, envOptions, optionsFromEnv, type EnvOption } from './options.ts';
+import { ExitCode, LabError } from './errors.ts';
 import { onInterrupt } from './reaper.ts';
 import type { Renderer } from './render.ts';
 
@@ -31,23 +30,6 @@ type Output = Pick<Renderer, 'emit' | 'quiet'> & { ready?: () => Promise<void> }
  */
 function fromEnv(y: Argv, env: NodeJS.ProcessEnv, wanted: readonly EnvOption[]): Argv {
   return y.config(optionsFromEnv(env, wanted));
-}
-
-/** Reads --config FILE, minus the options an environment variable sets (they win over the file). */
-function configFile(path: string, env: NodeJS.ProcessEnv): Record<string, unknown> {
-  let values: unknown;
-  try {
-    values = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw new BadInputError(`--config ${path}: ${(error as Error).message}`, 'give a JSON file of option values');
-  }
-  if (typeof values !== 'object' || values === null || Array.isArray(values))
-    throw new BadInputError(`--config ${path} is not a JSON object`, 'give a JSON object of option values');
-  const set = Object.keys(optionsFromEnv(env));
-  const camel = (name: string): string => name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-  return Object.fromEntries(
-    Object.entries(values).filter(([key]) => !set.some((name) => key === name || key === camel(name))),
-  );
 }
 
 function runOptions(y: Argv, env: NodeJS.ProcessEnv, argv: string[]): Argv {
@@ -182,6 +164,15 @@ export async function main(
         }),
       async (args) => {
         exitCode = await run.boot(await toOptions(args), args.stock ? 'stock' : 'patched', emit);
+      },
+    )
+    .command(
+      'watch',
+      'a verdict on every saved change of the patch set or userland programs: rebuild, boot, check, one line each',
+      (y) => runOptions(y, env, argv),
+      async (args) => {
+        const { watchCommand } = await import('./commands/watch.ts');
+        exitCode = await watchCommand(await toOptions(args), emit);
       },
     )
     .command(

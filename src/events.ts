@@ -24,6 +24,8 @@ export type LabEvent =
   | { type: 'interrupted'; signal: string }
   /** One result of a check, as soon as it is known. */
   | { type: 'check'; scope: string; result: CheckResult }
+  /** `watch`: one round's verdict, a line on stdout (`label`: "round 2"). */
+  | { type: 'verdict'; label: string; report: RunReport }
   /** The reports of every kernel, at the end: the summary the user reads on stdout. */
   | { type: 'summary'; reports: RunReport[] }
   /** `syscall-lab build`'s result: one kernel in the cache (stdout). */

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { BadInputError } from './errors.ts';
 
 // The options' names, defaults and environment variables: what `--help` needs, without zod (config.ts
 // validates, and is loaded only when a command runs).
@@ -57,4 +59,21 @@ export function optionsFromEnv(
     if (value !== undefined && value !== '') values[option] = value;
   }
   return values;
+}
+
+/** Reads --config FILE, minus the options an environment variable sets (they win over the file). */
+export function configFile(path: string, env: NodeJS.ProcessEnv): Record<string, unknown> {
+  let values: unknown;
+  try {
+    values = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new BadInputError(`--config ${path}: ${(error as Error).message}`, 'give a JSON file of option values');
+  }
+  if (typeof values !== 'object' || values === null || Array.isArray(values))
+    throw new BadInputError(`--config ${path} is not a JSON object`, 'give a JSON object of option values');
+  const set = Object.keys(optionsFromEnv(env));
+  const camel = (name: string): string => name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+  return Object.fromEntries(
+    Object.entries(values).filter(([key]) => !set.some((name) => key === name || key === camel(name))),
+  );
 }

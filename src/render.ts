@@ -1,7 +1,7 @@
 import { formatDoctor } from './doctor.ts';
 import type { Emit, LabEvent } from './events.ts';
 import type { CheckStatus } from './report/model.ts';
-import { formatSummary } from './report/summary.ts';
+import { formatSummary, formatVerdictLine } from './report/summary.ts';
 
 /** Where rendered text goes: process.stdout/stderr, or a buffer in tests. */
 export interface TextStream {
@@ -91,6 +91,10 @@ export function createRenderer(options: RenderOptions): Renderer {
       case 'summary':
         endStatus();
         options.stdout.write(formatSummary(event.reports));
+        return;
+      case 'verdict':
+        endStatus();
+        options.stdout.write(formatVerdictLine(event.label, event.report));
         return;
       case 'built':
         options.stdout.write(`${event.release}: ${event.dir}${event.cached ? ' (cached)' : ''}\n`);

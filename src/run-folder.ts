@@ -4,6 +4,7 @@ import { BadInputError } from './errors.ts';
 import type { SyscallEntry } from './kernel/syscalls.ts';
 import type { Accel } from './vm/accel.ts';
 import { cache } from './kernel/cache.ts';
+import { commandLineNames, isAlive, killGroup, killProcess } from './reaper.ts';
 
 /**
  * A run's folder under the cache's runs/: everything one run (one kernel) writes, and the one
@@ -43,6 +44,20 @@ export class RunFolder {
   /** The pid of the run that owns the folder. */
   get owner(): string {
     return join(this.dir, 'owner');
+  }
+
+  /**
+   * Stops this run's QEMU, if it still runs: the pid recorded in qemu.pid, only while that
+   * process's command line names this folder (the pid may since belong to another process).
+   * Returns the pid it stopped.
+   */
+  stopQemu(): number | undefined {
+    if (!existsSync(this.qemuPid)) return undefined;
+    const pid = Number(readFileSync(this.qemuPid, 'utf8'));
+    if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid) || !commandLineNames(pid, this.dir)) return undefined;
+    killGroup(pid, 'SIGKILL');
+    killProcess(pid);
+    return pid;
   }
 
   /** Gives the folder up: it outlives this process (a kept VM), and the reaper leaves it alone. */

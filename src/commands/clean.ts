@@ -1,10 +1,10 @@
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ExitCode } from '../errors.ts';
 import type { Emit } from '../events.ts';
 import { cache, isKeyLocked } from '../kernel/cache.ts';
 import { scratchOwner } from '../kernel/scratch.ts';
-import { commandLineNames, isAlive, killGroup, killProcess, ownerOf } from '../reaper.ts';
+import { isAlive, ownerOf } from '../reaper.ts';
 import { RunFolder } from '../run-folder.ts';
 import { runTool } from '../spawn.ts';
 import { boxIsInstalled, offlineBoxName, removeBoxVolumes } from '../vm/vagrant-box.ts';
@@ -51,17 +51,9 @@ function cleanRun(folder: RunFolder, vms: boolean, say: (text: string) => void):
   const owner = ownerOf(folder.dir);
   if (owner !== null && isAlive(owner)) return;
   if (!vms && existsSync(folder.vagrantEnv) && owner === null) return;
-  if (existsSync(folder.qemuPid)) {
-    const pid = Number(readFileSync(folder.qemuPid, 'utf8'));
-    const kept = existsSync(folder.sshPort);
-    if (kept && !vms) return;
-    // Only that run's QEMU (its command line names the folder): the pid may now be another process's.
-    if (Number.isInteger(pid) && pid > 0 && isAlive(pid) && commandLineNames(pid, folder.dir)) {
-      killGroup(pid, 'SIGKILL');
-      killProcess(pid);
-      say(`stopped VM ${pid} of ${folder.dir}`);
-    }
-  }
+  if (existsSync(folder.sshPort) && !vms) return;
+  const stopped = folder.stopQemu();
+  if (stopped !== undefined) say(`stopped VM ${stopped} of ${folder.dir}`);
   rmSync(folder.dir, { recursive: true, force: true });
 }
 

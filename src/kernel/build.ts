@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { ExitCode, InfrastructureError, LabError } from '../errors.ts';
 import type { Emit } from '../events.ts';
 import { upgradeKernelScript } from '../paths.ts';
-import { onExit, stopGroupSync } from '../reaper.ts';
+import { killGroup, onExit, stopGroupSync } from '../reaper.ts';
 import type { BuildPlan } from './build-plan.ts';
 import { buildKey, cache, isComplete, lockKey, publish, readText } from './cache.ts';
 import { buildFailureEvidence } from './compile-errors.ts';
@@ -52,6 +52,15 @@ export interface BuildRequest {
   /** Names the build in progress events ("6.1 stock"). */
   scope: string;
   emit: Emit;
+  /** Stops the build (`watch`: a newer change makes it useless): make gets SIGTERM, the build throws BuildAbortedError. */
+  signal?: AbortSignal;
+}
+
+/** A build stopped by its request's signal; nothing of it is published. */
+export class BuildAbortedError extends Error {
+  constructor(scope: string) {
+    super(`the ${scope} build was stopped`);
+  }
 }
 
 /** gcc and ld versions: part of every cache key, since they change the objects. */
@@ -176,6 +185,7 @@ async function runScript(request: BuildRequest, key: string, treeKey: string): P
     if (!isStock && (result.exitCode === 0 || result.exitCode === 70)) {
       writeFileSync(completeMarker, `${new Date().toISOString()}\n`);
     }
+    if (request.signal?.aborted) throw new BuildAbortedError(request.scope);
     if (result.exitCode !== 0) throw scriptError(result.exitCode, result.tail, request);
     request.emit({
       type: 'info',
@@ -222,6 +232,10 @@ async function runLogged(
   const killBuild = onExit(() => {
     if (pid) stopGroupSync(pid);
   });
+  const stop = (): void => {
+    if (pid) killGroup(pid, 'SIGTERM');
+  };
+  request.signal?.addEventListener('abort', stop, { once: true });
   const tail: string[] = [];
   emit({
     type: 'info',
@@ -252,6 +266,7 @@ async function runLogged(
     }
   });
   const result = await child;
+  request.signal?.removeEventListener('abort', stop);
   emit({ type: 'status-end', scope });
   killBuild();
   await new Promise<void>((resolve) => log.end(resolve));

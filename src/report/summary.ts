@@ -160,3 +160,21 @@ export function formatSummary(runs: RunReport[]): string {
   blocks.push(`${passed} passed, ${failed} failed, ${skipped} skipped`);
   return `${blocks.join('\n\n')}\n`;
 }
+
+/**
+ * One line per verdict (`watch`): PASS or FAIL with the failing checks named, or the error that
+ * stopped the run, and the log to read next.
+ */
+export function formatVerdictLine(label: string, run: RunReport): string {
+  const { passed, failed, skipped } = countStatuses([run]);
+  const failing = run.checks.filter((check) => check.status === 'fail').map((check) => check.name);
+  const consoleLog = run.logs.console.at(-1);
+  const log = consoleLog ? ` · console log: ${consoleLog}` : ` · build log: ${run.logs.build.at(-1) ?? '-'}`;
+  if (run.error !== undefined) {
+    const [first = ''] = sanitize(run.error).split('\n');
+    return `${label}: ERROR ${first}${log}\n`;
+  }
+  const verdict = failed > 0 ? `FAIL ${failing.join(', ')}` : 'PASS';
+  const release = run.kernel.patchedRelease ?? run.kernel.version;
+  return `${label}: ${verdict} (${release}: ${passed} passed, ${failed} failed, ${skipped} skipped)${log}\n`;
+}

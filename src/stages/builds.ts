@@ -24,6 +24,8 @@ export interface BuildEnvironment {
   emit?: Emit;
   /** Records the build phases of a run (build-stock, build-patched). */
   clock?: PhaseClock;
+  /** Stops a build in progress (see BuildRequest.signal). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -35,7 +37,14 @@ export async function buildKernels(plan: CheckedRun, env: BuildEnvironment): Pro
   const scope = plan.source.requested;
   const clock = env.clock ?? new PhaseClock(scope, emit);
   const { source, compiler } = plan;
-  const common = { source, jobs: env.jobs, lockTimeout: env.lockTimeout ?? defaults.lockTimeout, compiler, emit };
+  const common = {
+    source,
+    jobs: env.jobs,
+    lockTimeout: env.lockTimeout ?? defaults.lockTimeout,
+    compiler,
+    emit,
+    signal: env.signal,
+  };
   const stock = await clock.time(
     'build-stock',
     () =>

@@ -26,6 +26,8 @@ export interface KernelRunEnvironment {
   keep: boolean;
   /** The backend that makes the machine (default: the one --backend names). */
   backend?: Backend;
+  /** Stops the builds (`watch`, on a newer change); the outcome is then an error report. */
+  signal?: AbortSignal;
 }
 
 export interface KernelRunOutcome {
@@ -67,6 +69,7 @@ export async function runKernel(plan: CheckedRun, env: KernelRunEnvironment): Pr
       folder,
       emit,
       clock,
+      signal: env.signal,
     });
     report.logs.build.push(built.stock.log, built.patched.log);
     report.kernel.version = built.stock.version;
