@@ -30,6 +30,17 @@ export default defineConfig({
         },
       },
       {
+        // The watch loop on real kernels: `npm run test:watch` (its own script, not in `npm test`).
+        test: {
+          name: 'watch',
+          globalSetup,
+          include: ['test/watch/**/*.test.ts'],
+          testTimeout: 60 * 60_000,
+          hookTimeout: 60 * 60_000,
+          fileParallelism: false,
+        },
+      },
+      {
         test: {
           name: 'e2e',
           globalSetup,

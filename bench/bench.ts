@@ -1,134 +1,235 @@
 /**
- * Speed figures, printed (not asserted): seconds per phase for a cold run (empty cache,
- * empty ccache), a warm re-run (everything cached), and an incremental run after editing one
- * patch (patched kernel rebuilt from the stock tree), plus boot-to-SSH of each boot.
+ * `npm run bench`: speed figures on the cached kernels of one version (built first if needed),
+ * printed as a table beside a by-hand baseline (bench/by-hand.sh) and virtme-ng; never asserted.
  *
- *   npm run bench                 all three (the cold run builds 6.1 from scratch: 15-25 min)
- *   npm run bench -- --no-cold    warm and incremental only, on the normal cache
- *   npm run bench -- --kernel X   another kernel (default 6.1)
- *   npm run bench -- --soak N     N boot/check cycles on the cached kernel: failures (expect 0)
- *                                 and the spread of boot-to-SSH times
+ *   npm run bench                 the table (6.1; about 5 minutes with both kernels cached)
+ *   npm run bench -- --kernel X   another kernel
+ *   npm run bench -- --soak N     N warm runs: failures (expect 0) and the spread of boot times
  */
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { execa } from 'execa';
 import { dir } from 'tmp-promise';
-import { projectRoot } from '../src/paths.ts';
+import { cacheRoot, projectRoot } from '../src/paths.ts';
 import type { RunReport } from '../src/report/model.ts';
+import { virtmeNg } from './virtme-ng.ts';
 
 const { values: args } = parseArgs({
-  options: { kernel: { type: 'string', default: '6.1' }, 'no-cold': { type: 'boolean' }, soak: { type: 'string' } },
+  options: { kernel: { type: 'string', default: '6.1' }, soak: { type: 'string' } },
 });
 const kernel = args.kernel;
-const cold = !args['no-cold'];
-const soak = Number(args.soak ?? 0);
+const cli = join(projectRoot, 'bin', 'syscall-lab.mjs');
+const seconds = (started: number): number => (Date.now() - started) / 1000;
 
-interface Scenario {
-  name: string;
-  report: RunReport;
-  exitCode: number | undefined;
-  wallSeconds: number;
+async function timed(
+  command: string,
+  commandArgs: string[],
+): Promise<{ seconds: number; stdout: string; exitCode: number }> {
+  const started = Date.now();
+  const result = await execa(command, commandArgs, { reject: false, stderr: 'inherit', cwd: projectRoot });
+  return { seconds: seconds(started), stdout: result.stdout, exitCode: result.exitCode ?? -1 };
 }
 
-async function runOnce(name: string, extraArgs: string[], env: Record<string, string>): Promise<Scenario> {
+/** A warm `run`: its wall time and report. */
+async function run(
+  name: string,
+  extra: string[] = [],
+): Promise<{ seconds: number; report: RunReport; exitCode: number }> {
+  process.stderr.write(`\n=== ${name} ===\n`);
   const out = await dir({ unsafeCleanup: true });
   const json = join(out.path, 'report.json');
-  const started = Date.now();
-  process.stderr.write(`\n=== ${name} ===\n`);
-  const result = await execa(
-    'node',
-    [join(projectRoot, 'bin', 'syscall-lab.mjs'), 'run', '--kernel', kernel, '--json', json, ...extraArgs],
-    {
-      reject: false,
-      env,
-      stdout: 'ignore',
-      stderr: 'inherit',
-    },
-  );
+  const result = await timed('node', [cli, 'run', '--kernel', kernel, '--json', json, ...extra]);
   const [report] = (JSON.parse(readFileSync(json, 'utf8')) as { runs: RunReport[] }).runs;
-  if (!report) throw new Error(`${name}: the JSON report holds no run (exit ${result.exitCode})`);
   await out.cleanup();
-  return { name, report, exitCode: result.exitCode, wallSeconds: (Date.now() - started) / 1000 };
+  if (!report) throw new Error(`${name}: no report (exit ${result.exitCode})`);
+  return { seconds: result.seconds, report, exitCode: result.exitCode };
 }
 
-/** A copy of the default patch set with one line of one patch changed (same line count). */
+/** The stock and patched builds of the default patch set (built now when not cached). */
+async function builds(): Promise<{ stock: string; patched: string }> {
+  const result = await timed('node', [cli, 'build', '--kernel', kernel]);
+  const dirs = [...result.stdout.matchAll(/^(\S+): (\S+)/gm)].map(([, release, path]) => ({ release, path }));
+  const stock = dirs.find((build) => build.release?.endsWith('-stock'))?.path;
+  const patched = dirs.find((build) => build.release?.includes('-patched-'))?.path;
+  if (!stock || !patched) throw new Error(`syscall-lab build printed no builds:\n${result.stdout}`);
+  return { stock, patched };
+}
+
+/** bench/by-hand.sh on the same bzImages, numbers, probe, header and userland files as `run`. */
+async function byHand(built: { stock: string; patched: string }): Promise<Record<string, number>> {
+  process.stderr.write('\n=== by-hand baseline ===\n');
+  const read = (file: string): string => readFileSync(join(built.patched, file), 'utf8');
+  const number = (name: string): string =>
+    new RegExp(`^(\\d+)\\s+\\S+\\s+${name}\\s`, 'm').exec(read('syscall_64.tbl'))?.[1] ?? '';
+  const work = await dir({ unsafeCleanup: true });
+  const header = join(work.path, 'syscall-lab-syscalls.h');
+  writeFileSync(header, ['callcount', 'taskcount'].map((name) => `#define SYS_${name} ${number(name)}\n`).join(''));
+  const userland = ['examples', 'tests'].flatMap((folder) =>
+    readdirSync(join(projectRoot, 'userland', folder))
+      .filter((file) => file.endsWith('.c'))
+      .flatMap((file) => ['--userland', join(projectRoot, 'userland', folder, file)]),
+  );
+  const result = await execa(
+    'bash',
+    [
+      join(projectRoot, 'bench', 'by-hand.sh'),
+      ...['--stock', join(built.stock, 'bzImage'), '--patched', join(built.patched, 'bzImage')],
+      ...['--callcount', number('callcount'), '--taskcount', number('taskcount')],
+      ...['--probe', join(projectRoot, 'src', 'checks', 'guest', 'probe.c'), '--header', header],
+      ...userland,
+    ],
+    { stderr: 'inherit' },
+  );
+  await work.cleanup();
+  return Object.fromEntries(
+    result.stdout.split('\n').flatMap((line) => {
+      const [name, value] = line.split(' ');
+      return name && value ? [[name, Number(value)]] : [];
+    }),
+  );
+}
+
+/** `test` on a VM kept by `boot`: the second of two, after one userland program was edited. */
+async function testOnKeptVm(): Promise<{ first: number; edited: number }> {
+  process.stderr.write('\n=== boot, test, edit one program, test ===\n');
+  const userland = await dir({ unsafeCleanup: true });
+  cpSync(join(projectRoot, 'userland', 'tests'), userland.path, { recursive: true });
+  await timed('node', [cli, 'boot', '--kernel', kernel]);
+  const first = await timed('node', [cli, 'test', '--userland', userland.path]);
+  const program = join(userland.path, 'callcount_monotonic.c');
+  writeFileSync(program, `${readFileSync(program, 'utf8')}\n/* edited ${Date.now()} */\n`);
+  const edited = await timed('node', [cli, 'test', '--userland', userland.path]);
+  await timed('node', [cli, 'clean', '--vms']);
+  await userland.cleanup();
+  return { first: first.seconds, edited: edited.seconds };
+}
+
+/** A copy of the default patch set with one code line of callcount.c changed (ccache cannot serve it). */
 async function editedPatchSet(): Promise<string> {
   const copy = await dir({ unsafeCleanup: true });
-  const source = join(projectRoot, `patches-${kernel}`);
-  cpSync(source, copy.path, { recursive: true });
-  const first = join(copy.path, '0001-callcount.patch');
-  const text = readFileSync(first, 'utf8');
-  writeFileSync(
-    first,
-    text.replace('+ * callcount(2): how many times', `+ * callcount(2): how many times (bench ${Date.now()})`),
-  );
+  cpSync(join(projectRoot, `patches-${kernel}`), copy.path, { recursive: true });
+  const patch = readdirSync(copy.path).find((file) => file.includes('callcount'));
+  if (!patch) throw new Error(`patches-${kernel} has no callcount patch`);
+  const file = join(copy.path, patch);
+  const text = readFileSync(file, 'utf8');
+  const changed = text.replace(/^(\+.*pr_debug\(")([^"]*)"/m, `$1$2 (bench ${Date.now()})"`);
+  if (changed === text) throw new Error(`${file}: no pr_debug line to change`);
+  writeFileSync(file, changed);
   return copy.path;
 }
 
-function print(scenarios: Scenario[]): void {
-  const phases = [...new Set(scenarios.flatMap((s) => s.report.phases.map((p) => p.name)))];
-  const width = Math.max(...phases.map((p) => p.length), 14);
-  const header = ['phase'.padEnd(width), ...scenarios.map((s) => s.name.padStart(14))].join('  ');
-  const rows = phases.map((phase) =>
-    [
-      phase.padEnd(width),
-      ...scenarios.map((s) => {
-        const p = s.report.phases.find((x) => x.name === phase);
-        return (p ? `${p.seconds.toFixed(1)}${p.cached ? ' (c)' : ''}` : '-').padStart(14);
-      }),
-    ].join('  '),
-  );
-  const total = ['wall clock'.padEnd(width), ...scenarios.map((s) => s.wallSeconds.toFixed(1).padStart(14))].join('  ');
-  const verdicts = ['exit code'.padEnd(width), ...scenarios.map((s) => String(s.exitCode).padStart(14))].join('  ');
-  process.stdout.write(
-    `\nkernel ${kernel}, accel ${scenarios[0]?.report.accel}; seconds, (c) = from cache; boot-* = QEMU start to first SSH command\n`,
-  );
-  process.stdout.write([header, ...rows, total, verdicts].join('\n') + '\n');
+async function helpMedian(): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < 10; i++) times.push((await timed('node', [cli, '--help'])).seconds);
+  return times.sort((a, b) => a - b)[5] ?? NaN;
 }
 
-function spread(values: number[]): string {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
-  return `min ${sorted[0]?.toFixed(1)} s, median ${at(0.5).toFixed(1)} s, p90 ${at(0.9).toFixed(1)} s, max ${sorted.at(-1)?.toFixed(1)} s`;
+/** Forget the remembered stock controls: the run boots the stock kernel and runs the control. */
+function forgetStockControls(): void {
+  rmSync(join(cacheRoot(), 'controls'), { recursive: true, force: true });
+}
+
+interface Row {
+  figure: string;
+  seconds: number | undefined;
+  /** What it is divided by for the ratio column (a by-hand figure). */
+  baseline?: number | undefined;
+  goal: string;
+}
+
+function table(rows: Row[], machine: string): string {
+  const head = ['figure', 'seconds', 'ratio', 'goal'];
+  const cells = rows.map((row) => [
+    row.figure,
+    row.seconds === undefined ? 'not run' : row.seconds.toFixed(1),
+    row.seconds !== undefined && row.baseline ? `${(row.seconds / row.baseline).toFixed(2)}x` : '',
+    row.goal,
+  ]);
+  const widths = head.map((title, i) => Math.max(title.length, ...cells.map((cell) => (cell[i] ?? '').length)));
+  const line = (cell: string[]): string => `| ${cell.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
+  return [machine, '', line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...cells.map(line)].join(
+    '\n',
+  );
 }
 
 async function soakRuns(cycles: number): Promise<void> {
   const boots: number[] = [];
-  let failedRuns = 0;
+  let failed = 0;
   for (let i = 1; i <= cycles; i++) {
-    const { report, exitCode } = await runOnce(`soak ${i}/${cycles}`, [], { ...process.env } as Record<string, string>);
-    boots.push(...report.phases.filter((p) => p.name.startsWith('boot-')).map((p) => p.seconds));
+    const { report, exitCode } = await run(`soak ${i}/${cycles}`);
+    boots.push(...report.phases.filter((p) => p.name.startsWith('boot-') && !p.cached).map((p) => p.seconds));
     if (exitCode !== 0) {
-      failedRuns++;
+      failed++;
       const failing = report.checks.filter((c) => c.status === 'fail').map((c) => c.name);
-      process.stdout.write(
-        `cycle ${i}: exit ${exitCode}${failing.length ? `, failed: ${failing.join(', ')}` : ''}${report.error ? `, error: ${report.error.split('\n')[0]}` : ''}\n`,
-      );
+      process.stdout.write(`cycle ${i}: exit ${exitCode}${failing.length ? `, failed: ${failing.join(', ')}` : ''}\n`);
     }
   }
+  const sorted = boots.sort((a, b) => a - b);
   process.stdout.write(
-    `\nsoak: ${cycles} cycles of kernel ${kernel}, ${failedRuns} failed (expect 0)\nboot-to-SSH over ${boots.length} boots: ${spread(boots)}\n`,
+    `soak: ${cycles} runs of ${kernel}, ${failed} failed (expect 0); boot-to-SSH min ${sorted[0]} s, median ${sorted[Math.floor(sorted.length / 2)]} s, max ${sorted.at(-1)} s\n`,
   );
 }
 
-const scenarios: Scenario[] = [];
-const baseEnv = { ...process.env } as Record<string, string>;
-if (soak > 0) {
-  await soakRuns(soak);
+if (args.soak) {
+  await soakRuns(Number(args.soak));
   process.exit(0);
 }
-if (cold) {
-  const coldCache = await dir({ unsafeCleanup: true });
-  scenarios.push(await runOnce('cold', [], { ...baseEnv, SYSCALL_LAB_CACHE: coldCache.path }));
-  scenarios.push(await runOnce('warm', [], { ...baseEnv, SYSCALL_LAB_CACHE: coldCache.path }));
-  const edited = await editedPatchSet();
-  scenarios.push(
-    await runOnce('incremental', ['--patches', edited], { ...baseEnv, SYSCALL_LAB_CACHE: coldCache.path }),
-  );
-  await coldCache.cleanup();
-} else {
-  scenarios.push(await runOnce('warm', [], baseEnv));
-  scenarios.push(await runOnce('incremental', ['--patches', await editedPatchSet()], baseEnv));
-}
-print(scenarios);
+const built = await builds();
+const hand = await byHand(built);
+forgetStockControls();
+const uncached = await run('run, stock control run');
+const cached = await run('run, stock control cached');
+const kept = await testOnKeptVm();
+const incremental = await run('edit one code line of callcount.c, then run', ['--patches', await editedPatchSet()]);
+const help = await helpMedian();
+const peer = await virtmeNg(join(built.stock, 'bzImage'));
+const bootToSsh = (report: RunReport, phase: string): number | undefined =>
+  report.phases.find((p) => p.name === phase && !p.cached)?.seconds;
+const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, accel ${uncached.report.accel}, kernel ${uncached.report.kernel.version}, ${new Date().toISOString().slice(0, 10)}`;
+process.stdout.write(
+  `\n${table(
+    [
+      {
+        figure: 'by-hand: both boots and all the work (bench/by-hand.sh)',
+        seconds: hand.total,
+        baseline: hand.total,
+        goal: '',
+      },
+      {
+        figure: 'by-hand: stock boot → first SSH command',
+        seconds: hand['boot-to-ssh-stock'],
+        goal: 'measured-here.md: about 6 s',
+      },
+      {
+        figure: 'run, stock control run',
+        seconds: uncached.seconds,
+        baseline: hand.total,
+        goal: '≤ 1.10x by-hand (best effort)',
+      },
+      { figure: 'run, stock control cached', seconds: cached.seconds, baseline: hand.total, goal: '≤ 20 s' },
+      {
+        figure: 'run: patched boot → first SSH command',
+        seconds: bootToSsh(cached.report, 'boot-patched'),
+        baseline: hand['boot-to-ssh-patched'],
+        goal: '',
+      },
+      { figure: 'run: patched checks', seconds: bootToSsh(cached.report, 'checks-patched'), goal: '' },
+      { figure: '`test` on a kept VM, first', seconds: kept.first, goal: '' },
+      { figure: '`test` on a kept VM, one program edited', seconds: kept.edited, goal: '≤ 5 s' },
+      { figure: 'edit one code line → verdict', seconds: incremental.seconds, goal: '≤ 45 s (best effort)' },
+      { figure: '`--help` (median of 10)', seconds: help, goal: '≤ 0.3 s' },
+      {
+        figure: `virtme-ng: boot + one command (${peer.how})`,
+        seconds: peer.seconds,
+        baseline: hand['boot-to-ssh-stock'],
+        goal: '',
+      },
+    ],
+    machine,
+  )}\n`,
+);
+process.stdout.write(
+  `exit codes: ${[uncached, cached, incremental].map((r) => r.exitCode).join(', ')} (expect 0, 0, 0)\n`,
+);

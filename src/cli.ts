@@ -75,6 +75,11 @@ function runOptions(y: Argv, env: NodeJS.ProcessEnv, argv: string[]): Argv {
     .option('memory', { type: 'number', default: defaults.memory, describe: 'guest memory in MiB' })
     .option('jobs', { type: 'number', default: defaults.jobs, describe: 'parallel make jobs' })
     .option('boot-timeout', { type: 'number', describe: 'seconds to wait for SSH (default 60, x4 under TCG)' })
+    .option('command-timeout', {
+      type: 'number',
+      describe:
+        'seconds a guest command (a check, a userland program) may run before it is killed (default 30, x4 under TCG)',
+    })
     .option('lock-timeout', {
       type: 'number',
       default: defaults.lockTimeout,
@@ -103,6 +108,7 @@ async function toOptions(argv: Record<string, unknown>): Promise<Options> {
     'memory',
     'jobs',
     'bootTimeout',
+    'commandTimeout',
     'json',
     'junit',
     'keep',

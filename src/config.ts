@@ -24,6 +24,7 @@ export const optionsSchema = z
     memory: z.number().int().min(256).max(65536),
     jobs: z.number().int().min(1),
     bootTimeout: z.number().positive().optional(),
+    commandTimeout: z.number().positive().optional(),
     json: z.string().min(1).optional(),
     junit: z.string().min(1).optional(),
     keep: z.boolean(),

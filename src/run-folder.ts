@@ -191,4 +191,6 @@ export interface KeptVm {
   userlandFiles: string[];
   console: string;
   accel: Accel;
+  /** The run's guest command timeout in ms (absent in a VM kept by an older syscall-lab). */
+  commandTimeout?: number;
 }

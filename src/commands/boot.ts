@@ -3,6 +3,7 @@ import { BadInputError, ExitCode } from '../errors.ts';
 import type { Emit } from '../events.ts';
 import { RunFolder } from '../run-folder.ts';
 import { buildKernels } from '../stages/builds.ts';
+import { commandTimeoutMs } from '../stages/checks.ts';
 import { createMachine } from '../stages/machine.ts';
 import { prepareRuns } from '../stages/prepare.ts';
 import { keptRecord, machineRequest } from '../stages/run-kernel.ts';
@@ -33,6 +34,11 @@ export async function bootCommand(options: Options, which: 'stock' | 'patched', 
     emit({ type: 'info', scope, text: `rebooting into ${built.patched.release}` });
     await vm.reboot(patchedKernel);
   }
-  emit({ type: 'info', text: vm.keep(keptRecord(which, built, plan, vm.consoleLogs, accel)) });
+  emit({
+    type: 'info',
+    text: vm.keep(
+      keptRecord(which, built, plan, vm.consoleLogs, accel, commandTimeoutMs(options.commandTimeout, accel)),
+    ),
+  });
   return ExitCode.ok;
 }

@@ -5,7 +5,7 @@ import type { Emit } from '../events.ts';
 import { projectRoot } from '../paths.ts';
 import type { RunReport } from '../report/model.ts';
 import { RunFolder } from '../run-folder.ts';
-import { runCheckStage } from '../stages/checks.ts';
+import { commandTimeoutMs, runCheckStage } from '../stages/checks.ts';
 import { anyFailed, writeReports, type ReportTargets } from '../stages/report.ts';
 import { AttachedQemuMachine } from '../vm/attached.ts';
 
@@ -50,7 +50,7 @@ export async function testCommand(request: TestRequest, emit: Emit): Promise<num
     kernelVersion: kept.kernelVersion,
     userlandFiles,
     headerFile: kept.headerFile,
-    accel: kept.accel,
+    commandTimeout: kept.commandTimeout ?? commandTimeoutMs(undefined, kept.accel),
   };
   report.checks.push(...(await runCheckStage(kept.stage, machine, facts, kept.release, emit)).results);
   await writeReports([report], request, emit);

@@ -25,7 +25,13 @@ export interface CheckFacts {
   userlandFiles: string[];
   /** The generated syscall header on the host (uploaded to the guest). */
   headerFile: string;
-  accel: Accel;
+  /** How long one guest command (a check's, a userland program) may take, in ms (commandTimeoutMs). */
+  commandTimeout: number;
+}
+
+/** --command-timeout SECONDS as given, else 30 s scaled for the accelerator (x4 under TCG); in ms. */
+export function commandTimeoutMs(seconds: number | undefined, accel: Accel): number {
+  return (seconds ?? 30 * timeoutScale(accel)) * 1000;
 }
 
 /** What the checks of one kernel get: the machine (the only way to the guest), the run's facts and what the guest compiled. */
@@ -35,7 +41,7 @@ export function checkContext(machine: Machine, facts: CheckFacts, compiled: Gues
     added: facts.added,
     probe: compiled.probe,
     guestDir,
-    commandTimeout: 30_000 * timeoutScale(facts.accel),
+    commandTimeout: facts.commandTimeout,
     patchedRelease: facts.patchedRelease,
     kernelVersion: facts.kernelVersion,
     userlandFiles: facts.userlandFiles,
@@ -64,7 +70,7 @@ export async function runCheckStage(
   scope: string,
   emit: Emit = silent,
 ): Promise<StageOutcome> {
-  const commandTimeout = 30_000 * timeoutScale(facts.accel);
+  const { commandTimeout } = facts;
   const console = machine.console();
   const preparation = console.mark();
   const windows: ConsoleSpan[] = [];

@@ -9,7 +9,7 @@ import { BootError } from '../vm/machine.ts';
 import { buildKernels, type BuiltKernels } from './builds.ts';
 import { allChecks } from '../checks/index.ts';
 import { CheckAbortedError, notRun } from './check-runner.ts';
-import { runCheckStage, type CheckFacts } from './checks.ts';
+import { commandTimeoutMs, runCheckStage, type CheckFacts } from './checks.ts';
 import { backendOf } from './machine.ts';
 import type { CheckedRun } from './patch-check.ts';
 import type { PlannedRun } from './plan.ts';
@@ -81,7 +81,7 @@ export async function runKernel(plan: CheckedRun, env: KernelRunEnvironment): Pr
       patchedRelease: built.patched.release,
       kernelVersion: built.patched.version,
       userlandFiles: plan.userlandFiles,
-      accel,
+      commandTimeout: commandTimeoutMs(options.commandTimeout, accel),
     };
     // A stock control remembered from an earlier run of the same stock build: the machine boots the
     // patched kernel first, if its backend can (Vagrant's control runs on its box's kernel, every time).
@@ -132,7 +132,11 @@ export async function runKernel(plan: CheckedRun, env: KernelRunEnvironment): Pr
     }
     const patched = await clock.time('checks-patched', () => runCheckStage('patched', vm, facts, scope, emit));
     report.checks.push(...patched.results);
-    if (env.keep) emit({ type: 'info', text: vm.keep(keptRecord('patched', built, plan, vm.consoleLogs, accel)) });
+    if (env.keep)
+      emit({
+        type: 'info',
+        text: vm.keep(keptRecord('patched', built, plan, vm.consoleLogs, accel, facts.commandTimeout)),
+      });
     return { report, exitCode: verdictOf(report, stockCrashed) };
   } catch (error) {
     return stoppedEarly(report, error);
@@ -208,6 +212,7 @@ export function keptRecord(
   plan: PlannedRun,
   consoleLogs: string[],
   accel: Accel,
+  commandTimeout: number,
 ): KeptVm {
   return {
     stage,
@@ -219,6 +224,7 @@ export function keptRecord(
     userlandFiles: plan.userlandFiles,
     console: consoleLogs.at(-1) ?? '',
     accel,
+    commandTimeout,
   };
 }
 

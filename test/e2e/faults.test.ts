@@ -63,7 +63,15 @@ describe('faults', () => {
     const userland = await dir({ unsafeCleanup: true });
     mkdirSync(userland.path, { recursive: true });
     writeFileSync(join(userland.path, 'hangs.c'), '#include <unistd.h>\nint main(void) { for (;;) pause(); }\n');
-    const { exitCode, report } = await runCli(['--kernel', '6.1', '--userland', userland.path]);
+    // --command-timeout 30: the hang is killed after 30 s, not the default 120 s under TCG.
+    const { exitCode, report } = await runCli([
+      '--kernel',
+      '6.1',
+      '--userland',
+      userland.path,
+      '--command-timeout',
+      '20',
+    ]);
     const run = report.runs[0]!;
     expect(exitCode).toBe(1);
     const hang = run.checks.find((check) => check.name === 'userland:hangs.c')!;

@@ -11,7 +11,7 @@ import type { SyscallEntry } from '../../src/kernel/syscalls.ts';
 import { projectRoot } from '../../src/paths.ts';
 import type { CheckResult } from '../../src/report/model.ts';
 import { CheckAbortedError, runChecks } from '../../src/stages/check-runner.ts';
-import { runCheckStage, type CheckFacts } from '../../src/stages/checks.ts';
+import { commandTimeoutMs, runCheckStage, type CheckFacts } from '../../src/stages/checks.ts';
 import { MachineGoneError, type ExecResult, type Machine } from '../../src/vm/machine.ts';
 import {
   RecordedMachine,
@@ -260,7 +260,7 @@ describe('runCheckStage', () => {
     kernelVersion: '6.1.192',
     userlandFiles: [],
     headerFile: header(),
-    accel,
+    commandTimeout: commandTimeoutMs(undefined, accel),
   });
   /** The run's generated syscall header, on the host. */
   const header = (): string => {
@@ -310,6 +310,14 @@ describe('runCheckStage', () => {
     await runCheckStage('stock', tcg, facts('tcg'), '6.1');
     expect(kvm.timeouts).toEqual([30_000, 60_000, 30_000, 30_000]);
     expect(tcg.timeouts).toEqual([120_000, 240_000, 120_000, 120_000]);
+  });
+
+  it('takes --command-timeout as given, unscaled, for every guest command', async () => {
+    expect(commandTimeoutMs(10, 'tcg')).toBe(10_000);
+    expect(commandTimeoutMs(undefined, 'tcg')).toBe(120_000);
+    const machine = new RecordedMachine(healthyGuest);
+    await runCheckStage('stock', machine, { ...facts('tcg'), commandTimeout: commandTimeoutMs(10, 'tcg') }, '6.1');
+    expect(machine.timeouts).toEqual([10_000, 20_000, 10_000, 10_000]);
   });
 
   it('runs the patched checks, and not the negative control, on the patched kernel', async () => {
