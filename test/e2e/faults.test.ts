@@ -70,7 +70,7 @@ describe('faults', () => {
       '--userland',
       userland.path,
       '--command-timeout',
-      '20',
+      '30',
     ]);
     const run = report.runs[0]!;
     expect(exitCode).toBe(1);
