@@ -187,6 +187,11 @@ export async function main(
       (y) =>
         fromEnv(y, env, ['userland'])
           .option('run', { type: 'string', describe: 'run folder (default: the newest kept one)' })
+          .option('all', {
+            type: 'boolean',
+            describe:
+              'run the built-in checks again too (by default they are reported from their last run on this boot)',
+          })
           .option('userland', { type: 'string', describe: 'folder of C test programs replacing userland/tests' })
           .option('json', { type: 'string', describe: 'write the JSON report here' })
           .option('junit', { type: 'string', describe: 'write a JUnit XML report here' }),

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import { BadInputError } from './errors.ts';
 import type { SyscallEntry } from './kernel/syscalls.ts';
+import type { RememberedResults } from './report/model.ts';
 import type { Accel } from './vm/accel.ts';
 import { cache } from './kernel/cache.ts';
 import { commandLineNames, isAlive, killGroup, killProcess } from './reaper.ts';
@@ -193,4 +194,9 @@ export interface KeptVm {
   accel: Accel;
   /** The run's guest command timeout in ms (absent in a VM kept by an older syscall-lab). */
   commandTimeout?: number;
+  /**
+   * The built-in checks' last results on this boot (by `run --keep` or a `test` that ran them):
+   * a later `test` reruns the userland programs only and reports these as cached (`test --all` reruns them).
+   */
+  builtinResults?: RememberedResults;
 }

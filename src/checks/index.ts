@@ -1,3 +1,4 @@
+import type { CheckResult } from '../report/model.ts';
 import type { Check } from './check.ts';
 import { badPointerEfault } from './bad-pointer-efault.ts';
 import { callcountIncrements } from './callcount-increments.ts';
@@ -17,3 +18,11 @@ export const allChecks: Check[] = [
   badPointerEfault,
   userland,
 ];
+
+/** The check that compiles and runs the userland programs (what `test` reruns on a kept VM). */
+export const runsUserland = (check: Check): boolean => check === userland;
+
+/** The built-in checks' results: neither a userland program's nor the console's judgement. */
+export function builtinResults(results: CheckResult[]): CheckResult[] {
+  return results.filter((result) => !/^(userland|kernel-console):/.test(result.name));
+}

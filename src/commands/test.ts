@@ -5,7 +5,9 @@ import type { Emit } from '../events.ts';
 import { projectRoot } from '../paths.ts';
 import type { RunReport } from '../report/model.ts';
 import { RunFolder } from '../run-folder.ts';
+import { builtinResults, runsUserland } from '../checks/index.ts';
 import { commandTimeoutMs, runCheckStage } from '../stages/checks.ts';
+import { cachedResults } from '../stages/stock-control.ts';
 import { anyFailed, writeReports, type ReportTargets } from '../stages/report.ts';
 import { AttachedQemuMachine } from '../vm/attached.ts';
 
@@ -14,6 +16,8 @@ export interface TestRequest extends ReportTargets {
   run?: string | undefined;
   /** Test programs replacing userland/tests (the talk's examples always run). */
   userland?: string | undefined;
+  /** Run the built-in checks again too, not only the userland programs. */
+  all?: boolean | undefined;
 }
 
 /**
@@ -52,7 +56,24 @@ export async function testCommand(request: TestRequest, emit: Emit): Promise<num
     headerFile: kept.headerFile,
     commandTimeout: kept.commandTimeout ?? commandTimeoutMs(undefined, kept.accel),
   };
-  report.checks.push(...(await runCheckStage(kept.stage, machine, facts, kept.release, emit)).results);
+  // The kernel and the boot are the ones the built-in checks already ran on: unless --all, only the
+  // userland programs run again (an edited one compiled again), and the built-in results are reported cached.
+  const remembered = request.all ? undefined : kept.builtinResults;
+  const cached = remembered ? cachedResults(remembered) : [];
+  for (const result of cached) emit({ type: 'check', scope: kept.release, result });
+  const outcome = await runCheckStage(
+    kept.stage,
+    machine,
+    facts,
+    kept.release,
+    emit,
+    remembered ? runsUserland : undefined,
+  );
+  report.checks.push(...cached, ...outcome.results);
+  if (!remembered) {
+    const date = new Date().toISOString();
+    folder.writeKept({ ...kept, builtinResults: { results: builtinResults(outcome.results), run: folder.dir, date } });
+  }
   await writeReports([report], request, emit);
   return anyFailed([report]) ? ExitCode.checkFailed : ExitCode.ok;
 }

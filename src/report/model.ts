@@ -18,8 +18,15 @@ export interface CheckResult {
   /** When the check started (ISO 8601) and how long it took, in seconds. */
   started?: string;
   seconds?: number;
-  /** A stock control remembered from an earlier run: that run's folder and date. */
+  /** A result remembered (a stock control from an earlier run, a kept VM's earlier checks): where and when it ran. */
   cachedFrom?: { run: string; date: string };
+}
+
+/** Results remembered for reuse, with the run folder and date they came from. */
+export interface RememberedResults {
+  results: CheckResult[];
+  run: string;
+  date: string;
 }
 
 export interface PhaseTiming {

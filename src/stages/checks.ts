@@ -69,6 +69,8 @@ export async function runCheckStage(
   facts: CheckFacts,
   scope: string,
   emit: Emit = silent,
+  /** Which of the stage's checks run (`test` on a kept VM: only the userland programs); the console is judged always. */
+  include: (check: Check) => boolean = () => true,
 ): Promise<StageOutcome> {
   const { commandTimeout } = facts;
   const console = machine.console();
@@ -96,7 +98,7 @@ export async function runCheckStage(
     const programs = stage === 'patched' ? facts.userlandFiles.filter((file) => willRun(file, facts.added)) : [];
     const compiled = await compileGuestPrograms(machine, guestDir, facts.headerFile, programs, commandTimeout);
     context = checkContext(machine, facts, compiled);
-    const checks = allChecks.filter((check) => check.stage === stage);
+    const checks = allChecks.filter((check) => check.stage === stage && include(check));
     results = await runChecks(checks, context, scope, emit, windows);
   } catch (error) {
     if (!(error instanceof CheckAbortedError)) throw error;

@@ -1,13 +1,13 @@
 import type { Options } from '../config.ts';
 import { ExitCode, LabError } from '../errors.ts';
 import { PhaseClock, type Emit } from '../events.ts';
-import type { RunReport } from '../report/model.ts';
+import type { RememberedResults, RunReport } from '../report/model.ts';
 import type { KeptVm, RunFolder } from '../run-folder.ts';
 import { timeoutScale, type Accel } from '../vm/accel.ts';
 import type { Backend, MachineRequest } from '../vm/backend.ts';
 import { BootError } from '../vm/machine.ts';
 import { buildKernels, type BuiltKernels } from './builds.ts';
-import { allChecks } from '../checks/index.ts';
+import { allChecks, builtinResults } from '../checks/index.ts';
 import { CheckAbortedError, notRun } from './check-runner.ts';
 import { commandTimeoutMs, runCheckStage, type CheckFacts } from './checks.ts';
 import { backendOf } from './machine.ts';
@@ -135,7 +135,13 @@ export async function runKernel(plan: CheckedRun, env: KernelRunEnvironment): Pr
     if (env.keep)
       emit({
         type: 'info',
-        text: vm.keep(keptRecord('patched', built, plan, vm.consoleLogs, accel, facts.commandTimeout)),
+        text: vm.keep(
+          keptRecord('patched', built, plan, vm.consoleLogs, accel, facts.commandTimeout, {
+            results: builtinResults(patched.results),
+            run: folder.dir,
+            date: new Date().toISOString(),
+          }),
+        ),
       });
     return { report, exitCode: verdictOf(report, stockCrashed) };
   } catch (error) {
@@ -213,6 +219,7 @@ export function keptRecord(
   consoleLogs: string[],
   accel: Accel,
   commandTimeout: number,
+  builtins?: RememberedResults,
 ): KeptVm {
   return {
     stage,
@@ -225,6 +232,7 @@ export function keptRecord(
     console: consoleLogs.at(-1) ?? '',
     accel,
     commandTimeout,
+    ...(builtins ? { builtinResults: builtins } : {}),
   };
 }
 

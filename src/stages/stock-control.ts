@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { cache } from '../kernel/cache.ts';
 import type { SyscallEntry } from '../kernel/syscalls.ts';
 import { projectRoot } from '../paths.ts';
-import type { CheckResult } from '../report/model.ts';
+import type { CheckResult, RememberedResults } from '../report/model.ts';
 
 /**
  * The stock kernel's negative control, remembered: the stock build of a source and config is
@@ -13,13 +13,9 @@ import type { CheckResult } from '../report/model.ts';
  * that result instead of booting it again. Reports mark it `cached`, with the run and date it
  * came from; the patched kernel's checks always run.
  */
-export interface StockControl {
-  results: CheckResult[];
+export interface StockControl extends RememberedResults {
   /** `uname -r` of the stock kernel that ran it. */
   release: string;
-  /** The run folder and the date of the run that ran it. */
-  run: string;
-  date: string;
 }
 
 const harnessVersion = (JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as { version: string })
@@ -54,13 +50,13 @@ export function saveStockControl(key: string, control: StockControl): void {
   renameSync(part, file(key));
 }
 
-/** The remembered results as this run reports them: marked cached, with where they came from. */
-export function cachedResults(control: StockControl): CheckResult[] {
-  return control.results.map((result) => ({
+/** Remembered results as this run reports them: marked cached, with where they came from. */
+export function cachedResults(remembered: RememberedResults): CheckResult[] {
+  return remembered.results.map((result) => ({
     ...result,
-    actual: `${result.actual} (cached from ${control.date})`,
-    details: `${result.details}${result.details ? '\n' : ''}cached: ran in ${control.run} on ${control.date}`,
-    cachedFrom: { run: control.run, date: control.date },
+    actual: `${result.actual} (cached from ${remembered.date})`,
+    details: `${result.details}${result.details ? '\n' : ''}cached: ran in ${remembered.run} on ${remembered.date}`,
+    cachedFrom: { run: remembered.run, date: remembered.date },
     seconds: 0,
   }));
 }

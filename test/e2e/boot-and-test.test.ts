@@ -35,7 +35,14 @@ describe('boot, then test the kept VM', () => {
       const failing = await cli(['test', '--userland', userland.path]);
       expect(failing.exitCode, failing.all).toBe(1);
       expect(failing.stdout).toMatch(/FAIL\s+userland:broken\.c/);
+      // Same kernel, same boot: the built-in checks are reported from the first `test`, marked so.
+      expect(failing.stdout).toMatch(/PASS\s+taskcount-matches-top \(cached\)/);
       await userland.cleanup();
+
+      const all = await cli(['test', '--all']);
+      expect(all.exitCode, all.all).toBe(0);
+      expect(all.stdout).toMatch(/PASS\s+taskcount-matches-top\s/);
+      expect(all.stdout).not.toContain('(cached)');
     } finally {
       await cli(['clean', '--vms']);
     }

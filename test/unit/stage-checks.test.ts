@@ -11,6 +11,7 @@ import type { SyscallEntry } from '../../src/kernel/syscalls.ts';
 import { projectRoot } from '../../src/paths.ts';
 import type { CheckResult } from '../../src/report/model.ts';
 import { CheckAbortedError, runChecks } from '../../src/stages/check-runner.ts';
+import { builtinResults, runsUserland } from '../../src/checks/index.ts';
 import { commandTimeoutMs, runCheckStage, type CheckFacts } from '../../src/stages/checks.ts';
 import { MachineGoneError, type ExecResult, type Machine } from '../../src/vm/machine.ts';
 import {
@@ -336,6 +337,22 @@ describe('runCheckStage', () => {
     // The shipped programs of the patched stage are compiled in the same step as the probe.
     expect(machine.commands[1]).toMatch(/-o ..\/..\/build\/[0-9a-f]{16}\/callcount_example callcount_example.c &/);
     expect(machine.commands.filter((command) => command.includes('compile()'))).toHaveLength(1);
+  });
+
+  it('runs only the checks asked for (test on a kept VM: the userland programs), and judges the console', async () => {
+    const machine = new RecordedMachine(healthyGuest);
+    const example = join(projectRoot, 'userland', 'examples', 'callcount_example.c');
+    const { results } = await runCheckStage(
+      'patched',
+      machine,
+      { ...facts(), userlandFiles: [example] },
+      '6.1',
+      undefined,
+      runsUserland,
+    );
+    expect(results.map((r) => r.name)).toEqual(['userland:callcount_example.c', 'kernel-console:patched']);
+    expect(machine.commands.some((command) => / (call|efault|alternate|proc) /.test(command))).toBe(false);
+    expect(builtinResults(results)).toEqual([]);
   });
 
   it('stops with an infrastructure error (exit 3) when the probe does not compile', async () => {
