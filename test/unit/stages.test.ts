@@ -1,7 +1,6 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseOptions } from '../../src/config.ts';
 import { BadInputError } from '../../src/errors.ts';
 import type { LabEvent } from '../../src/events.ts';
 import { shortHash } from '../../src/kernel/cache.ts';
@@ -15,7 +14,8 @@ import { runKernel } from '../../src/stages/run-kernel.ts';
 import type { Backend } from '../../src/vm/backend.ts';
 import type { BootableKernel, ConsoleLog, ExecResult, RunMachine } from '../../src/vm/machine.ts';
 import { makeFakeBuild, type FakeBuild } from './support/fake-build.ts';
-import { compileAnswer } from './support/recorded-machine.ts';
+import { compileAnswer, textConsole } from './support/recorded-machine.ts';
+import { testOptions } from './support/options.ts';
 import { callcountPatch } from './support/fake-kernel.ts';
 import { useTempDirs } from './support/temp.ts';
 
@@ -44,20 +44,7 @@ afterEach(() => {
 });
 
 const options = (extra: Record<string, unknown> = {}) =>
-  parseOptions({
-    kernel: [fake.tree],
-    patches: fake.patches,
-    backend: 'qemu',
-    box: 'debian/bookworm64',
-    provider: 'libvirt',
-    buildInGuest: false,
-    accel: 'tcg',
-    cpus: 1,
-    memory: 512,
-    jobs: 1,
-    keep: false,
-    ...extra,
-  });
+  testOptions({ kernel: [fake.tree], patches: fake.patches, ...extra });
 
 describe('stage 1: planRuns', () => {
   it('validates a kernel tree and a patch set, and asks upgrade-kernel.sh for both build plans', async () => {
@@ -209,12 +196,7 @@ class FakeMachine implements RunMachine {
   }
   async copy(): Promise<void> {}
   console(): ConsoleLog {
-    return {
-      path: '/dev/null',
-      mark: () => this.consoleText.length,
-      since: (mark = 0) => this.consoleText.slice(mark),
-      between: (from, to) => this.consoleText.slice(from, to),
-    };
+    return textConsole(() => this.consoleText);
   }
   async stop(): Promise<void> {
     this.life.push('stop');

@@ -2,13 +2,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { watchCommand, type WatchParts } from '../../src/commands/watch.ts';
-import { parseOptions } from '../../src/config.ts';
 import { BadInputError } from '../../src/errors.ts';
 import type { LabEvent } from '../../src/events.ts';
 import { ChangeFeed, type Changes } from '../../src/file-changes.ts';
 import type { CheckResult } from '../../src/report/model.ts';
 import type { CheckedRun } from '../../src/stages/patch-check.ts';
 import type { KernelRunEnvironment, KernelRunOutcome } from '../../src/stages/run-kernel.ts';
+import { testOptions } from './support/options.ts';
 import { run61 } from './support/sample-runs.ts';
 import { useTempDirs } from './support/temp.ts';
 
@@ -49,20 +49,7 @@ function setUp() {
   const patches = tempDir();
   const userland = tempDir();
   writeFileSync(join(userland, 'hello.c'), 'int main(void) { return 0; }\n');
-  const options = parseOptions({
-    kernel: ['6.1'],
-    patches,
-    userland,
-    backend: 'qemu',
-    box: 'debian/bookworm64',
-    provider: 'libvirt',
-    buildInGuest: false,
-    accel: 'tcg',
-    cpus: 1,
-    memory: 512,
-    jobs: 1,
-    keep: false,
-  });
+  const options = testOptions({ kernel: ['6.1'], patches, userland });
   const plan = { source: { requested: '6.1' }, patchSet: { dir: patches } } as unknown as CheckedRun;
   const changes = new ScriptedChanges();
   const events: LabEvent[] = [];

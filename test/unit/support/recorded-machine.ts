@@ -30,13 +30,18 @@ export class RecordedMachine implements Machine {
     return Promise.resolve();
   }
   console(): ConsoleLog {
-    return {
-      path: '/dev/null',
-      mark: () => this.consoleText.length,
-      since: (mark = 0) => this.consoleText.slice(mark),
-      between: (from, to) => this.consoleText.slice(from, to),
-    };
+    return textConsole(() => this.consoleText);
   }
+}
+
+/** A console log held in memory (`text` gives all of it so far), for fake machines. */
+export function textConsole(text: () => string): ConsoleLog {
+  return {
+    path: '/dev/null',
+    mark: () => text().length,
+    since: (mark = 0) => text().slice(mark),
+    between: (from, to) => text().slice(from, to),
+  };
 }
 
 export const callcount: SyscallEntry = { number: 451, abi: 'common', name: 'callcount', entry: 'sys_callcount' };
