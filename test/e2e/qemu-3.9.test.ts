@@ -61,11 +61,5 @@ describe('Linux 3.9 (the seed talk kernel) with gcc 12 and binutils 2.40', () =>
     expect(await leftoverQemu()).toBe('');
   });
 
-  it('runs a matrix of 6.1 and 3.9 and reports them side by side', async () => {
-    const { exitCode, report, junit, stdout } = await runCli(['--kernel', '6.1', '--kernel', tarball]);
-    expect(exitCode, stdout).toBe(0);
-    expect(report.runs.map((run) => run.kernel.version)).toEqual([expect.stringMatching(/^6\.1\.\d+$/), '3.9.6']);
-    expect(stdout).toContain('matrix');
-    expect((junit.match(/<testsuite /g) ?? []).length).toBe(2);
-  });
+  // The 6.1 + 3.9 matrix is isolation.test.ts's run.
 });
