@@ -7,6 +7,7 @@
  * Never skips: when it cannot run, it fails and says why.
  */
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
@@ -133,6 +134,14 @@ async function main(): Promise<void> {
       'it needs root: it installs packages, makes a network namespace and starts libvirtd (fix: run it as root, as CI does)',
     );
   await installPackages();
+  // Outside the namespace: mmdebstrap needs Debian's archive, which the namespace cannot reach
+  // (only lo is up there: "Temporary failure resolving"). Cached when it exists already.
+  say('the offline box: built now, or the cached one');
+  const box = await execa('node', [join(projectRoot, 'bin', 'syscall-lab.mjs'), 'box', 'build'], {
+    stdio: 'inherit',
+    reject: false,
+  });
+  if (box.exitCode !== 0) fail(`syscall-lab box build failed (exit ${String(box.exitCode)}); see the lines above`);
   if (!existsSync(`/run/netns/${namespace}`)) {
     const added = await execa('ip', ['netns', 'add', namespace], { reject: false, all: true });
     if (added.exitCode !== 0)
