@@ -40,7 +40,7 @@ main() {
   local root="$work/root"
 
   say "phase mmdebstrap ($suite)"
-  # Retries: a name lookup that fails for a moment must not fail a 5-minute build (seen in CI).
+  # Retries: a slow or briefly unreachable mirror must not fail a 5-minute build.
   mmdebstrap --variant=minbase --mode=root --format=directory --aptopt='Acquire::Retries "5"' \
     --include=systemd-sysv,udev,linux-image-amd64,initramfs-tools,openssh-server,openssh-sftp-server,sudo,gcc,libc6-dev,procps,iproute2,kmod,less \
     "$suite" "$root" ${mirror:+"$mirror"} >&2 || die "mmdebstrap failed (see above; it needs Debian's apt repositories)" 69
