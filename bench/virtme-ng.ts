@@ -19,11 +19,14 @@ export async function virtmeNg(bzImage: string): Promise<{ seconds: number | und
   const [program = 'vng', ...programArgs] = command;
   const result = await execa(
     program,
-    [...programArgs, ...['--run', bzImage, '--disable-kvm', '--force-9p', '--exec', 'true']],
-    { reject: false, stdout: 'ignore', stderr: 'inherit' },
+    [...programArgs, ...['--run', bzImage, '--disable-kvm', '--force-9p', '--verbose', '--exec', 'echo vng-ran-it']],
+    { reject: false, all: true },
   );
   const seconds = (Date.now() - started) / 1000;
-  if (result.exitCode !== 0) return { seconds: undefined, how: `vng exited ${String(result.exitCode)}` };
+  // This kernel has no virtio-serial, so vng falls back to the console for the command's output
+  // (shown with --verbose) and exits 255 after the guest powered off: the output is the proof.
+  if (!result.all.includes('vng-ran-it'))
+    return { seconds: undefined, how: `vng exited ${String(result.exitCode)} without the command's output` };
   return {
     seconds,
     how: programArgs.length > 0 ? 'from ../shared/peers' : 'vng from PATH',
