@@ -12,4 +12,4 @@ if ! command -v shellcheck >/dev/null; then
     exit 3
   fi
 fi
-shellcheck -S warning upgrade-kernel.sh src/guest/init.sh src/vm/vagrant-box.sh .ci/run test/shellcheck.sh
+shellcheck -S warning upgrade-kernel.sh src/guest/init.sh src/vm/vagrant-box.sh bench/by-hand.sh .ci/run test/shellcheck.sh
