@@ -26,9 +26,14 @@ export interface Mistake {
   name: string;
   /** The built-in checks it must fail; every other built-in check must pass. */
   fails: BuiltinCheck[];
-  /** Userland programs' statuses, as observed on the real kernel. */
-  userland: Record<string, 'pass' | 'fail' | 'skip'>;
+  /**
+   * Userland programs' statuses, as observed on the real kernel. `pass or fail`: observed both,
+   * by scheduling (the program ran and judged; which way depends on what was running when).
+   */
+  userland: Record<string, UserlandStatus>;
 }
+
+type UserlandStatus = 'pass' | 'fail' | 'skip' | 'pass or fail';
 
 const counts: BuiltinCheck[] = ['taskcount-matches-top', 'taskcount-matches-proc'];
 const allPass = {
@@ -40,7 +45,13 @@ const allPass = {
 
 export const mistakes: Record<string, Mistake> = {
   'taskcount-threads': { name: 'taskcount-threads', fails: counts, userland: allPass },
-  'taskcount-running-only': { name: 'taskcount-running-only', fails: counts, userland: allPass },
+  'taskcount-running-only': {
+    name: 'taskcount-running-only',
+    fails: counts,
+    // taskcount_sane.c's "a forked child is counted" holds only if the child happens to be running:
+    // it passed in the paired run of the cold CI run and failed alone (2026-12-01).
+    userland: { ...allPass, 'taskcount_sane.c': 'pass or fail' },
+  },
   'taskcount-no-kthreads': { name: 'taskcount-no-kthreads', fails: counts, userland: allPass },
   'callcount-per-process': { name: 'callcount-per-process', fails: ['callcount-increments'], userland: allPass },
   'copy-int-into-long': { name: 'copy-int-into-long', fails: ['callcount-increments'], userland: allPass },
@@ -62,7 +73,16 @@ export const mistakes: Record<string, Mistake> = {
 
 /** Two mistakes whose checks are disjoint, in one kernel (one build, one boot for both). */
 export function pair(name: string, first: Mistake, second: Mistake): Mistake {
-  return { name, fails: [...first.fails, ...second.fails], userland: { ...first.userland, ...second.userland } };
+  // A program's status in the pair: the stronger of the two (a skip, then a fail, then a maybe).
+  const strength: UserlandStatus[] = ['skip', 'fail', 'pass or fail', 'pass'];
+  const files = new Set([...Object.keys(first.userland), ...Object.keys(second.userland)]);
+  const userland = Object.fromEntries(
+    [...files].map((file) => {
+      const statuses = [first.userland[file], second.userland[file]].filter((s) => s !== undefined);
+      return [file, strength.find((status) => statuses.includes(status)) ?? 'pass'];
+    }),
+  );
+  return { name, fails: [...first.fails, ...second.fails], userland };
 }
 
 /** Runs 6.1 with the fixture and asserts exactly its failures, exit 1, no QEMU left. */
@@ -80,7 +100,9 @@ export async function expectMistakeCaught(mistake: Mistake): Promise<RunReport> 
     `${mistake.name}:\n${stdout}`,
   ).toEqual(expected);
   for (const [file, status] of Object.entries(mistake.userland)) {
-    expect(statusOf(run, `userland:${file}`), `${mistake.name}: userland:${file}\n${stdout}`).toBe(status);
+    const observed = statusOf(run, `userland:${file}`);
+    const allowed = status === 'pass or fail' ? ['pass', 'fail'] : [status];
+    expect(allowed, `${mistake.name}: userland:${file} was ${String(observed)}\n${stdout}`).toContain(observed);
   }
   expect(exitCode, stdout).toBe(1);
   expect(await leftoverQemu()).toBe('');
