@@ -3,7 +3,7 @@ import { ExitCode, LabError } from '../errors.ts';
 import { PhaseClock, type Emit } from '../events.ts';
 import type { RememberedResults, RunReport } from '../report/model.ts';
 import type { KeptVm, RunFolder } from '../run-folder.ts';
-import { timeoutScale, type Accel } from '../vm/accel.ts';
+import type { Accel } from '../vm/accel.ts';
 import type { Backend, MachineRequest } from '../vm/backend.ts';
 import { BootError } from '../vm/machine.ts';
 import { buildKernels, type BuiltKernels } from './builds.ts';
@@ -107,7 +107,7 @@ export async function runKernel(plan: CheckedRun, env: KernelRunEnvironment): Pr
       emit({ type: 'info', scope, text: `booting ${stockName} (${options.backend}, ${accel})` });
       await clock.time('boot-stock', () => vm.start());
       // The kernel the negative control really ran on (under Vagrant: the box's own).
-      const booted = await vm.exec('uname -r', { timeout: 30_000 * timeoutScale(accel) });
+      const booted = await vm.exec('uname -r', { timeout: facts.commandTimeout });
       if (booted.code === 0 && booted.stdout.trim()) report.kernel.stockRelease = booted.stdout.trim();
       const stock = await clock.time('checks-stock', () =>
         runCheckStage('stock', vm, facts, scope, emit).catch((error: unknown) => {
