@@ -25,9 +25,12 @@ end
 class VM
   attr_accessor :box
   attr_reader :provisions, :providers, :synced
-  def initialize; @provisions = []; @providers = {}; @synced = []; end
+  def initialize; @provisions = []; @providers = {}; @synced = []; @deferred = []; end
   def synced_folder(*args, **opts) = @synced << [args, opts]
-  def provider(name) = yield(@providers[name.to_s] = Recorder.new)
+  # Vagrant runs provider blocks late (when it finalizes the configuration), after the whole
+  # Vagrantfile has run: so does this stand-in, or a variable the file changes later would go unseen.
+  def provider(name, &block) = @deferred << [name.to_s, block]
+  def finalize = @deferred.each { |name, block| block.call(@providers[name] = Recorder.new) }
   def provision(name, **opts) = @provisions << opts.merge(name: name)
 end
 class Config
@@ -39,6 +42,7 @@ module Vagrant
 end
 load ARGV[0]
 vm = $config.vm
+vm.finalize
 puts JSON.generate(
   box: vm.box,
   synced: vm.synced,
@@ -177,6 +181,13 @@ describe('Vagrantfile', () => {
       join(projectRoot, 'patches-3.9.11', '0001-callcount.patch'),
       join(projectRoot, 'patches-3.9.11', '0002-taskcount.patch'),
     ]);
+  });
+
+  it('names the VM from SYSCALL_LAB_VM_NAME also when it uploads patches (two runs at once must not share a domain name)', async () => {
+    const recorded = await readVagrantfile({ SYSCALL_LAB_VM_NAME: 'run-43-', SYSCALL_LAB_VM_PATCHES: 'patches-6.1' });
+    expect(recorded.provisions.some((p) => p.name.startsWith('patch '))).toBe(true);
+    expect(setting(recorded, 'libvirt', 'default_prefix=')).toEqual(['run-43-']);
+    expect(setting(recorded, 'virtualbox', 'name=')).toEqual(['run-43-']);
   });
 
   it('ignores the CLI-side SYSCALL_LAB_* names', async () => {
