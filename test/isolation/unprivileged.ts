@@ -24,6 +24,8 @@ if ((await execa('id', [user], { reject: false })).exitCode !== 0)
 const home = (await execa('sh', ['-c', `getent passwd ${user} | cut -d: -f6`])).stdout.trim();
 const cache = join(home, '.cache', 'syscall-lab');
 const canaries = plantCanaries(cache);
+// Planted as root, the cache folder (and ~/.cache) must still be the user's: the harness writes there.
+await execa('chown', [`${user}:`, join(home, '.cache'), cache]);
 const out = mkdtempSync(join(tmpdir(), 'syscall-lab-isolation-report-'));
 await execa('chown', [user, out]);
 const json = join(out, 'report.json');
