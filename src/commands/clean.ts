@@ -58,10 +58,9 @@ function cleanRun(folder: RunFolder, vms: boolean, say: (text: string) => void):
 }
 
 async function cleanCache(say: (text: string) => void): Promise<void> {
-  for (const dir of [cache.builds(), cache.trees(), cache.ccache(), cache.locks(), cache.boxes()]) {
-    rmSync(dir, { recursive: true, force: true });
-  }
-  say('removed every cached build, tree, ccache and box file');
+  const dirs = [cache.builds(), cache.trees(), cache.ccache(), cache.controls(), cache.programs(), cache.locks(), cache.boxes()];
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  say('removed every cached build, tree, ccache, stock control, guest-compiled program and box file');
   if (await boxIsInstalled(offlineBoxName)) {
     await runTool('vagrant', ['box', 'remove', '--force', '--all', offlineBoxName], { reject: false });
     say(`removed the Vagrant box ${offlineBoxName}`);

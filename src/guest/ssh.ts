@@ -163,10 +163,20 @@ export class SshSession {
     });
   }
 
-  async upload(local: string, remote: string): Promise<void> {
+  async upload(local: string, remote: string, mode?: number): Promise<void> {
     const sftp = await this.sftp();
     await this.settle<undefined>((resolve, reject) => {
-      sftp.fastPut(local, remote, (error) => {
+      sftp.fastPut(local, remote, mode === undefined ? {} : { mode }, (error) => {
+        if (error) reject(error);
+        else resolve(undefined);
+      });
+    });
+  }
+
+  async download(remote: string, local: string): Promise<void> {
+    const sftp = await this.sftp();
+    await this.settle<undefined>((resolve, reject) => {
+      sftp.fastGet(remote, local, (error) => {
         if (error) reject(error);
         else resolve(undefined);
       });

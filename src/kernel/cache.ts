@@ -46,6 +46,8 @@ export const cache = {
   boxes: (): string => join(cacheRoot(), 'boxes'),
   /** Stock controls that passed, by stock build, numbers, probe and harness (src/stages/stock-control.ts). */
   controls: (): string => join(cacheRoot(), 'controls'),
+  /** Programs compiled in a guest, by the guest toolchain and the program (src/stages/guest-programs.ts). */
+  programs: (): string => join(cacheRoot(), 'programs'),
 };
 
 export function isComplete(buildDir: string): boolean {

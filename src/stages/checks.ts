@@ -5,6 +5,7 @@ import { judgeConsole, type ConsoleSpan } from '../checks/kernel-console.ts';
 import { allChecks } from '../checks/index.ts';
 import { ExitCode } from '../errors.ts';
 import { silent, type Emit } from '../events.ts';
+import { cache } from '../kernel/cache.ts';
 import type { SyscallEntry } from '../kernel/syscalls.ts';
 import type { CheckResult } from '../report/model.ts';
 import { timeoutScale, type Accel } from '../vm/accel.ts';
@@ -96,7 +97,14 @@ export async function runCheckStage(
   try {
     // The guest's /tmp is new each boot: upload and compile what this stage runs, in one step.
     const programs = stage === 'patched' ? facts.userlandFiles.filter((file) => willRun(file, facts.added)) : [];
-    const compiled = await compileGuestPrograms(machine, guestDir, facts.headerFile, programs, commandTimeout);
+    const compiled = await compileGuestPrograms(
+      machine,
+      guestDir,
+      facts.headerFile,
+      programs,
+      commandTimeout,
+      cache.programs(),
+    );
     context = checkContext(machine, facts, compiled);
     const checks = allChecks.filter((check) => check.stage === stage && include(check));
     results = await runChecks(checks, context, scope, emit, windows);

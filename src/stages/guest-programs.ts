@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { CompiledProgram } from '../checks/check.ts';
 import { ExitCode, LabError } from '../errors.ts';
@@ -31,6 +31,11 @@ export interface GuestPrograms {
  * a program that did not change since the last compile in this boot (`syscall-lab test` on a
  * kept VM) is not compiled again. Programs still run one at a time, later (an oops is attributed
  * to its program). A plain POSIX shell script, not make: a Vagrant box need not have make.
+ *
+ * With `binaryCache` (a host folder), what the guest compiled is kept across boots, keyed by the
+ * program's hash and the guest's toolchain (guestToolchainScript): the next boot of a guest with
+ * the same toolchain gets the binary uploaded instead of compiling it again. Every program still
+ * runs for real; only gcc's work is reused.
  */
 export async function compileGuestPrograms(
   machine: Machine,
@@ -38,6 +43,7 @@ export async function compileGuestPrograms(
   headerFile: string,
   userlandFiles: string[],
   timeout: number,
+  binaryCache?: string,
 ): Promise<GuestPrograms> {
   const header = readFileSync(headerFile, 'utf8');
   const guestHeader = `${guestDir}/syscall-lab-syscalls.h`;
@@ -55,17 +61,41 @@ export async function compileGuestPrograms(
   const hashes = programs.map((program) => programHash(program, header));
   // Each source keeps its name (gcc's messages name it) in a folder of its own.
   const sourceDirs = hashes.map((hash) => `${guestDir}/src/${hash}`);
-  await machine.exec(shellCommand(['mkdir', '-p', ...sourceDirs, `${guestDir}/build`]), { timeout });
-  await machine.copy(headerFile, guestHeader);
-  for (const [index, program] of programs.entries()) {
-    await machine.copy(program.source, `${sourceDirs[index] ?? ''}/${basename(program.source)}`);
-  }
-  const run = await machine.exec(compileScript(guestDir, programs, hashes), { timeout: timeout * 2 });
-  const outcomes = parseOutcomes(run.stdout);
   const binary = (index: number): string => `${guestDir}/build/${hashes[index] ?? ''}/${programs[index]?.name ?? ''}`;
+  const mkdirs = shellCommand(['mkdir', '-p', ...sourceDirs, ...hashes.map((hash) => `${guestDir}/build/${hash}`)]);
+  const prepared = await machine.exec(binaryCache ? `${mkdirs}\n${guestToolchainScript}` : mkdirs, { timeout });
+  const toolchain = binaryCache && prepared.stdout.trim() ? toolchainKey(prepared.stdout) : undefined;
+  const cached = (index: number): string | undefined =>
+    toolchain && binaryCache ? join(binaryCache, toolchain, hashes[index] ?? '') : undefined;
+
+  await machine.copy(headerFile, guestHeader);
+  const outcomes = new Map<string, { status: number | null; log: string }>();
+  const toCompile: number[] = [];
+  for (const [index, program] of programs.entries()) {
+    const entry = cached(index);
+    if (entry && existsSync(join(entry, 'binary'))) {
+      await machine.copy(join(entry, 'binary'), binary(index), 0o755);
+      outcomes.set(hashes[index] ?? '', { status: 0, log: readFileSync(join(entry, 'log'), 'utf8') });
+    } else {
+      await machine.copy(program.source, `${sourceDirs[index] ?? ''}/${basename(program.source)}`);
+      toCompile.push(index);
+    }
+  }
+  let stderr = '';
+  if (toCompile.length > 0) {
+    const pick = <T>(list: T[]): T[] => toCompile.map((index) => list[index] as T);
+    const run = await machine.exec(compileScript(guestDir, pick(programs), pick(hashes)), { timeout: timeout * 2 });
+    stderr = run.stderr.trim() || `exit ${run.code ?? 'killed'}`;
+    for (const [hash, outcome] of parseOutcomes(run.stdout)) outcomes.set(hash, outcome);
+    for (const index of toCompile) {
+      const entry = cached(index);
+      const outcome = outcomes.get(hashes[index] ?? '');
+      if (entry && outcome?.status === 0) await keepBinary(machine, binary(index), outcome.log, entry);
+    }
+  }
   const probe = outcomes.get(hashes[0] ?? '');
   if (probe?.status !== 0) {
-    throw new LabError(`the probe did not compile in the guest: ${probe?.log ?? run.stderr}`, ExitCode.infrastructure);
+    throw new LabError(`the probe did not compile in the guest: ${probe?.log ?? stderr}`, ExitCode.infrastructure);
   }
   const userland = new Map<string, CompiledProgram>();
   for (const [index, program] of programs.entries()) {
@@ -75,10 +105,44 @@ export async function compileGuestPrograms(
       binary: binary(index),
       ok: outcome?.status === 0,
       status: outcome?.status ?? null,
-      log: outcome?.log ?? `no compile result (${run.stderr.trim() || `exit ${run.code ?? 'killed'}`})`,
+      log: outcome?.log ?? `no compile result (${stderr})`,
     });
   }
   return { probe: binary(0), userland };
+}
+
+/**
+ * What decides what the guest's gcc makes, cheaply (one stat, no hashing of 100 MB of toolchain
+ * under TCG): the compiler driver, cc1, the assembler, the linker and libc (size and mtime), the
+ * folders of the system headers (a package upgrade replaces files by rename, which changes the
+ * folder's mtime), and gcc's version. Prints nothing when the guest has no gcc.
+ */
+export const guestToolchainScript = [
+  'm=$(gcc -dumpmachine 2>/dev/null) || exit 0',
+  'stat -L -c "%n %s %Y" "$(command -v gcc)" "$(gcc -print-prog-name=cc1)" "$(command -v as)" "$(command -v ld)" \\',
+  '  "$(gcc -print-file-name=libc.so.6)" "$(gcc -print-file-name=libc.so)" /usr/include /usr/include/linux \\',
+  '  /usr/include/asm-generic "/usr/include/$m" "/usr/include/$m/asm" "/usr/include/$m/bits" "/usr/include/$m/sys" 2>&1',
+  'echo "gcc $(gcc -dumpfullversion) $m"',
+].join('\n');
+
+export function toolchainKey(identity: string): string {
+  return createHash('sha256').update(identity.trim()).digest('hex').slice(0, 16);
+}
+
+/** Downloads a binary the guest compiled into the cache; the entry appears whole or not at all. */
+async function keepBinary(machine: Machine, guestBinary: string, log: string, entry: string): Promise<void> {
+  if (existsSync(entry)) return;
+  mkdirSync(join(entry, '..'), { recursive: true });
+  const staging = mkdtempSync(`${entry}.tmp-`);
+  try {
+    await machine.download(guestBinary, join(staging, 'binary'));
+    writeFileSync(join(staging, 'log'), log);
+    renameSync(staging, entry);
+  } catch {
+    // Another run kept the same binary first, or the download failed: the next boot compiles it.
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
 }
 
 export function programHash(program: Program, header: string): string {

@@ -54,8 +54,12 @@ export class AttachedQemuMachine implements Machine, AsyncDisposable {
     return this.ssh.exec(command, options);
   }
 
-  copy(local: string, remote: string): Promise<void> {
-    return this.ssh.upload(local, remote);
+  copy(local: string, remote: string, mode?: number): Promise<void> {
+    return this.ssh.upload(local, remote, mode);
+  }
+
+  download(remote: string, local: string): Promise<void> {
+    return this.ssh.download(remote, local);
   }
 
   console(): ConsoleLog {

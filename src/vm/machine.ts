@@ -37,8 +37,10 @@ export interface Machine {
   /** Acceleration in use, e.g. "kvm" or "tcg". */
   readonly accel: string;
   exec(command: string, options: ExecOptions): Promise<ExecResult>;
-  /** Uploads a local file to an absolute path in the guest. */
-  copy(local: string, remote: string): Promise<void>;
+  /** Uploads a local file to an absolute path in the guest (with `mode`, e.g. 0o755 for a binary). */
+  copy(local: string, remote: string, mode?: number): Promise<void>;
+  /** Downloads a file of the guest (readable by the login user) to a local path. */
+  download(remote: string, local: string): Promise<void>;
   /** The serial console of the current boot, watched for oopses and panics. */
   console(): ConsoleLog;
 }

@@ -177,8 +177,12 @@ export class QemuMachine implements RunMachine {
     return this.whileAlive((ssh) => ssh.exec(command, options));
   }
 
-  async copy(local: string, remote: string): Promise<void> {
-    return this.whileAlive((ssh) => ssh.upload(local, remote));
+  async copy(local: string, remote: string, mode?: number): Promise<void> {
+    return this.whileAlive((ssh) => ssh.upload(local, remote, mode));
+  }
+
+  async download(remote: string, local: string): Promise<void> {
+    return this.whileAlive((ssh) => ssh.download(remote, local));
   }
 
   /** Runs an SSH operation; if QEMU has died meanwhile, says so instead of an SSH error. */

@@ -213,13 +213,18 @@ export class VagrantMachine implements RunMachine {
     return this.session().exec(`sudo -n sh -c ${shellQuote(command)}`, options);
   }
 
-  async copy(local: string, remote: string): Promise<void> {
-    // SFTP runs as the login user: upload beside its home, then move into place as root.
+  async copy(local: string, remote: string, mode?: number): Promise<void> {
+    // SFTP runs as the login user: upload beside its home, then move into place as root (mv keeps the mode).
     const staged = `/tmp/.syscall-lab-upload-${process.pid}-${++this.uploads}`;
-    await this.session().upload(local, staged);
+    await this.session().upload(local, staged, mode);
     const moved = await this.exec(shellCommand(['mv', '-f', staged, remote]), { timeout: 30_000 });
     if (moved.code !== 0)
       throw new InfrastructureError(`could not move the upload to ${remote}: ${moved.stderr.trim()}`);
+  }
+
+  async download(remote: string, local: string): Promise<void> {
+    // SFTP runs as the login user: root's files under the guest's /tmp/syscall-lab are world-readable.
+    return this.session().download(remote, local);
   }
 
   /**

@@ -1,32 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compileGuestPrograms, parseOutcomes } from '../../src/stages/guest-programs.ts';
-import type { ConsoleLog, ExecOptions, ExecResult, Machine } from '../../src/vm/machine.ts';
+import { LocalMachine } from './support/local-machine.ts';
 import { useTempDirs } from './support/temp.ts';
-
-/** This host as the guest: commands run in sh, with a gcc on PATH that logs each call, then compiles. */
-class LocalMachine implements Machine {
-  readonly backend = 'local';
-  readonly accel = 'none';
-  constructor(private readonly path: string) {}
-  async exec(command: string, options: ExecOptions): Promise<ExecResult> {
-    const run = spawnSync('sh', ['-c', command], {
-      encoding: 'utf8',
-      timeout: options.timeout,
-      env: { ...process.env, PATH: this.path },
-    });
-    return Promise.resolve({ code: run.status, stdout: run.stdout, stderr: run.stderr });
-  }
-  async copy(local: string, remote: string): Promise<void> {
-    copyFileSync(local, remote);
-    return Promise.resolve();
-  }
-  console(): ConsoleLog {
-    return { path: '/dev/null', mark: () => 0, since: () => '', between: () => '' };
-  }
-}
 
 describe('the guest compile step', () => {
   const tempDir = useTempDirs();
@@ -48,7 +26,7 @@ describe('the guest compile step', () => {
         return [];
       }
     };
-    return { machine: new LocalMachine(`${bin}:${process.env.PATH ?? ''}`), guestDir, host, gccCalls };
+    return { machine: new LocalMachine({ PATH: `${bin}:${process.env.PATH ?? ''}` }), guestDir, host, gccCalls };
   }
 
   it('compiles the probe and every program in one step, with the syscall header, and keeps gcc errors per program', async () => {
@@ -87,12 +65,51 @@ describe('the guest compile step', () => {
     expect(gccCalls()).toHaveLength(4);
   });
 
+  it('reuses what a guest compiled on the next boot of a guest with the same toolchain, and compiles again for another toolchain', async () => {
+    const { machine, guestDir, host, gccCalls } = setUp();
+    const compiles = (): string[] => gccCalls().filter((call) => call.includes(' -o '));
+    const binaries = tempDir();
+    const header = join(host, 'syscall-lab-syscalls.h');
+    const good = join(host, 'good.c');
+    const warns = join(host, 'warns.c');
+    writeFileSync(warns, 'int main(void) { int unused; return SYS_answer - 42; }\n');
+    const broken = join(host, 'broken.c');
+    const first = await compileGuestPrograms(machine, guestDir, header, [good, warns, broken], 60_000, binaries);
+    expect(compiles()).toHaveLength(4);
+    expect(machine.downloads).toHaveLength(3);
+    // A new boot: the guest's /tmp is empty again, the toolchain the same. Only the program that did not compile is compiled again.
+    rmSync(guestDir, { recursive: true });
+    mkdirSync(guestDir);
+    const second = await compileGuestPrograms(machine, guestDir, header, [good, warns, broken], 60_000, binaries);
+    expect(compiles()).toHaveLength(5);
+    expect(compiles().at(-1)).toContain('broken.c');
+    expect(spawnSync(second.probe, ['enosys', '39']).stdout.toString()).toMatch(/^nr=39 ret=\d+ errno=0/);
+    expect(spawnSync(second.userland.get(good)!.binary).status).toBe(0);
+    // gcc's warnings are kept with the binary.
+    expect(second.userland.get(warns)).toMatchObject({ ok: true, status: 0, log: first.userland.get(warns)!.log });
+    expect(second.userland.get(warns)!.log).toMatch(/unused variable/);
+    expect(second.userland.get(broken)).toMatchObject({ ok: false, status: 1 });
+    // Another gcc version in the guest: nothing is reused.
+    const bin = tempDir();
+    writeFileSync(
+      join(bin, 'gcc'),
+      `#!/bin/sh\n[ "$1" = -dumpfullversion ] && { echo 99.1; exit 0; }\necho "$*" >> ${join(bin, 'calls')}\nexec /usr/bin/gcc "$@"\n`,
+    );
+    chmodSync(join(bin, 'gcc'), 0o755);
+    const otherGcc = new LocalMachine({ PATH: `${bin}:${process.env.PATH ?? ''}` });
+    rmSync(guestDir, { recursive: true });
+    mkdirSync(guestDir);
+    await compileGuestPrograms(otherGcc, guestDir, header, [good], 60_000, binaries);
+    expect(readFileSync(join(bin, 'calls'), 'utf8')).toMatch(/-o \S+\/probe probe\.c/);
+    expect(readFileSync(join(bin, 'calls'), 'utf8')).toMatch(/good\.c/);
+  });
+
   it('stops with an infrastructure error when the probe does not compile', async () => {
     const { guestDir, host } = setUp();
     const bin = tempDir();
     writeFileSync(join(bin, 'gcc'), '#!/bin/sh\necho "probe.c:1:1: error: no compiler here" >&2\nexit 1\n');
     chmodSync(join(bin, 'gcc'), 0o755);
-    const machine = new LocalMachine(`${bin}:${process.env.PATH ?? ''}`);
+    const machine = new LocalMachine({ PATH: `${bin}:${process.env.PATH ?? ''}` });
     const error = await compileGuestPrograms(machine, guestDir, join(host, 'syscall-lab-syscalls.h'), [], 60_000).catch(
       (e: unknown) => e,
     );

@@ -9,12 +9,10 @@ import { taskcountMatchesTop } from '../../src/checks/taskcount-matches-top.ts';
 import type { SyscallEntry } from '../../src/kernel/syscalls.ts';
 import type { CheckResult } from '../../src/report/model.ts';
 import type { ConsoleLog, ExecResult, Machine } from '../../src/vm/machine.ts';
+import type { Recorded } from './support/local-machine.ts';
 
 // Real output of the checks' guest commands, recorded on a host by test/fixtures/probe/record.ts
 // with fake-syscalls.c answering 451/452 the right way (`correct`) or a wrong way.
-interface Recorded extends ExecResult {
-  command: string;
-}
 
 /** Answers each command with its recording, in order; a command not recorded fails the test. */
 class ReplayMachine implements Machine {
@@ -28,6 +26,7 @@ class ReplayMachine implements Machine {
     return { code: answer!.code, stdout: answer!.stdout, stderr: answer!.stderr };
   }
   async copy(): Promise<void> {}
+  async download(): Promise<void> {}
   console(): ConsoleLog {
     return { path: '/dev/null', mark: () => 0, since: () => '', between: () => '' };
   }

@@ -13,6 +13,7 @@ import type { CheckResult } from '../../src/report/model.ts';
 import { CheckAbortedError, runChecks } from '../../src/stages/check-runner.ts';
 import { builtinResults, runsUserland } from '../../src/checks/index.ts';
 import { commandTimeoutMs, runCheckStage, type CheckFacts } from '../../src/stages/checks.ts';
+import { guestToolchainScript } from '../../src/stages/guest-programs.ts';
 import { MachineGoneError, type ExecResult, type Machine } from '../../src/vm/machine.ts';
 import {
   RecordedMachine,
@@ -280,7 +281,7 @@ describe('runCheckStage', () => {
     const probeHash = /\/build\/([0-9a-f]{16})\/probe enosys/.exec(machine.commands.join('\n'))?.[1];
     expect(probeHash).toBeDefined();
     expect(machine.log).toEqual([
-      `exec mkdir -p /tmp/syscall-lab/src/${probeHash} /tmp/syscall-lab/build`,
+      `exec mkdir -p /tmp/syscall-lab/src/${probeHash} /tmp/syscall-lab/build/${probeHash}\n${guestToolchainScript}`,
       expect.stringMatching(/^copy \/tmp\/.*\/syscall-lab-syscalls.h -> \/tmp\/syscall-lab\/syscall-lab-syscalls.h$/),
       `copy ${probeSource} -> /tmp/syscall-lab/src/${probeHash}/probe.c`,
       expect.stringMatching(
@@ -331,7 +332,7 @@ describe('runCheckStage', () => {
     expect(results.find((r) => r.name === 'userland:callcount_example.c')?.status).toBe('pass');
     expect(names.at(-1)).toBe('kernel-console:patched');
     expect(machine.commands[0]).toMatch(
-      /^mkdir -p \/tmp\/syscall-lab\/src\/[0-9a-f]{16} \/tmp\/syscall-lab\/src\/[0-9a-f]{16} \/tmp\/syscall-lab\/build$/,
+      /^mkdir -p \/tmp\/syscall-lab\/src\/[0-9a-f]{16} \/tmp\/syscall-lab\/src\/[0-9a-f]{16} \/tmp\/syscall-lab\/build\/[0-9a-f]{16} \/tmp\/syscall-lab\/build\/[0-9a-f]{16}\n/,
     );
     expect(machine.commands[1]).toMatch(/^cd \/tmp\/syscall-lab\n/);
     // The shipped programs of the patched stage are compiled in the same step as the probe.

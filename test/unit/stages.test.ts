@@ -195,6 +195,7 @@ class FakeMachine implements RunMachine {
     return { code: 0, stdout: '', stderr: '' };
   }
   async copy(): Promise<void> {}
+  async download(): Promise<void> {}
   console(): ConsoleLog {
     return textConsole(() => this.consoleText);
   }

@@ -29,6 +29,10 @@ export class RecordedMachine implements Machine {
     this.log.push(`copy ${local} -> ${remote}`);
     return Promise.resolve();
   }
+  async download(remote: string, local: string): Promise<void> {
+    this.log.push(`download ${remote} -> ${local}`);
+    return Promise.resolve();
+  }
   console(): ConsoleLog {
     return textConsole(() => this.consoleText);
   }
