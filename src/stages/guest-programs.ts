@@ -112,17 +112,16 @@ export async function compileGuestPrograms(
 }
 
 /**
- * What decides what the guest's gcc makes, cheaply (one stat, no hashing of 100 MB of toolchain
- * under TCG): the compiler driver, cc1, the assembler, the linker and libc (size and mtime), the
- * folders of the system headers (a package upgrade replaces files by rename, which changes the
- * folder's mtime), and gcc's version. Prints nothing when the guest has no gcc.
+ * What decides what the guest's gcc makes, cheaply (one stat, no gcc runs, no hashing of 100 MB
+ * of toolchain under TCG): the compiler driver, every cc1, the assembler, the linker, libc (size
+ * and mtime), and the folders of the system headers (a package upgrade replaces files by rename,
+ * which changes the folder's mtime). Prints nothing when the guest has no gcc.
  */
 export const guestToolchainScript = [
-  'm=$(gcc -dumpmachine 2>/dev/null) || exit 0',
-  'stat -L -c "%n %s %Y" "$(command -v gcc)" "$(gcc -print-prog-name=cc1)" "$(command -v as)" "$(command -v ld)" \\',
-  '  "$(gcc -print-file-name=libc.so.6)" "$(gcc -print-file-name=libc.so)" /usr/include /usr/include/linux \\',
-  '  /usr/include/asm-generic "/usr/include/$m" "/usr/include/$m/asm" "/usr/include/$m/bits" "/usr/include/$m/sys" 2>&1',
-  'echo "gcc $(gcc -dumpfullversion) $m"',
+  'command -v gcc >/dev/null || exit 0',
+  'stat -L -c "%n %s %Y" "$(command -v gcc)" /usr/lib/gcc/*/*/cc1 "$(command -v as)" "$(command -v ld)" \\',
+  '  /usr/lib/*/libc.so.6 /usr/lib/*/libc.so /usr/include /usr/include/linux /usr/include/asm-generic \\',
+  '  /usr/include/*-linux-gnu* /usr/include/*/asm /usr/include/*/bits /usr/include/*/sys 2>&1',
 ].join('\n');
 
 export function toolchainKey(identity: string): string {
