@@ -58,7 +58,15 @@ function cleanRun(folder: RunFolder, vms: boolean, say: (text: string) => void):
 }
 
 async function cleanCache(say: (text: string) => void): Promise<void> {
-  const dirs = [cache.builds(), cache.trees(), cache.ccache(), cache.controls(), cache.programs(), cache.locks(), cache.boxes()];
+  const dirs = [
+    cache.builds(),
+    cache.trees(),
+    cache.ccache(),
+    cache.controls(),
+    cache.programs(),
+    cache.locks(),
+    cache.boxes(),
+  ];
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   say('removed every cached build, tree, ccache, stock control, guest-compiled program and box file');
   if (await boxIsInstalled(offlineBoxName)) {
