@@ -60,13 +60,32 @@ export function killProcess(pid: number): void {
   }
 }
 
-function groupAlive(pid: number): boolean {
+/**
+ * Whether a process group still has a running member. Zombies do not count: a member whose
+ * parent died is reaped by PID 1, and a container's PID 1 may take seconds to do it.
+ */
+export function groupAlive(pgid: number): boolean {
   try {
-    process.kill(-pid, 0);
-    return true;
+    process.kill(-pgid, 0);
   } catch {
     return false;
   }
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
+  } catch {
+    return true;
+  }
+  return pids.some((pid) => {
+    try {
+      // /proc/<pid>/stat: "pid (comm) state ppid pgrp ...", comm may hold spaces and parentheses.
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const [state, , group] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return Number(group) === pgid && state !== 'Z';
+    } catch {
+      return false;
+    }
+  });
 }
 
 export function isAlive(pid: number): boolean {

@@ -3,10 +3,10 @@ import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InfrastructureError } from '../errors.ts';
 import { runQemu, type ResultPromise } from '../spawn.ts';
-import { kernelCommandLine, readClientKey, type GuestKeys } from '../guest/rootfs.ts';
+import { kernelCommandLine, readClientKey, sshdStartedMarker, type GuestKeys } from '../guest/rootfs.ts';
 import { hostTopLevel, viewArguments, type GuestView } from '../guest/view.ts';
 import { SshSession } from '../guest/ssh.ts';
-import { killGroup, onExit } from '../reaper.ts';
+import { groupAlive, killGroup, onExit } from '../reaper.ts';
 import type { KeptVm, RunFolder } from '../run-folder.ts';
 import type { Accel } from './accel.ts';
 import { ConsoleFile } from './console-file.ts';
@@ -43,11 +43,7 @@ export interface QemuOptions {
 async function groupGone(pgid: number, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms;
   for (;;) {
-    try {
-      process.kill(-pgid, 0);
-    } catch {
-      return true;
-    }
+    if (!groupAlive(pgid)) return true;
     if (Date.now() > deadline) return false;
     await sleep(50);
   }
@@ -101,7 +97,8 @@ export class QemuMachine implements RunMachine {
     this.port = await freeLoopbackPort();
     const consolePath = folder.qemuConsole(this.boots, this.kernel.release);
     this.consoleLogs.push(consolePath);
-    this.consoleFile = new ConsoleFile(consolePath);
+    const consoleFile = new ConsoleFile(consolePath);
+    this.consoleFile = consoleFile;
     writeFileSync(consolePath, '');
     const binary = this.options.qemuBinary ?? 'qemu-system-x86_64';
     const args = qemuArguments({
@@ -149,7 +146,11 @@ export class QemuMachine implements RunMachine {
       hostKey: this.options.keys.hostKey,
     });
     try {
-      await this.ssh.connect(this.options.bootTimeout, () => this.bootProblem());
+      await this.ssh.connect(
+        this.options.bootTimeout,
+        () => this.bootProblem(),
+        () => consoleFile.since().includes(sshdStartedMarker),
+      );
     } catch (error) {
       const crashed = scanConsole(this.consoleFile.since()).some((finding) => finding.severity === 'failure');
       await this.stop();
