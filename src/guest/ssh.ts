@@ -10,6 +10,7 @@ import type { ExecOptions, ExecResult } from '../vm/machine.ts';
  * within 0.2 s of sshd starting instead of up to a second later (bench: boot-patched).
  */
 const retryDelayMs = 200;
+const listeningPollMs = 50;
 
 export interface SshTarget {
   host: string;
@@ -54,14 +55,25 @@ export class SshSession {
     return this.pinned;
   }
 
-  /** Retries until connected or `timeoutMs` passes; `stillBooting` stops early (e.g. QEMU died). */
-  async connect(timeoutMs: number, stillBooting: () => string | null): Promise<number> {
+  /**
+   * Retries until connected or `timeoutMs` passes; `stillBooting` stops early (e.g. QEMU died).
+   * With `listening`, no attempt is made before it says the guest's SSH server has started:
+   * QEMU's user network accepts the host side of a connection at once and then sends the guest
+   * SYNs with TCP's backoff (1 s, 2 s, ...), so an attempt made before the server listens waits
+   * for the next retransmission, seconds after the server came up.
+   */
+  async connect(timeoutMs: number, stillBooting: () => string | null, listening?: () => boolean): Promise<number> {
     const deadline = Date.now() + timeoutMs;
     let attempts = 0;
     let lastError = 'no attempt';
     while (Date.now() < deadline) {
       const reason = stillBooting();
       if (reason) throw new Error(reason);
+      if (listening && !listening()) {
+        lastError = 'the guest has not started its SSH server';
+        await sleep(listeningPollMs);
+        continue;
+      }
       attempts++;
       try {
         const client = await this.once(Math.min(20_000, Math.max(1000, deadline - Date.now())));

@@ -19,7 +19,7 @@ import type { RunFolder } from '../run-folder.ts';
  * The guest's root filesystem: a view built on the host for the guest, never the host's `/`.
  * It holds an allow-list — /usr and the /bin, /sbin, /lib* links into it, a generated /etc with
  * what the guest uses (no keys, no password hashes, no credentials), a read-only /syscall-lab
- * with the guest's init and the probe, and empty mount points — and exists only in the private
+ * with the guest's init, its fstab and the probe, and empty mount points — and exists only in the private
  * mount namespace QEMU runs in (bubblewrap), on a tmpfs over an empty folder of the run. The
  * guest cannot undo it: what is not in the view is not on QEMU's 9p export at all.
  */
@@ -73,6 +73,7 @@ export function prepareGuestView(folder: RunFolder, hostEtc = '/etc'): GuestView
   mkdirSync(view.lab, { recursive: true, mode: 0o755 });
   cpSync(join(projectRoot, 'src', 'guest', 'init.sh'), join(view.lab, 'init'));
   chmodSync(join(view.lab, 'init'), 0o755);
+  cpSync(join(projectRoot, 'src', 'guest', 'fstab'), join(view.lab, 'fstab'));
   cpSync(join(projectRoot, 'src', 'checks', 'guest', 'probe.c'), join(view.lab, 'probe.c'));
   return view;
 }
