@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { CompiledProgram } from '../checks/check.ts';
 import { ExitCode, LabError } from '../errors.ts';
 import { shellCommand, shellQuote } from '../guest/ssh.ts';
 import { projectRoot } from '../paths.ts';
+import { runTool } from '../spawn.ts';
 import type { Machine } from '../vm/machine.ts';
 
 const probeSource = join(projectRoot, 'src', 'checks', 'guest', 'probe.c');
@@ -32,10 +33,11 @@ export interface GuestPrograms {
  * kept VM) is not compiled again. Programs still run one at a time, later (an oops is attributed
  * to its program). A plain POSIX shell script, not make: a Vagrant box need not have make.
  *
- * With `binaryCache` (a host folder), what the guest compiled is kept across boots, keyed by the
- * program's hash and the guest's toolchain (guestToolchainScript): the next boot of a guest with
- * the same toolchain gets the binary uploaded instead of compiling it again. Every program still
- * runs for real; only gcc's work is reused.
+ * With `binaryCache` (a host folder), binaries are kept across boots, keyed by the program's hash
+ * and the guest's toolchain (guestToolchainScript), and uploaded instead of compiled again. When
+ * the guest's toolchain is the host's own (QEMU: the guest's /usr is the host's), the host
+ * compiles what the cache lacks: the same gcc, headers, libc and flags make the same binary, in
+ * a fraction of a second instead of seconds under TCG. Every program still runs in the guest.
  */
 export async function compileGuestPrograms(
   machine: Machine,
@@ -64,15 +66,32 @@ export async function compileGuestPrograms(
   const binary = (index: number): string => `${guestDir}/build/${hashes[index] ?? ''}/${programs[index]?.name ?? ''}`;
   const mkdirs = shellCommand(['mkdir', '-p', ...sourceDirs, ...hashes.map((hash) => `${guestDir}/build/${hash}`)]);
   const prepared = await machine.exec(binaryCache ? `${mkdirs}\n${guestToolchainScript}` : mkdirs, { timeout });
-  const toolchain = binaryCache && prepared.stdout.trim() ? toolchainKey(prepared.stdout) : undefined;
-  const cached = (index: number): string | undefined =>
-    toolchain && binaryCache ? join(binaryCache, toolchain, hashes[index] ?? '') : undefined;
+  const toolchain = binaryCache ? prepared.stdout.trim() : '';
+  const entryOf = (index: number): string | undefined =>
+    binaryCache && toolchain ? join(binaryCache, toolchainKey(toolchain), hashes[index] ?? '') : undefined;
+  const hostCompiles = binaryCache !== undefined && toolchain !== '' && (await hostToolchain(toolchain)) === toolchain;
 
   await machine.copy(headerFile, guestHeader);
-  const outcomes = new Map<string, { status: number | null; log: string }>();
+  const outcomes = new Map<string, Outcome>();
+  const missing = programs.flatMap((_, index) => {
+    const entry = entryOf(index);
+    return entry && existsSync(join(entry, 'binary')) ? [] : [index];
+  });
+  if (hostCompiles) {
+    await Promise.all(
+      missing.map(async (index) => {
+        const program = programs[index];
+        const entry = entryOf(index);
+        if (!program || !entry) return;
+        const outcome = await compileOnHost(program, { guestHeader, headerFile, path: pathOf(toolchain) }, entry);
+        if (outcome.status !== 0) outcomes.set(hashes[index] ?? '', outcome);
+      }),
+    );
+  }
   const toCompile: number[] = [];
   for (const [index, program] of programs.entries()) {
-    const entry = cached(index);
+    const entry = entryOf(index);
+    if (outcomes.has(hashes[index] ?? '')) continue;
     if (entry && existsSync(join(entry, 'binary'))) {
       await machine.copy(join(entry, 'binary'), binary(index), 0o755);
       outcomes.set(hashes[index] ?? '', { status: 0, log: readFileSync(join(entry, 'log'), 'utf8') });
@@ -88,9 +107,9 @@ export async function compileGuestPrograms(
     stderr = run.stderr.trim() || `exit ${run.code ?? 'killed'}`;
     for (const [hash, outcome] of parseOutcomes(run.stdout)) outcomes.set(hash, outcome);
     for (const index of toCompile) {
-      const entry = cached(index);
+      const entry = entryOf(index);
       const outcome = outcomes.get(hashes[index] ?? '');
-      if (entry && outcome?.status === 0) await keepBinary(machine, binary(index), outcome.log, entry);
+      if (entry && outcome?.status === 0) await keepGuestBinary(machine, binary(index), outcome.log, entry);
     }
   }
   const probe = outcomes.get(hashes[0] ?? '');
@@ -111,13 +130,20 @@ export async function compileGuestPrograms(
   return { probe: binary(0), userland };
 }
 
+interface Outcome {
+  status: number | null;
+  log: string;
+}
+
 /**
  * What decides what the guest's gcc makes, cheaply (one stat, no gcc runs, no hashing of 100 MB
- * of toolchain under TCG): the compiler driver, every cc1, the assembler, the linker, libc (size
- * and mtime), and the folders of the system headers (a package upgrade replaces files by rename,
- * which changes the folder's mtime). Prints nothing when the guest has no gcc.
+ * of toolchain under TCG): the PATH its commands get, the compiler driver, every cc1, the
+ * assembler, the linker, libc (size and mtime), and the folders of the system headers (a package
+ * upgrade replaces files by rename, which changes the folder's mtime). Stops after the PATH when
+ * the guest has no gcc.
  */
 export const guestToolchainScript = [
+  'echo "PATH=$PATH"',
   'command -v gcc >/dev/null || exit 0',
   'stat -L -c "%n %s %Y" "$(command -v gcc)" /usr/lib/gcc/*/*/cc1 "$(command -v as)" "$(command -v ld)" \\',
   '  /usr/lib/*/libc.so.6 /usr/lib/*/libc.so /usr/include /usr/include/linux /usr/include/asm-generic \\',
@@ -128,19 +154,77 @@ export function toolchainKey(identity: string): string {
   return createHash('sha256').update(identity.trim()).digest('hex').slice(0, 16);
 }
 
+/** The PATH a guest's commands get, from its guestToolchainScript answer. */
+const pathOf = (toolchain: string): string => /^PATH=(.*)$/m.exec(toolchain)?.[1] ?? '';
+
+const hostToolchains = new Map<string, Promise<string>>();
+
+/** The host's answer to guestToolchainScript with the PATH the guest reported (once per process and PATH). */
+function hostToolchain(guestToolchain: string): Promise<string> {
+  const path = pathOf(guestToolchain);
+  let answer = hostToolchains.get(path);
+  if (!answer) {
+    answer = runTool('sh', ['-c', guestToolchainScript], { env: { PATH: path }, reject: false }).then((result) =>
+      result.stdout.trim(),
+    );
+    hostToolchains.set(path, answer);
+  }
+  return answer;
+}
+
+/**
+ * Compiles a program on the host as the guest would (the same flags, the header at its host
+ * path, gcc run in the source's folder so that its messages name the file as the guest's would,
+ * with the guest's PATH). A binary goes into the cache entry, whole or not at all; gcc's errors
+ * are returned.
+ */
+async function compileOnHost(
+  program: Program,
+  host: { guestHeader: string; headerFile: string; path: string },
+  entry: string,
+): Promise<Outcome> {
+  mkdirSync(join(entry, '..'), { recursive: true });
+  const staging = mkdtempSync(`${entry}.tmp-`);
+  try {
+    const flags = program.flags.map((flag) => (flag === host.guestHeader ? host.headerFile : flag));
+    const run = await runTool('gcc', [...flags, '-o', join(staging, 'binary'), basename(program.source)], {
+      cwd: dirname(program.source),
+      env: { PATH: host.path },
+      reject: false,
+      all: true,
+    });
+    const log = run.all.trim();
+    if (run.exitCode !== 0) return { status: run.exitCode ?? null, log };
+    writeFileSync(join(staging, 'log'), log);
+    publishEntry(staging, entry);
+    return { status: 0, log };
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+}
+
 /** Downloads a binary the guest compiled into the cache; the entry appears whole or not at all. */
-async function keepBinary(machine: Machine, guestBinary: string, log: string, entry: string): Promise<void> {
+async function keepGuestBinary(machine: Machine, guestBinary: string, log: string, entry: string): Promise<void> {
   if (existsSync(entry)) return;
   mkdirSync(join(entry, '..'), { recursive: true });
   const staging = mkdtempSync(`${entry}.tmp-`);
   try {
     await machine.download(guestBinary, join(staging, 'binary'));
     writeFileSync(join(staging, 'log'), log);
-    renameSync(staging, entry);
+    publishEntry(staging, entry);
   } catch {
-    // Another run kept the same binary first, or the download failed: the next boot compiles it.
+    // The download failed: the next boot compiles it again.
   } finally {
     rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+/** Moves a finished entry into place; another run that kept the same binary first wins. */
+function publishEntry(staging: string, entry: string): void {
+  try {
+    renameSync(staging, entry);
+  } catch (error) {
+    if (!existsSync(join(entry, 'binary'))) throw error;
   }
 }
 
@@ -178,8 +262,8 @@ export function compileScript(guestDir: string, programs: Program[], hashes: str
 }
 
 /** "=== <hash> <status>" followed by gcc's output, for each program. */
-export function parseOutcomes(stdout: string): Map<string, { status: number | null; log: string }> {
-  const outcomes = new Map<string, { status: number | null; log: string }>();
+export function parseOutcomes(stdout: string): Map<string, Outcome> {
+  const outcomes = new Map<string, Outcome>();
   let current: { hash: string; status: number | null; log: string[] } | undefined;
   const close = (): void => {
     if (current) outcomes.set(current.hash, { status: current.status, log: current.log.join('\n').trim() });

@@ -65,9 +65,22 @@ describe('the guest compile step', () => {
     expect(gccCalls()).toHaveLength(4);
   });
 
+  /** A guest whose toolchain is not the host's: its stat (as the toolchain key sees it) adds a line in the guest only. */
+  function otherGuest(bin: string): LocalMachine {
+    writeFileSync(
+      join(bin, 'stat'),
+      '#!/bin/sh\n/usr/bin/stat "$@"\n[ -z "$GUEST" ] || echo "a toolchain of the guest\'s own"\n',
+    );
+    chmodSync(join(bin, 'stat'), 0o755);
+    return new LocalMachine({ PATH: `${bin}:${process.env.PATH ?? ''}`, GUEST: '1' });
+  }
+
   it('reuses what a guest compiled on the next boot of a guest with the same toolchain, and compiles again for another toolchain', async () => {
-    const { machine, guestDir, host, gccCalls } = setUp();
-    const compiles = (): string[] => gccCalls().filter((call) => call.includes(' -o '));
+    const { guestDir, host } = setUp();
+    const bin = tempDir();
+    const machine = otherGuest(bin);
+    const compiles = (): string[] =>
+      machine.recorded.filter((call) => call.command.includes('compile()')).map((call) => call.command);
     const binaries = tempDir();
     const header = join(host, 'syscall-lab-syscalls.h');
     const good = join(host, 'good.c');
@@ -75,14 +88,16 @@ describe('the guest compile step', () => {
     writeFileSync(warns, 'int main(void) { int unused; return SYS_answer - 42; }\n');
     const broken = join(host, 'broken.c');
     const first = await compileGuestPrograms(machine, guestDir, header, [good, warns, broken], 60_000, binaries);
-    expect(compiles()).toHaveLength(4);
+    expect(compiles()).toHaveLength(1);
+    expect(compiles()[0]).toMatch(/probe\.c(.|\n)*good\.c(.|\n)*warns\.c(.|\n)*broken\.c/);
     expect(machine.downloads).toHaveLength(3);
     // A new boot: the guest's /tmp is empty again, the toolchain the same. Only the program that did not compile is compiled again.
     rmSync(guestDir, { recursive: true });
     mkdirSync(guestDir);
     const second = await compileGuestPrograms(machine, guestDir, header, [good, warns, broken], 60_000, binaries);
-    expect(compiles()).toHaveLength(5);
-    expect(compiles().at(-1)).toContain('broken.c');
+    expect(compiles()).toHaveLength(2);
+    expect(compiles()[1]).toContain('broken.c');
+    expect(compiles()[1]).not.toMatch(/good\.c|warns\.c|probe\.c/);
     expect(spawnSync(second.probe, ['enosys', '39']).stdout.toString()).toMatch(/^nr=39 ret=\d+ errno=0/);
     expect(spawnSync(second.userland.get(good)!.binary).status).toBe(0);
     // gcc's warnings are kept with the binary.
@@ -90,15 +105,33 @@ describe('the guest compile step', () => {
     expect(second.userland.get(warns)!.log).toMatch(/unused variable/);
     expect(second.userland.get(broken)).toMatchObject({ ok: false, status: 1 });
     // Another gcc in the guest (another driver): nothing is reused.
-    const bin = tempDir();
-    writeFileSync(join(bin, 'gcc'), `#!/bin/sh\n# another compiler\necho "$*" >> ${join(bin, 'calls')}\nexec /usr/bin/gcc "$@"\n`);
+    writeFileSync(join(bin, 'gcc'), '#!/bin/sh\n# another compiler\nexec /usr/bin/gcc "$@"\n');
     chmodSync(join(bin, 'gcc'), 0o755);
-    const otherGcc = new LocalMachine({ PATH: `${bin}:${process.env.PATH ?? ''}` });
     rmSync(guestDir, { recursive: true });
     mkdirSync(guestDir);
-    await compileGuestPrograms(otherGcc, guestDir, header, [good], 60_000, binaries);
-    expect(readFileSync(join(bin, 'calls'), 'utf8')).toMatch(/-o \S+\/probe probe\.c/);
-    expect(readFileSync(join(bin, 'calls'), 'utf8')).toMatch(/good\.c/);
+    await compileGuestPrograms(machine, guestDir, header, [good], 60_000, binaries);
+    expect(compiles()).toHaveLength(3);
+    expect(compiles()[2]).toMatch(/probe\.c(.|\n)*good\.c/);
+  });
+
+  it('compiles on the host when the guest toolchain is the host one, with the same flags and gcc messages', async () => {
+    const { machine, guestDir, host, gccCalls } = setUp();
+    const binaries = tempDir();
+    const header = join(host, 'syscall-lab-syscalls.h');
+    const good = join(host, 'good.c');
+    const broken = join(host, 'broken.c');
+    const compiled = await compileGuestPrograms(machine, guestDir, header, [good, broken], 60_000, binaries);
+    // No compile step ran in the guest, nothing was downloaded: the host's gcc (the guest's PATH) made them.
+    expect(machine.recorded.some((call) => call.command.includes('compile()'))).toBe(false);
+    expect(machine.downloads).toEqual([]);
+    expect(gccCalls().filter((call) => call.includes(' -o '))).toHaveLength(3);
+    expect(gccCalls().find((call) => call.includes('good.c'))).toMatch(
+      new RegExp(`^-Wall -O2 -include ${header} -o \\S+ good\\.c$`),
+    );
+    expect(spawnSync(compiled.probe, ['enosys', '39']).stdout.toString()).toMatch(/^nr=39 ret=\d+ errno=0/);
+    expect(spawnSync(compiled.userland.get(good)!.binary).status).toBe(0);
+    expect(compiled.userland.get(broken)).toMatchObject({ ok: false, status: 1 });
+    expect(compiled.userland.get(broken)!.log).toMatch(/^broken\.c:1:.*error/m);
   });
 
   it('stops with an infrastructure error when the probe does not compile', async () => {
