@@ -3,11 +3,13 @@
 # two new syscalls, with the QEMU options syscall-lab uses (-machine pc, -cpu max, -smp, -m, the
 # host's root read-only over 9p with cache=loose, user networking), one SSH connection per boot
 # (OpenSSH multiplexing), no sleeps, the login polled every 0.2 s:
-#   1. boot the stock bzImage, compile the probe, `probe enosys` for the new numbers, power off;
-#   2. boot the patched bzImage, compile the probe and the userland files (same gcc flags, in
-#      parallel), run the probe's call/alternate/proc/efault modes with `top -bn1` back to back 5
-#      times, run the userland programs, power off.
-# It prints "name seconds" lines: boot-to-ssh-stock, stock, boot-to-ssh-patched, patched, total.
+#   0. compile the probe and the userland files on the host (the guest's root is the host's: same
+#      gcc flags, in parallel);
+#   1. boot the stock bzImage, `probe enosys` for the new numbers, power off;
+#   2. boot the patched bzImage, run the probe's call/alternate/proc/efault modes with `top -bn1`
+#      back to back 5 times, run the userland programs, power off.
+# It prints "name seconds" lines: compile, boot-to-ssh-stock, stock, boot-to-ssh-patched,
+# patched, total.
 #
 #   by-hand.sh --stock BZIMAGE --patched BZIMAGE --callcount NR --taskcount NR --probe probe.c
 #              --header syscalls.h [--userland FILE.c]... [--cpus N] [--memory MIB] [--accel tcg|kvm]
@@ -77,7 +79,7 @@ boot() {
   qemu-system-x86_64 -machine pc -accel "$accel" -cpu max -smp "$cpus" -m "$memory" \
     -nodefaults -no-user-config -display none -no-reboot \
     -kernel "$1" -serial "file:$work/console-$2.log" \
-    -append "console=ttyS0 root=/dev/root rootfstype=9p rootflags=trans=virtio,version=9p2000.L,cache=loose,msize=262144 ro init=$work/init ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off panic=-1 loglevel=7 nokaslr no5lvl" \
+    -append "console=ttyS0 root=/dev/root rootfstype=9p rootflags=trans=virtio,version=9p2000.L,cache=loose,msize=262144 ro init=$work/init ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off panic=-1 pci=noacpi i8042.noaux 8250.nr_uarts=1 loglevel=7 nokaslr no5lvl" \
     -fsdev local,id=root,path=/,security_model=none,readonly=on,multidevs=remap \
     -device virtio-9p-pci,fsdev=root,mount_tag=/dev/root \
     -netdev "user,id=net,restrict=on,hostfwd=tcp:127.0.0.1:$port-:22" -device virtio-net-pci,netdev=net \
@@ -103,24 +105,28 @@ poweroff() {
 }
 
 total=$(now)
+# The guest's root is the host's: what the host's gcc makes runs there as it is, so a careful
+# person compiles everything once, on the host, in parallel, before the first boot.
+mkdir "$work/b"
+gcc -O2 -pthread -o "$work/b/probe" "$probe" &
+for file in ${userland[@]+"${userland[@]}"}; do
+  gcc -Wall -O2 -include "$header" -o "$work/b/$(basename "$file" .c)" "$file" &
+done
+wait
+echo "compile $(since "$total")"
+
 started=$(now)
 boot "$stock" stock
-guest "mkdir /tmp/b && gcc -O2 -pthread -o /tmp/b/probe $probe && /tmp/b/probe enosys $callcount $taskcount" >"$work/stock.out"
+guest "$work/b/probe enosys $callcount $taskcount" >"$work/stock.out"
 poweroff
 echo "stock $(since "$started")"
 
 started=$(now)
 boot "$patched" patched
-compile="mkdir /tmp/b && cd /tmp/b && gcc -O2 -pthread -o probe $probe &"
-for file in ${userland[@]+"${userland[@]}"}; do
-  name=$(basename "$file" .c)
-  compile+=" gcc -Wall -O2 -include $header -o /tmp/b/$name $file &"
-done
-guest "$compile wait" >"$work/compile.out" 2>&1
-checks="cd /tmp/b && ./probe call $callcount 3 && ./probe alternate $callcount 6"
-checks+=" && for i in 1 2 3 4 5; do ./probe call $taskcount 1 \$i; top -bn1 >/tmp/top; head -2 /tmp/top; ./probe proc $taskcount \$i; done"
-checks+=" && ./probe efault $callcount 0xffff888000000000; ./probe efault $taskcount 0xffff888000000000"
-for file in ${userland[@]+"${userland[@]}"}; do checks+="; ./$(basename "$file" .c)"; done
+checks="cd /tmp && $work/b/probe call $callcount 3 && $work/b/probe alternate $callcount 6"
+checks+=" && for i in 1 2 3 4 5; do $work/b/probe call $taskcount 1 \$i; top -bn1 >/tmp/top; head -2 /tmp/top; $work/b/probe proc $taskcount \$i; done"
+checks+=" && $work/b/probe efault $callcount 0xffff888000000000; $work/b/probe efault $taskcount 0xffff888000000000"
+for file in ${userland[@]+"${userland[@]}"}; do checks+="; $work/b/$(basename "$file" .c)"; done
 guest "$checks" >"$work/patched.out" 2>&1 || true
 poweroff
 echo "patched $(since "$started")"
