@@ -7,7 +7,7 @@ import { prepareGuestKeys } from '../../src/guest/rootfs.ts';
 import { prepareGuestView } from '../../src/guest/view.ts';
 import { isKeyLocked, lockKey } from '../../src/kernel/cache.ts';
 import { ScratchFolder, scratchOwner } from '../../src/kernel/scratch.ts';
-import { killGroup, runCleanups } from '../../src/reaper.ts';
+import { groupAlive, killGroup, runCleanups } from '../../src/reaper.ts';
 import { RunFolder, type KeptVm } from '../../src/run-folder.ts';
 import { BootError } from '../../src/vm/machine.ts';
 import { QemuMachine } from '../../src/vm/qemu.ts';
@@ -51,14 +51,6 @@ async function waitFor(condition: () => boolean, ms = 10_000): Promise<void> {
 }
 
 /** Whether any process of the group led by `pid` is alive. */
-function groupAlive(pid: number): boolean {
-  try {
-    process.kill(-pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('ScratchFolder', () => {
   it('exists with an owner file inside the body and is gone after the body throws', async () => {

@@ -11,6 +11,11 @@ pid = os.fork()
 if pid == 0:
     os.setpgid(0, 0)
     ${childRuns ? 'time.sleep(30)' : 'os._exit(0)'}
+# Both sides set the group, so that it exists before the pid is printed, whichever runs first.
+try:
+    os.setpgid(pid, pid)
+except OSError:
+    pass
 print(pid, flush=True)
 time.sleep(30)
 `;
