@@ -5,11 +5,12 @@ import { TimeoutError } from '../errors.ts';
 import type { ExecOptions, ExecResult } from '../vm/machine.ts';
 
 /**
- * Between login attempts while the guest boots. QEMU's forwarded port refuses (or drops) a
- * connection at once until sshd listens, so a short pause costs nothing and the login comes
- * within 0.2 s of sshd starting instead of up to a second later (bench: boot-patched).
+ * Between login attempts while the guest boots: once sshd listens, QEMU's forwarded port refuses
+ * (or drops) a connection at once until it answers, so a short pause costs nothing and the login
+ * comes within 0.2 s (bench: boot-patched). Before sshd listens, see connect()'s `listening`.
  */
 const retryDelayMs = 200;
+/** How often connect() asks `listening` (a read of the console file). */
 const listeningPollMs = 50;
 
 export interface SshTarget {
