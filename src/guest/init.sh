@@ -5,11 +5,15 @@ main() {
   set -u
   export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
   log() { echo "syscall-lab-init: $*" >/dev/console; }
+  # mount(8) is setuid root. Run by an unprivileged user, the view shows every host file owned by
+  # nobody, and a setuid-nobody mount drops init's root (euid 65534: "must be superuser").
+  # Started through the dynamic loader (the x86-64 ABI's path), no set-user-ID applies.
+  root_mount() { /lib64/ld-linux-x86-64.so.2 /usr/bin/mount "$@"; }
   # Under TCG every exec costs about 0.1 s: bash builtins wherever they do, four execs in all.
-  [ -e /dev/null ] || mount -t devtmpfs dev /dev
+  [ -e /dev/null ] || root_mount -t devtmpfs dev /dev
   # Every file system at once (src/guest/fstab): /proc, /sys, /dev/pts, a tmpfs on each writable
   # place of the read-only view, and the run's share.
-  mount -a -T /syscall-lab/fstab || log "mount -a: not every file system is mounted"
+  root_mount -a -T /syscall-lab/fstab || log "mount -a: not every file system is mounted"
   [ -r /run/syscall-lab/authorized_keys ] || { log "no syscalllab share"; poweroff_now; }
   echo syscall-lab-guest >/proc/sys/kernel/hostname
 
