@@ -40,6 +40,9 @@ export interface QemuOptions {
 }
 
 /** Waits (bounded) until no process of the group is left, not even one its init has yet to reap. */
+/** How long the login waits for init's "sshd started" before it tries regardless. */
+const markerWaitMs = 30_000;
+
 async function groupGone(pgid: number, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms;
   for (;;) {
@@ -97,6 +100,7 @@ export class QemuMachine implements RunMachine {
     this.port = await freeLoopbackPort();
     const consolePath = folder.qemuConsole(this.boots, this.kernel.release);
     this.consoleLogs.push(consolePath);
+    const booted = Date.now();
     const consoleFile = new ConsoleFile(consolePath);
     this.consoleFile = consoleFile;
     writeFileSync(consolePath, '');
@@ -149,7 +153,8 @@ export class QemuMachine implements RunMachine {
       await this.ssh.connect(
         this.options.bootTimeout,
         () => this.bootProblem(),
-        () => consoleFile.since().includes(sshdStartedMarker),
+        // Should the console not show it (a guest whose console is lost), try anyway after a while.
+        () => consoleFile.since().includes(sshdStartedMarker) || Date.now() - booted > markerWaitMs,
       );
     } catch (error) {
       const crashed = scanConsole(this.consoleFile.since()).some((finding) => finding.severity === 'failure');

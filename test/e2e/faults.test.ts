@@ -64,7 +64,7 @@ describe('faults', () => {
     mkdirSync(userland.path, { recursive: true });
     writeFileSync(join(userland.path, 'hangs.c'), '#include <unistd.h>\nint main(void) { for (;;) pause(); }\n');
     // --command-timeout 30: the hang is killed after 30 s, not the default 120 s under TCG.
-    const { exitCode, report } = await runCli([
+    const { exitCode, report, stdout } = await runCli([
       '--kernel',
       '6.1',
       '--userland',
@@ -73,7 +73,7 @@ describe('faults', () => {
       '30',
     ]);
     const run = report.runs[0]!;
-    expect(exitCode).toBe(1);
+    expect(exitCode, stdout).toBe(1);
     const hang = run.checks.find((check) => check.name === 'userland:hangs.c')!;
     expect(hang.status).toBe('fail');
     expect(hang.actual).toMatch(/timed out/);
