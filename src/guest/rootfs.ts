@@ -77,7 +77,8 @@ export function guestKernelArgs(version: string): string[] {
 /**
  * Kernel command line: 9p root, the init above, static user-network address; panic=-1 with
  * QEMU -no-reboot makes a panic end the VM at once instead of hanging. What only makes the boot
- * faster (measured under TCG: about 2.5 s of a 4.5 s kernel boot):
+ * faster (measured on 6.1 under TCG: the kernel reached init after 4.4 s without them, 2.4 s with
+ * pci=noacpi alone):
  * - pci=noacpi: the PCI interrupt links are not set up through ACPI, whose AML takes about 0.5 s
  *   per link under TCG; the virtio devices use MSI-X.
  * - i8042.noaux: no PS/2 mouse probe; 8250.nr_uarts=1: only the console's UART.

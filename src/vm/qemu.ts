@@ -39,10 +39,10 @@ export interface QemuOptions {
   bwrapBinary?: string;
 }
 
-/** Waits (bounded) until no process of the group is left, not even one its init has yet to reap. */
 /** How long the login waits for init's "sshd started" before it tries regardless. */
 const markerWaitMs = 30_000;
 
+/** Waits (bounded) until no process of the group runs; a zombie its init has yet to reap does not count. */
 async function groupGone(pgid: number, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms;
   for (;;) {
