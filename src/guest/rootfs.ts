@@ -33,7 +33,7 @@ export interface GuestKeys {
 export async function prepareGuestKeys(folder: RunFolder): Promise<GuestKeys> {
   const shareDir = folder.guestShare;
   mkdirSync(shareDir, { recursive: true, mode: 0o700 });
-  const client = ssh2.utils.generateKeyPairSync('ed25519');
+  const client = clientKeyPair();
   const clientKey = folder.clientKey;
   writeFileSync(clientKey, client.private, { mode: 0o600 });
   writeFileSync(join(shareDir, 'authorized_keys'), `${client.public}\n`, { mode: 0o600 });
@@ -53,6 +53,23 @@ export async function prepareGuestKeys(folder: RunFolder): Promise<GuestKeys> {
   if (!publicLine) throw new InfrastructureError(`dropbearkey printed no ed25519 public key: ${generated.stdout}`);
   writeFileSync(folder.guestHostKeyPublic, `ssh-ed25519 ${publicLine}\n`);
   return { shareDir, clientKey, hostKey: Buffer.from(publicLine, 'base64') };
+}
+
+/**
+ * A new ed25519 key pair in OpenSSH format that ssh2 can read back. ssh2 1.17's generator drops a
+ * leading zero byte of the public key (about one key in 600), and its own parser then rejects the
+ * private key ("Malformed OpenSSH private key"): every login of that run failed until the boot
+ * timed out. Such a pair is generated again.
+ */
+export function clientKeyPair(generate = () => ssh2.utils.generateKeyPairSync('ed25519')): {
+  private: string;
+  public: string;
+} {
+  for (let attempt = 1; attempt <= 20; attempt++) {
+    const pair = generate();
+    if (!(ssh2.utils.parseKey(pair.private) instanceof Error)) return pair;
+  }
+  throw new InfrastructureError('ssh2 made 20 ed25519 keys in a row that it cannot read back');
 }
 
 export function readClientKey(keys: GuestKeys): string {
