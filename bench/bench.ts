@@ -96,13 +96,16 @@ async function testOnKeptVm(): Promise<{ first: number; edited: number }> {
   process.stderr.write('\n=== boot, test, edit one program, test ===\n');
   const userland = await dir({ unsafeCleanup: true });
   cpSync(join(projectRoot, 'userland', 'tests'), userland.path, { recursive: true });
-  await timed('node', [cli, 'boot', '--kernel', kernel]);
+  const booted = await timed('node', [cli, 'boot', '--kernel', kernel]);
   const first = await timed('node', [cli, 'test', '--userland', userland.path]);
   const program = join(userland.path, 'callcount_monotonic.c');
   writeFileSync(program, `${readFileSync(program, 'utf8')}\n/* edited ${Date.now()} */\n`);
   const edited = await timed('node', [cli, 'test', '--userland', userland.path]);
   await timed('node', [cli, 'clean', '--vms']);
   await userland.cleanup();
+  // A boot that failed makes `test` fail at once: its seconds would look like a fast test.
+  const codes = [booted, first, edited].map((step) => step.exitCode);
+  if (codes.some((code) => code !== 0)) throw new Error(`boot, test, test exited ${codes.join(', ')} (expect 0, 0, 0)`);
   return { first: first.seconds, edited: edited.seconds };
 }
 
