@@ -183,48 +183,49 @@ async function compileOnHost(
   host: { guestHeader: string; headerFile: string; path: string },
   entry: string,
 ): Promise<Outcome> {
-  mkdirSync(join(entry, '..'), { recursive: true });
-  const staging = mkdtempSync(`${entry}.tmp-`);
-  try {
-    const flags = program.flags.map((flag) => (flag === host.guestHeader ? host.headerFile : flag));
-    const run = await runTool('gcc', [...flags, '-o', join(staging, 'binary'), basename(program.source)], {
+  const flags = program.flags.map((flag) => (flag === host.guestHeader ? host.headerFile : flag));
+  let outcome: Outcome = { status: null, log: '' };
+  await writeEntry(entry, async (binary) => {
+    const run = await runTool('gcc', [...flags, '-o', binary, basename(program.source)], {
       cwd: dirname(program.source),
       env: { PATH: host.path },
       reject: false,
       all: true,
     });
-    const log = run.all.trim();
-    if (run.exitCode !== 0) return { status: run.exitCode ?? null, log };
-    writeFileSync(join(staging, 'log'), log);
-    publishEntry(staging, entry);
-    return { status: 0, log };
-  } finally {
-    rmSync(staging, { recursive: true, force: true });
-  }
+    outcome = { status: run.exitCode ?? null, log: run.all.trim() };
+    return outcome.status === 0 ? outcome.log : undefined;
+  });
+  return outcome;
 }
 
-/** Downloads a binary the guest compiled into the cache; the entry appears whole or not at all. */
+/** Downloads a binary the guest compiled into the cache; a failed download is compiled again next boot. */
 async function keepGuestBinary(machine: Machine, guestBinary: string, log: string, entry: string): Promise<void> {
   if (existsSync(entry)) return;
+  await writeEntry(entry, async (binary) => {
+    await machine.download(guestBinary, binary);
+    return log;
+  }).catch(() => undefined);
+}
+
+/**
+ * Makes a cache entry (binary and gcc's log) in a staging folder beside it and moves it into place
+ * in one rename, so it appears whole or not at all; `fill` writes the binary and returns the log,
+ * or undefined for no entry. Another run that made the same entry first wins.
+ */
+async function writeEntry(entry: string, fill: (binary: string) => Promise<string | undefined>): Promise<void> {
   mkdirSync(join(entry, '..'), { recursive: true });
   const staging = mkdtempSync(`${entry}.tmp-`);
   try {
-    await machine.download(guestBinary, join(staging, 'binary'));
+    const log = await fill(join(staging, 'binary'));
+    if (log === undefined) return;
     writeFileSync(join(staging, 'log'), log);
-    publishEntry(staging, entry);
-  } catch {
-    // The download failed: the next boot compiles it again.
+    try {
+      renameSync(staging, entry);
+    } catch (error) {
+      if (!existsSync(join(entry, 'binary'))) throw error;
+    }
   } finally {
     rmSync(staging, { recursive: true, force: true });
-  }
-}
-
-/** Moves a finished entry into place; another run that kept the same binary first wins. */
-function publishEntry(staging: string, entry: string): void {
-  try {
-    renameSync(staging, entry);
-  } catch (error) {
-    if (!existsSync(join(entry, 'binary'))) throw error;
   }
 }
 
