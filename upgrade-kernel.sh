@@ -25,13 +25,21 @@ Fetch, verify, unpack, patch, configure and build a Linux kernel, then install i
 (or, with --build-only, leave the artefacts in a folder).
 
 Source (one of):
-  --version V            a version from src/kernel/versions.tsv (X.Y = Debian's linux-source-X.Y,
-                         X.Y.Z = kernel.org, sha256-pinned)
+  --version V            a version from src/kernel/versions.tsv: a Debian row (X.Y, the newest
+                         linux-source-X.Y of the row's suite, fetched with a private apt state)
+                         or a kernel.org row (X.Y.Z, sha256-pinned)
   --source PATH|URL      a kernel tarball or source tree (trusted unless --sha256 is given),
                          or a URL (then --sha256 is required unless the version is pinned)
   --sha256 HEX           expected sha256 of the tarball
   --mirror URL           replaces https://cdn.kernel.org/pub/linux/kernel (env KERNEL_MIRROR),
                          e.g. file:///srv/kernel-mirror for offline machines
+  --debian-mirror URL    the Debian archive for Debian rows (default: the first Debian mirror of
+                         this machine's apt sources, else http://deb.debian.org/debian)
+  --sources DIR          where fetched sources and their apt state are kept (default WORK/sources);
+                         Debian lists are refreshed at most daily, a tarball kept while current
+  --fetch-source V       fetch the source of version V (as --version would), print "key value"
+                         lines (version, tarball; debian-package and debian-version for a
+                         Debian row), then exit
 
 Changes:
   --patches DIR          apply DIR's *.patch/*.diff in name order (or its "series" file);
@@ -90,7 +98,8 @@ die() { local code=$1; shift; printf 'upgrade-kernel.sh: error: %s\n' "$*" >&2; 
 version="" source="" sha256="" mirror="${KERNEL_MIRROR:-https://cdn.kernel.org/pub/linux/kernel}"
 patch_dirs=() fragments=() localversion="" work="/usr/local/src" in_tree="" jobs="$(nproc)"
 build_only="" check_only=false install_root=/ cmdline="" append="" prebuilt="" fingerprint=""
-backend=qemu profile=default features=() print_plan="" check_inputs=""
+backend=qemu profile=default features=() print_plan="" check_inputs="" fetch_only=""
+sources_dir="" debian_mirror="" debian_version="" debian_package=""
 patches=() user_patches=() cleanup=() release_override=() background=()
 # The plan (make_plan): what this build does, decided by the version alone, before any tree is read.
 plan_version="" plan_compat=() plan_make=() plan_fragments=() plan_options=() plan_option_files=()
@@ -589,21 +598,25 @@ makefile_version() {
     END { if (v == "" || p == "") exit 1; printf "%s.%s", v, p; if (s != "" && s != "0") printf ".%s", s; print "" }'
 }
 
-# The version the plan is made for: --version when it is X.Y or X.Y.Z (as asked: Debian's 6.1 is
-# "6.1"), else the source's Makefile (a tarball's is read without unpacking it); with --in-tree,
-# the tree's Makefile.
+# X.Y or X.Y.Z of a kernel tarball, read from its top Makefile without unpacking it.
+tarball_version() { # tarball
+  local top v
+  top=$(tarball_top "$1")
+  v=$(tar -xOf "$1" --occurrence=1 "$top/Makefile" 2>/dev/null | makefile_version) \
+    || die $EX_DATAERR "could not read the kernel version from $top/Makefile in $1 (truncated or corrupt?) (fix: download it again)"
+  printf '%s\n' "$v"
+}
+
+# The version the plan is made for: the source's Makefile (a tarball's is read without unpacking
+# it; Debian's "6.1" is planned as the release it holds, 6.1.192), with --in-tree the tree's.
 source_version() {
-  local v="" top
+  local v=""
   if [ -n "$in_tree" ]; then
     v=$(makefile_version <"$in_tree/Makefile") || true
-  elif is_version "$version"; then
-    v=$version
   elif [ -n "$tree_in" ]; then
     v=$(makefile_version <"$tree_in/Makefile") || true
   else
-    top=$(tarball_top "$tarball")
-    v=$(tar -xOf "$tarball" --occurrence=1 "$top/Makefile" 2>/dev/null | makefile_version) \
-      || die $EX_DATAERR "could not read the kernel version from $top/Makefile in $tarball (truncated or corrupt?) (fix: download it again)"
+    v=$(tarball_version "$tarball") || exit
   fi
   is_version "$v" || die $EX_DATAERR "cannot tell the kernel version of ${in_tree:-${tree_in:-${tarball:-$version}}}: its Makefile gives '$v' (fix: point at a Linux source tree or tarball)"
   printf '%s\n' "$v"
@@ -731,16 +744,88 @@ fetch() { # url dest
   mv "$dest.part" "$dest"
 }
 
-# apt-get install, and once more after apt-get update when it fails: stale package lists fail
-# with "Depends: libarchive13 (= 3.6.2-1+deb12u4) but 3.6.2-1+deb12u5 is to be installed" (or
-# 404s) until they are refreshed.
-apt_install() { # package...
-  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@" >&2 && return 0
-  say "notice: apt-get install $* failed; running apt-get update and trying once more"
-  DEBIAN_FRONTEND=noninteractive apt-get update >&2 \
-    || die $EX_UNAVAILABLE "apt-get update failed, so $* cannot be installed (fix: check the network and /etc/apt/sources.list, then run again)"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@" >&2 \
-    || die $EX_UNAVAILABLE "apt-get install $* failed, also after apt-get update (fix: see apt-get's messages above; install $* by hand)"
+# --- Debian source packages -------------------------------------------------------------------
+# A "debian:SUITE:PACKAGE" row is fetched with an apt state of its own under $sources_dir (lists,
+# cache, sources.list), so the host's apt setup is neither read for packages nor changed, and a
+# non-root user can fetch too. The lists are refreshed at most once a day; the newest version of
+# the package there is downloaded once and its tarball kept until a newer one replaces it.
+debian_keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+
+# The Debian mirror of this machine's own apt sources (the first URI that is not the security
+# archive), so a machine that reaches Debian only through its mirror or proxy works as it is.
+host_debian_mirror() {
+  local uri
+  uri=$({ sed -E 's/\[[^]]*\]//' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | awk '$1 == "deb" { print $2 }'
+    awk 'tolower($1) == "uris:" { for (i = 2; i <= NF; i++) print $i }' /etc/apt/sources.list.d/*.sources 2>/dev/null
+  } | grep -v -i security | head -1 || true)
+  printf '%s\n' "${uri:-http://deb.debian.org/debian}"
+}
+
+debian_apt() { # suite command args... (apt-get or apt-cache, with the suite's private state)
+  local state="$sources_dir/apt/$1"; shift
+  local cmd=$1; shift
+  "$cmd" -q -o Dir::Etc::sourcelist="$state/sources.list" -o Dir::Etc::sourceparts=/dev/null \
+    -o Dir::State::Lists="$state/lists" -o Dir::Cache="$state/cache" -o Dir::State::status="$state/status" \
+    -o APT::Sandbox::User="$(id -un)" "$@"
+}
+
+# The suite's package lists: refreshed when older than a day or when the mirror changed; when
+# the refresh fails, lists from an earlier day still serve (with a notice), none at all is an error.
+debian_lists() { # suite
+  local suite=$1 state="$sources_dir/apt/$1" line
+  line="deb [signed-by=$debian_keyring] $debian_mirror $suite main"
+  mkdir -p "$state/lists/partial" "$state/cache/archives/partial"
+  [ -f "$state/status" ] || : >"$state/status"
+  if [ "$(cat "$state/sources.list" 2>/dev/null)" != "$line" ]; then
+    printf '%s\n' "$line" >"$state/sources.list"
+    rm -f "$state/updated"
+  fi
+  [ -z "$(find "$state/updated" -mmin -1440 2>/dev/null)" ] || return 0
+  [ -f "$debian_keyring" ] || die $EX_UNAVAILABLE "$debian_keyring is missing, so the Debian archive's signatures cannot be checked (fix: install the debian-archive-keyring package)"
+  phase fetch
+  say "refreshing the package lists of Debian $suite from $debian_mirror"
+  if debian_apt "$suite" apt-get update >&2; then
+    touch "$state/updated"
+  elif [ -f "$state/updated" ]; then
+    say "notice: could not refresh the lists of Debian $suite; using those of $(date -r "$state/updated" '+%Y-%m-%d %H:%M')"
+  else
+    die $EX_UNAVAILABLE "could not read the package lists of Debian $suite from $debian_mirror (fix: check the network or pass --debian-mirror URL; offline, pass --source TARBALL)"
+  fi
+}
+
+# Sets $tarball, $debian_version and $debian_package for a "debian:SUITE:PACKAGE" row.
+fetch_debian_source() { # suite package
+  local suite=$1 pkg=$2 dest part deb known
+  debian_lists "$suite"
+  # apt-cache parses the whole list (a second or so): its answer is kept until the lists change.
+  known="$sources_dir/apt/$suite/candidate-$pkg"
+  if [ "$known" -nt "$sources_dir/apt/$suite/updated" ]; then
+    debian_version=$(cat "$known")
+  else
+    debian_version=$(debian_apt "$suite" apt-cache show --no-all-versions "$pkg" 2>/dev/null | awk '/^Version:/ { print $2; exit }')
+    [ -z "$debian_version" ] || printf '%s\n' "$debian_version" >"$known"
+  fi
+  [ -n "$debian_version" ] \
+    || die $EX_UNAVAILABLE "Debian $suite has no package $pkg any more (fix: update the row of $version in $versions_table to the package that replaced it, or pass --source TARBALL)"
+  debian_package=$pkg
+  dest="$sources_dir/debian/${pkg}_$debian_version"
+  tarball="$dest/$pkg.tar.xz"
+  [ -f "$tarball" ] && return 0
+  phase fetch
+  say "downloading $pkg $debian_version from Debian $suite"
+  mkdir -p "$sources_dir/debian"
+  part=$(mktemp -d "$sources_dir/debian/.part.XXXXXX"); cleanup+=("$part")
+  (cd "$part" && debian_apt "$suite" apt-get download "$pkg=$debian_version" >&2) \
+    || die $EX_UNAVAILABLE "could not download $pkg $debian_version from $debian_mirror (fix: check the network or pass --debian-mirror URL; offline, pass --source TARBALL)"
+  deb=$(find "$part" -maxdepth 1 -name '*.deb' | head -1)
+  mkdir -p "$part/x"
+  dpkg-deb -x "$deb" "$part/x" && [ -f "$part/x/usr/src/$pkg.tar.xz" ] \
+    || die $EX_DATAERR "$deb holds no usr/src/$pkg.tar.xz (fix: update the row of $version in $versions_table)"
+  mkdir -p "$part/out"
+  mv "$part/x/usr/src/$pkg.tar.xz" "$part/out/"
+  # Older versions of the package go: only the current one is ever built.
+  rm -rf "$sources_dir/debian/${pkg}_"*
+  mv "$part/out" "$dest"
 }
 
 # Sets $tarball or $tree_in from --version/--source/--sha256.
@@ -758,21 +843,14 @@ resolve_source() {
     fi
     [ -z "$sha256" ] || want=$sha256
     case "$url" in
-      apt:*)
-        local pkg=${url#apt:}; local path=${pkg#*:}; pkg=${pkg%%:*}
-        if [ ! -f "$path" ]; then
-          command -v apt-get >/dev/null && [ "$(id -u)" = 0 ] \
-            || die $EX_NOINPUT "$path is missing (fix: apt-get install $pkg)"
-          phase fetch
-          apt_install "$pkg"
-        fi
-        tarball=$path
-        [ "$want" = "-" ] || verify_sha256 "$tarball" "$want"
+      debian:*)
+        local suite=${url#debian:}; local pkg=${suite#*:}; suite=${suite%%:*}
+        fetch_debian_source "$suite" "$pkg"
         ;;
       *)
         url=${url/https:\/\/cdn.kernel.org\/pub\/linux\/kernel/$mirror}
-        mkdir -p "$work/downloads"
-        tarball="$work/downloads/$(basename "$url")"
+        mkdir -p "$sources_dir/kernel.org"
+        tarball="$sources_dir/kernel.org/$(basename "$url")"
         [ -f "$tarball" ] || fetch "$url" "$tarball"
         verify_sha256 "$tarball" "$want" downloaded
         ;;
@@ -781,8 +859,8 @@ resolve_source() {
     case "$source" in
       http://*|https://*|ftp://*|file://*)
         [ -n "$sha256" ] || die $EX_USAGE "a downloaded source needs --sha256 (fix: pass the checksum published with it)"
-        mkdir -p "$work/downloads"
-        tarball="$work/downloads/$(basename "$source")"
+        mkdir -p "$sources_dir/downloads"
+        tarball="$sources_dir/downloads/$(basename "$source")"
         [ -f "$tarball" ] || fetch "$source" "$tarball"
         verify_sha256 "$tarball" "$sha256" downloaded
         ;;
@@ -1108,6 +1186,9 @@ main() {
       --profile) need_arg "$@"; profile=$2; shift 2 ;;
       --feature) need_arg "$@"; features+=("$2"); shift 2 ;;
       --print-plan) need_arg "$@"; print_plan=$2; shift 2 ;;
+      --fetch-source) need_arg "$@"; fetch_only=$2; shift 2 ;;
+      --sources) need_arg "$@"; sources_dir=$2; shift 2 ;;
+      --debian-mirror) need_arg "$@"; debian_mirror=${2%/}; shift 2 ;;
       --check-inputs) need_arg "$@"; check_inputs=$2; shift 2 ;;
       --work) need_arg "$@"; work=$2; shift 2 ;;
       --in-tree) need_arg "$@"; in_tree=$2; shift 2 ;;
@@ -1126,6 +1207,19 @@ main() {
   if [ -n "$print_plan" ]; then
     make_plan "$print_plan"
     print_plan_lines ""
+    exit 0
+  fi
+  sources_dir=${sources_dir:-$work/sources}
+  debian_mirror=${debian_mirror:-$(host_debian_mirror)}
+  if [ -n "$fetch_only" ]; then
+    is_version "$fetch_only" && [ -n "$(table_row "$fetch_only")" ] \
+      || die $EX_USAGE "--fetch-source $fetch_only: not a version of $versions_table (fix: give one of its rows)"
+    version=$fetch_only
+    mkdir -p "$sources_dir"
+    sources_dir=$(cd "$sources_dir" && pwd)
+    resolve_source
+    printf 'version %s\ntarball %s\n' "$version" "$tarball"
+    [ -z "$debian_version" ] || printf 'debian-package %s\ndebian-version %s\n' "$debian_package" "$debian_version"
     exit 0
   fi
   if [ -n "$check_inputs" ]; then
@@ -1151,6 +1245,7 @@ main() {
   mkdir -p "$work"
   work=$(cd "$work" && pwd)
   [ -n "$in_tree" ] || resolve_source
+  [ -z "$debian_version" ] || say "source: Debian $debian_package $debian_version"
 
   local plan_for
   plan_for=$(source_version) || exit

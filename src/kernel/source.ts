@@ -2,6 +2,9 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { installLine, requirements } from '../doctor.ts';
+import { upgradeKernelScript } from '../paths.ts';
+import { cache } from './cache.ts';
+import { scriptBadInput, scriptBadInputCodes, scriptErrorLine } from './script-errors.ts';
 import { BadInputError, InfrastructureError } from '../errors.ts';
 import { runTool } from '../spawn.ts';
 import { remembered } from './file-facts.ts';
@@ -11,16 +14,16 @@ import { isVersionString, parseVersion, pinnedVersions, versionFromMakefile } fr
 export interface KernelSource {
   /** What the user asked for: "6.1" or a path. */
   requested: string;
-  kind: 'apt' | 'download' | 'tarball' | 'tree';
-  /** The version; for a path, read from its Makefile. */
+  kind: 'debian' | 'download' | 'tarball' | 'tree';
+  /** The version; for a path or a fetched Debian package, read from its Makefile. */
   version: string;
   /** Arguments that tell upgrade-kernel.sh where the source is. */
   scriptArgs: string[];
   /** What identifies the source's content in cache keys. */
   identity: string;
-  /** Debian package that provides it (kind "apt"). */
-  aptPackage?: string;
-  /** Local file or folder (tarball, tree, apt tarball). */
+  /** Kind "debian": the package, and once fetched (fetchSource) the Debian version it is. */
+  debian?: { suite: string; package: string; version?: string };
+  /** Local file or folder (tarball, tree, fetched Debian tarball). */
   path?: string;
 }
 
@@ -89,16 +92,15 @@ function resolveVersion(version: string, sha256?: string): KernelSource {
         .join(', ')})`,
     );
   }
-  if (pinned?.apt) {
+  if (pinned?.debian) {
     return {
       requested: version,
-      kind: 'apt',
+      kind: 'debian',
       version,
       scriptArgs: ['--version', version],
-      // Debian's package updates in place: the tarball's content is the identity, read when building.
-      identity: `apt:${pinned.apt.package}`,
-      aptPackage: pinned.apt.package,
-      path: pinned.apt.path,
+      // Not fetched yet: fetchSource sets the tarball, its version and its content's identity.
+      identity: `debian:${pinned.debian.suite}:${pinned.debian.package}`,
+      debian: pinned.debian,
     };
   }
   const expected = sha256 ?? pinned?.sha256;
@@ -149,12 +151,44 @@ function lastLine(text: string): string {
   return text.trim().split('\n').pop() ?? '';
 }
 
-/** Identity of an apt-provided tarball, once the package is installed. */
-export async function settleIdentity(source: KernelSource): Promise<KernelSource> {
-  if (source.kind !== 'apt' || !source.path) return source;
-  if (!existsSync(source.path)) {
-    throw new InfrastructureError(`${source.path} is missing`, `apt-get install ${source.aptPackage}`);
+/**
+ * Fetches a Debian row's package (upgrade-kernel.sh --fetch-source: the newest version in its
+ * suite, lists refreshed at most daily) and makes the source its tarball: built with --source,
+ * versioned by its Makefile, keyed by its content. Other sources are returned as they are.
+ */
+export async function fetchSource(source: KernelSource): Promise<KernelSource> {
+  if (source.kind !== 'debian' || !source.debian) return source;
+  const result = await runTool(upgradeKernelScript, ['--fetch-source', source.version, ...sourcesArguments()], {
+    reject: false,
+  });
+  const answer = new Map(
+    result.stdout
+      .split('\n')
+      .filter((line) => line.includes(' '))
+      .map((line) => [line.slice(0, line.indexOf(' ')), line.slice(line.indexOf(' ') + 1)] as const),
+  );
+  const tarball = answer.get('tarball');
+  if (result.exitCode !== 0 || !tarball) {
+    const line = scriptErrorLine(result.stderr);
+    if (line && scriptBadInputCodes.has(result.exitCode ?? 0)) throw scriptBadInput(line);
+    const match = /^(.*) \(fix: (.*)\)$/s.exec(line ?? '');
+    throw new InfrastructureError(
+      `could not fetch the source of Linux ${source.version}: ${match?.[1] ?? line ?? result.stderr.trim()}`,
+      match?.[2],
+    );
   }
-  const path = source.path;
-  return { ...source, identity: `sha256:${await remembered(path, 'sha256', () => sha256File(path))}` };
+  const digest = await remembered(tarball, 'sha256', () => sha256File(tarball));
+  return {
+    ...source,
+    version: await remembered(tarball, 'makefile version', () => versionOfTarball(tarball)),
+    scriptArgs: ['--source', tarball],
+    identity: `sha256:${digest}`,
+    debian: { ...source.debian, version: answer.get('debian-version') ?? '' },
+    path: tarball,
+  };
+}
+
+/** Where upgrade-kernel.sh keeps what it fetches: the cache's sources folder, shared by every build. */
+export function sourcesArguments(): string[] {
+  return ['--sources', cache.sources()];
 }

@@ -9,8 +9,8 @@ export interface PinnedVersion {
   /** null where apt verifies the package. */
   sha256: string | null;
   url: string;
-  /** Set for "apt:PACKAGE:PATH" sources. */
-  apt?: { package: string; path: string };
+  /** Set for "debian:SUITE:PACKAGE" rows: the newest PACKAGE of that suite (upgrade-kernel.sh fetches it). */
+  debian?: { suite: string; package: string };
 }
 
 export const versionsTable = join(projectRoot, 'src', 'kernel', 'versions.tsv');
@@ -22,12 +22,12 @@ export function parseVersionsTable(text: string): PinnedVersion[] {
     .map((line) => {
       const [version, sha256, url] = line.split('\t');
       if (!version || !sha256 || !url) throw new Error(`malformed line in ${versionsTable}: ${line}`);
-      const [, aptPackage, aptPath] = /^apt:([^:]+):(.+)$/.exec(url) ?? [];
+      const [, suite, debianPackage] = /^debian:([^:]+):(.+)$/.exec(url) ?? [];
       return {
         version,
         sha256: sha256 === '-' ? null : sha256,
         url,
-        ...(aptPackage && aptPath ? { apt: { package: aptPackage, path: aptPath } } : {}),
+        ...(suite && debianPackage ? { debian: { suite, package: debianPackage } } : {}),
       };
     });
 }

@@ -3,7 +3,7 @@ import { elapsedSeconds } from '../events.ts';
 import { buildKeyOf, compilerIdentity, isBuildReady } from '../kernel/build.ts';
 import { cache } from '../kernel/cache.ts';
 import { scriptBadInput, scriptBadInputCodes, scriptErrorLine } from '../kernel/script-errors.ts';
-import { settleIdentity } from '../kernel/source.ts';
+import { sourcesArguments } from '../kernel/source.ts';
 import { upgradeKernelScript } from '../paths.ts';
 import { runTool } from '../spawn.ts';
 import type { PlannedRun } from './plan.ts';
@@ -29,7 +29,7 @@ export async function checkPatchSeries(plans: PlannedRun[]): Promise<CheckedRun[
   const checked: CheckedRun[] = [];
   for (const plan of plans) {
     const started = Date.now();
-    const source = await settleIdentity(plan.source);
+    const { source } = plan;
     const stock = buildKeyOf(source, plan.builds.stock.plan, compiler);
     const patched = buildKeyOf(source, plan.builds.patched.plan, compiler);
     const builtAlready = isBuildReady(stock) && isBuildReady(patched, stock);
@@ -49,7 +49,14 @@ export async function checkPatchSeries(plans: PlannedRun[]): Promise<CheckedRun[
 async function checkInputs(plan: PlannedRun, builtAlready: boolean): Promise<void> {
   const args = builtAlready
     ? ['--check-inputs', plan.source.version, ...plan.builds.patched.args]
-    : [...plan.source.scriptArgs, '--check-patches', ...plan.builds.patched.args, '--work', cache.scratch()];
+    : [
+        ...plan.source.scriptArgs,
+        '--check-patches',
+        ...plan.builds.patched.args,
+        '--work',
+        cache.scratch(),
+        ...sourcesArguments(),
+      ];
   const result = await runTool(upgradeKernelScript, args, { reject: false, all: true });
   if (result.exitCode === 0) return;
   const line = scriptErrorLine(result.all);

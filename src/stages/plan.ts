@@ -9,7 +9,7 @@ import {
   readPatchSet,
   type PatchSet,
 } from '../kernel/patches.ts';
-import { resolveSource, type KernelSource } from '../kernel/source.ts';
+import { fetchSource, resolveSource, type KernelSource } from '../kernel/source.ts';
 import { syscallTableLocation } from '../kernel/syscalls.ts';
 import { projectRoot } from '../paths.ts';
 
@@ -30,8 +30,8 @@ export interface PlannedRun {
 
 /**
  * The first stage: every input of every kernel is read and checked (versions, sources, patch
- * folders, userland programs), and upgrade-kernel.sh is asked what each build will do. Nothing
- * is downloaded, built or booted before this passes.
+ * folders, userland programs), every Debian source of the matrix is fetched, and
+ * upgrade-kernel.sh is asked what each build will do. Nothing is built or booted before this passes.
  */
 export async function planRuns(options: Options): Promise<PlannedRun[]> {
   const plans: PlannedRun[] = [];
@@ -40,7 +40,7 @@ export async function planRuns(options: Options): Promise<PlannedRun[]> {
     ...userlandSources(options.userland ?? join(projectRoot, 'userland', 'tests')),
   ];
   for (const requested of options.kernel) {
-    const source = await resolveSource(requested, options.sha256);
+    const source = await fetchSource(await resolveSource(requested, options.sha256));
     const notices: string[] = [];
     let patchDir = options.patches;
     if (!patchDir) {

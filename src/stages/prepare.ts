@@ -1,5 +1,4 @@
 import type { Options } from '../config.ts';
-import { ensureRequirements, type Requirement } from '../doctor.ts';
 import type { Emit } from '../events.ts';
 import { cache } from '../kernel/cache.ts';
 import { scratchOwner } from '../kernel/scratch.ts';
@@ -10,26 +9,12 @@ import { checkPatchSeries, type CheckedRun } from './patch-check.ts';
 import { planRuns } from './plan.ts';
 
 /**
- * What every command that builds does first: clear what crashed runs left, plan every kernel,
- * install what the host lacks (the kernel sources included), check the backend's host, then try
- * every patch series. Bad input stops it before anything is built.
+ * What every command that builds does first: clear what crashed runs left, plan every kernel
+ * (its source fetched), check the backend's host, then try every patch series. Bad input stops it before anything is built.
  */
 export async function prepareRuns(options: Options, emit: Emit): Promise<CheckedRun[]> {
   reapEarlierRuns(emit);
   const plans = await planRuns(options);
-  const sources: Requirement[] = plans.flatMap(({ source }) =>
-    source.kind === 'apt' && source.path && source.aptPackage
-      ? [
-          {
-            what: `Linux ${source.version} source`,
-            probe: source.path,
-            aptPackage: source.aptPackage,
-            why: `--kernel ${source.requested}`,
-          },
-        ]
-      : [],
-  );
-  await ensureRequirements(sources, emit);
   await backendOf(options).checkHost?.(options);
   return checkPatchSeries(plans);
 }

@@ -23,15 +23,14 @@ async function badInput(promise: Promise<unknown>): Promise<BadInputError> {
 const sha256Of = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
 
 describe('resolveSource: versions', () => {
-  it('takes 6.1 from the Debian package', async () => {
+  it('takes 6.1 from the Debian package, to be fetched', async () => {
     expect(await resolveSource('6.1')).toEqual({
       requested: '6.1',
-      kind: 'apt',
+      kind: 'debian',
       version: '6.1',
       scriptArgs: ['--version', '6.1'],
-      identity: 'apt:linux-source-6.1',
-      aptPackage: 'linux-source-6.1',
-      path: '/usr/src/linux-source-6.1.tar.xz',
+      identity: 'debian:bookworm:linux-source-6.1',
+      debian: { suite: 'bookworm', package: 'linux-source-6.1' },
     });
   });
 

@@ -118,13 +118,18 @@ describe('the pinned versions table', () => {
     });
   });
 
-  it('takes 6.1 from the Debian package linux-source-6.1', () => {
-    const row = pinnedVersions().find((r) => r.version === '6.1');
+  it.each([
+    ['5.10', 'bullseye'],
+    ['6.1', 'bookworm'],
+    ['6.12', 'trixie'],
+    ['7.2', 'sid'],
+  ])('takes %s from Debian %s, package linux-source-%s', (version, suite) => {
+    const row = pinnedVersions().find((r) => r.version === version);
     expect(row).toEqual({
-      version: '6.1',
+      version,
       sha256: null,
-      url: 'apt:linux-source-6.1:/usr/src/linux-source-6.1.tar.xz',
-      apt: { package: 'linux-source-6.1', path: '/usr/src/linux-source-6.1.tar.xz' },
+      url: `debian:${suite}:linux-source-${version}`,
+      debian: { suite, package: `linux-source-${version}` },
     });
   });
 
@@ -134,7 +139,7 @@ describe('the pinned versions table', () => {
     expect(new Set(rows.map((r) => r.version)).size).toBe(rows.length);
     for (const row of rows) {
       expect(isVersionString(row.version), row.version).toBe(true);
-      if (row.apt) {
+      if (row.debian) {
         expect(row.sha256).toBeNull();
       } else {
         expect(row.sha256, row.version).toMatch(/^[0-9a-f]{64}$/);
@@ -145,9 +150,9 @@ describe('the pinned versions table', () => {
   });
 
   it('parseVersionsTable skips comments and blank lines and rejects short lines', () => {
-    const text = '# comment\n\n6.1\t-\tapt:pkg:/p.tar.xz\n3.9.11\tabc\thttps://x/linux-3.9.11.tar.xz\n';
+    const text = '# comment\n\n6.1\t-\tdebian:bookworm:pkg\n3.9.11\tabc\thttps://x/linux-3.9.11.tar.xz\n';
     expect(parseVersionsTable(text)).toEqual([
-      { version: '6.1', sha256: null, url: 'apt:pkg:/p.tar.xz', apt: { package: 'pkg', path: '/p.tar.xz' } },
+      { version: '6.1', sha256: null, url: 'debian:bookworm:pkg', debian: { suite: 'bookworm', package: 'pkg' } },
       { version: '3.9.11', sha256: 'abc', url: 'https://x/linux-3.9.11.tar.xz' },
     ]);
     expect(() => parseVersionsTable('6.1\t-\n')).toThrow(/malformed line/);
