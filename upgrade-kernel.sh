@@ -35,6 +35,9 @@ Source (one of):
                          e.g. file:///srv/kernel-mirror for offline machines
   --debian-mirror URL    the Debian archive for Debian rows (default: the first Debian mirror of
                          this machine's apt sources, else http://deb.debian.org/debian)
+  --debian-security-mirror URL
+                         the security archive, for rows that name a *-security suite (default:
+                         this machine's, else the --debian-mirror URI with -security added)
   --sources DIR          where fetched sources and their apt state are kept (default WORK/sources);
                          Debian lists are refreshed at most daily, a tarball kept while current
   --fetch-source V       fetch the source of version V (as --version would), print "key value"
@@ -99,7 +102,7 @@ version="" source="" sha256="" mirror="${KERNEL_MIRROR:-https://cdn.kernel.org/p
 patch_dirs=() fragments=() localversion="" work="/usr/local/src" in_tree="" jobs="$(nproc)"
 build_only="" check_only=false install_root=/ cmdline="" append="" prebuilt="" fingerprint=""
 backend=qemu profile=default features=() print_plan="" check_inputs="" fetch_only=""
-sources_dir="" debian_mirror="" debian_version="" debian_package=""
+sources_dir="" debian_mirror="" debian_security_mirror="" debian_version="" debian_package=""
 patches=() user_patches=() cleanup=() release_override=() background=()
 # The plan (make_plan): what this build does, decided by the version alone, before any tree is read.
 plan_version="" plan_compat=() plan_make=() plan_fragments=() plan_options=() plan_option_files=()
@@ -353,8 +356,8 @@ dry_run_patches() {
   copy_from_source "$scratch" < <(touched_paths "${patches[@]}" ${earlier[@]+"${earlier[@]}"})
   [ ${#earlier[@]} -eq 0 ] || revert_patches "$scratch" "${earlier[@]}"
   for p in "${patches[@]}"; do
-    if ! out=$(cd "$scratch" && patch -p1 --batch --forward --no-backup-if-mismatch -r - <"$p" 2>&1); then
-      die $EX_DATAERR "patch $(basename "$p") does not apply (nothing was changed): $(printf '%s' "$out" | grep -E 'FAILED|malformed|can.t find file|Reversed|No file to patch|Only garbage' | head -5 | tr '\n' ' ')(fix: rebase $p on this kernel version)"
+    if ! out=$(cd "$scratch" && patch -p1 --batch --forward --fuzz=0 --no-backup-if-mismatch -r - <"$p" 2>&1); then
+      die $EX_DATAERR "patch $(basename "$p") does not apply (nothing was changed): $(printf '%s' "$out" | awk '/^patching file/ { file = $0; next } /FAILED|malformed|can.t find file|Reversed|No file to patch|Only garbage/ { if (file != "") print file; file = ""; print }' | head -5 | tr '\n' ' ')(fix: rebase $p on this kernel version: every hunk must apply exactly, at any offset, as patch --fuzz=0 does)"
     fi
   done
   say "patch series applies cleanly (${#patches[@]} patches, dry run)"
@@ -396,7 +399,7 @@ apply_patches() { # tree record(base|applied)
   dir=$(record_dir "$tree" "$2")
   mkdir -p "$dir"
   for p in "${patches[@]}"; do
-    (cd "$tree" && patch -p1 --batch --forward --no-backup-if-mismatch -s <"$p") \
+    (cd "$tree" && patch -p1 --batch --forward --fuzz=0 --no-backup-if-mismatch -s <"$p") \
       || die $EX_DATAERR "patch $p failed on the real tree after a clean dry run"
     n=$((n + 1))
     cp "$p" "$dir/$(printf '%04d' "$n")-$(basename "$p")"
@@ -751,58 +754,77 @@ fetch() { # url dest
 # the package there is downloaded once and its tarball kept until a newer one replaces it.
 debian_keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 
-# The Debian mirror of this machine's own apt sources (the first URI that is not the security
-# archive), so a machine that reaches Debian only through its mirror or proxy works as it is.
-host_debian_mirror() {
-  local uri
-  uri=$({ sed -E 's/\[[^]]*\]//' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | awk '$1 == "deb" { print $2 }'
-    awk 'tolower($1) == "uris:" { for (i = 2; i <= NF; i++) print $i }' /etc/apt/sources.list.d/*.sources 2>/dev/null
-  } | grep -v -i security | head -1 || true)
-  printf '%s\n' "${uri:-http://deb.debian.org/debian}"
+# The Debian mirrors of this machine's own apt sources, so a machine that reaches Debian only
+# through its mirror or proxy works as it is: the first entry that is Debian's (signed by its
+# keyring, or a URI ending in /debian or /debian-security; never a third-party repository), the
+# main archive's and the security archive's apart. Defaults: deb.debian.org, and the main
+# mirror's URI with "-security" added.
+host_debian_mirror() { # main|security
+  local kind=$1 uri
+  uri=$({ awk 'tolower($1) == "uris:" { for (i = 2; i <= NF; i++) uris = uris " " $i }
+        tolower($1) == "signed-by:" { signed = $2 }
+        NF == 0 { if (uris != "") print signed "\t" uris; uris = ""; signed = "" }
+        END { if (uris != "") print signed "\t" uris }' /etc/apt/sources.list.d/*.sources 2>/dev/null \
+      | awk -F'\t' '{ n = split($2, u, " "); for (i = 1; i <= n; i++) print $1 "\t" u[i] }'
+    sed -nE 's/^deb[ \t]+(\[([^]]*)\][ \t]+)?([^ \t]+).*/\2\t\3/p' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null
+  } | awk -F'\t' -v kind="$kind" '
+      ($1 ~ /debian-archive-keyring/ || $2 ~ /\/debian(-security)?\/?$/) && ((tolower($2) ~ /security/) == (kind == "security")) {
+        sub(/\/$/, "", $2); print $2; exit }')
+  if [ -z "$uri" ]; then
+    if [ "$kind" = security ]; then uri="${debian_mirror}-security"; else uri=http://deb.debian.org/debian; fi
+  fi
+  printf '%s\n' "$uri"
 }
 
-debian_apt() { # suite command args... (apt-get or apt-cache, with the suite's private state)
-  local state="$sources_dir/apt/$1"; shift
+debian_apt() { # suites command args... (apt-get or apt-cache, with the suites' private state)
+  local state="$sources_dir/apt/${1//,/+}"; shift
   local cmd=$1; shift
   "$cmd" -q -o Dir::Etc::sourcelist="$state/sources.list" -o Dir::Etc::sourceparts=/dev/null \
     -o Dir::State::Lists="$state/lists" -o Dir::Cache="$state/cache" -o Dir::State::status="$state/status" \
     -o APT::Sandbox::User="$(id -un)" "$@"
 }
 
-# The suite's package lists: refreshed when older than a day or when the mirror changed; when
-# the refresh fails, lists from an earlier day still serve (with a notice), none at all is an error.
-debian_lists() { # suite
-  local suite=$1 state="$sources_dir/apt/$1" line
-  line="deb [signed-by=$debian_keyring] $debian_mirror $suite main"
+# The suites' package lists ("bookworm,bookworm-security": a point release and its security
+# updates, the newest of both wins): refreshed when older than a day or when a mirror changed;
+# when the refresh fails, lists from an earlier day still serve (with a notice), none is an error.
+debian_lists() { # suites
+  local suites=$1 state="$sources_dir/apt/${1//,/+}" lines="" suite mirror
+  for suite in ${suites//,/ }; do
+    case "$suite" in *-security) mirror=$debian_security_mirror ;; *) mirror=$debian_mirror ;; esac
+    lines+="deb [signed-by=$debian_keyring] $mirror $suite main"$'\n'
+  done
   mkdir -p "$state/lists/partial" "$state/cache/archives/partial"
   [ -f "$state/status" ] || : >"$state/status"
-  if [ "$(cat "$state/sources.list" 2>/dev/null)" != "$line" ]; then
-    printf '%s\n' "$line" >"$state/sources.list"
+  if [ "$(cat "$state/sources.list" 2>/dev/null)"$'\n' != "$lines" ]; then
+    printf '%s' "$lines" >"$state/sources.list"
     rm -f "$state/updated"
   fi
   [ -z "$(find "$state/updated" -mmin -1440 2>/dev/null)" ] || return 0
   [ -f "$debian_keyring" ] || die $EX_UNAVAILABLE "$debian_keyring is missing, so the Debian archive's signatures cannot be checked (fix: install the debian-archive-keyring package)"
   phase fetch
-  say "refreshing the package lists of Debian $suite from $debian_mirror"
-  if debian_apt "$suite" apt-get update >&2; then
+  say "refreshing the package lists of Debian $suites from $debian_mirror"
+  if debian_apt "$suites" apt-get update >&2; then
     touch "$state/updated"
   elif [ -f "$state/updated" ]; then
-    say "notice: could not refresh the lists of Debian $suite; using those of $(date -r "$state/updated" '+%Y-%m-%d %H:%M')"
+    say "notice: could not refresh the lists of Debian $suites; using those of $(date -r "$state/updated" '+%Y-%m-%d %H:%M')"
   else
-    die $EX_UNAVAILABLE "could not read the package lists of Debian $suite from $debian_mirror (fix: check the network or pass --debian-mirror URL; offline, pass --source TARBALL)"
+    die $EX_UNAVAILABLE "could not read the package lists of Debian $suites from $debian_mirror (fix: check the network or pass --debian-mirror URL; offline, pass --source TARBALL)"
   fi
 }
 
 # Sets $tarball, $debian_version and $debian_package for a "debian:SUITE:PACKAGE" row.
 fetch_debian_source() { # suite package
   local suite=$1 pkg=$2 dest part deb known
+  # apt-get download runs in a folder of its own: every path it is given must be absolute.
+  mkdir -p "$sources_dir" && sources_dir=$(cd "$sources_dir" && pwd)
   debian_lists "$suite"
   # apt-cache parses the whole list (a second or so): its answer is kept until the lists change.
-  known="$sources_dir/apt/$suite/candidate-$pkg"
-  if [ "$known" -nt "$sources_dir/apt/$suite/updated" ]; then
+  known="$sources_dir/apt/${suite//,/+}/candidate-$pkg"
+  if [ "$known" -nt "$sources_dir/apt/${suite//,/+}/updated" ]; then
     debian_version=$(cat "$known")
   else
-    debian_version=$(debian_apt "$suite" apt-cache show --no-all-versions "$pkg" 2>/dev/null | awk '/^Version:/ { print $2; exit }')
+    # apt-cache exits 100 for a package it does not know: that is the "gone" answer below.
+    debian_version=$({ debian_apt "$suite" apt-cache show --no-all-versions "$pkg" 2>/dev/null || true; } | awk '/^Version:/ { print $2; exit }')
     [ -z "$debian_version" ] || printf '%s\n' "$debian_version" >"$known"
   fi
   [ -n "$debian_version" ] \
@@ -1189,6 +1211,7 @@ main() {
       --fetch-source) need_arg "$@"; fetch_only=$2; shift 2 ;;
       --sources) need_arg "$@"; sources_dir=$2; shift 2 ;;
       --debian-mirror) need_arg "$@"; debian_mirror=${2%/}; shift 2 ;;
+      --debian-security-mirror) need_arg "$@"; debian_security_mirror=${2%/}; shift 2 ;;
       --check-inputs) need_arg "$@"; check_inputs=$2; shift 2 ;;
       --work) need_arg "$@"; work=$2; shift 2 ;;
       --in-tree) need_arg "$@"; in_tree=$2; shift 2 ;;
@@ -1210,16 +1233,17 @@ main() {
     exit 0
   fi
   sources_dir=${sources_dir:-$work/sources}
-  debian_mirror=${debian_mirror:-$(host_debian_mirror)}
+  debian_mirror=${debian_mirror:-$(host_debian_mirror main)}
+  debian_security_mirror=${debian_security_mirror:-$(host_debian_mirror security)}
   if [ -n "$fetch_only" ]; then
     is_version "$fetch_only" && [ -n "$(table_row "$fetch_only")" ] \
       || die $EX_USAGE "--fetch-source $fetch_only: not a version of $versions_table (fix: give one of its rows)"
     version=$fetch_only
-    mkdir -p "$sources_dir"
-    sources_dir=$(cd "$sources_dir" && pwd)
+    # The answer alone on stdout; progress goes to stderr.
+    exec 3>&1 1>&2
     resolve_source
-    printf 'version %s\ntarball %s\n' "$version" "$tarball"
-    [ -z "$debian_version" ] || printf 'debian-package %s\ndebian-version %s\n' "$debian_package" "$debian_version"
+    printf 'version %s\ntarball %s\n' "$version" "$tarball" >&3
+    [ -z "$debian_version" ] || printf 'debian-package %s\ndebian-version %s\n' "$debian_package" "$debian_version" >&3
     exit 0
   fi
   if [ -n "$check_inputs" ]; then

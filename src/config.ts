@@ -77,12 +77,30 @@ export function parseOptions(raw: Record<string, unknown>): Options {
     );
   }
   if (options.userland !== undefined) userlandPrograms(options.userland);
+  for (const spec of options.kernel) splitKernelSpec(spec);
   return {
     ...options,
     patches: options.patches && resolve(options.patches),
     configFragment: options.configFragment && resolve(options.configFragment),
     userland: options.userland && resolve(options.userland),
   };
+}
+
+/**
+ * `--kernel SPEC=DIR`: the kernel and a series of its own, split at the last "=" (a kernel path
+ * that contains "=" must take its series from --patches).
+ */
+export function splitKernelSpec(spec: string): { kernel: string; patches?: string } {
+  const at = spec.lastIndexOf('=');
+  if (at < 0) return { kernel: spec };
+  const [kernel, patches] = [spec.slice(0, at), spec.slice(at + 1)];
+  if (!kernel || !patches || !existsSync(patches) || !statSync(patches).isDirectory()) {
+    throw new BadInputError(
+      `--kernel ${spec}: "${patches}" after the last "=" is not a patch folder`,
+      'give --kernel VERSION=DIR with an existing folder; a kernel path that contains "=" takes its series from --patches',
+    );
+  }
+  return { kernel, patches: resolve(patches) };
 }
 
 /** The C programs of a --userland folder; bad input when it is not a folder or holds none. */

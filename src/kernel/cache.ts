@@ -40,6 +40,8 @@ export const cache = {
   trees: (): string => join(cacheRoot(), 'trees'),
   tree: (key: string): string => join(cacheRoot(), 'trees', key),
   scratch: (): string => join(cacheRoot(), 'tmp'),
+  /** Series with their syscall registration regenerated for one kernel (src/stages/series.ts). */
+  ported: (): string => join(cacheRoot(), 'ported'),
   /** Fetched kernel sources and their private apt state (upgrade-kernel.sh --sources). */
   sources: (): string => join(cacheRoot(), 'sources'),
   ccache: (): string => join(cacheRoot(), 'ccache'),

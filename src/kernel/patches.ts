@@ -1,11 +1,10 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { BadInputError } from '../errors.ts';
-import { projectRoot, upgradeKernelScript } from '../paths.ts';
+import { upgradeKernelScript } from '../paths.ts';
 import { scriptBadInput, scriptErrorLine } from './script-errors.ts';
 import { runTool } from '../spawn.ts';
 import { parseSyscallTable, type SyscallEntry } from './syscalls.ts';
-import { parseVersion } from './versions.ts';
 
 /** A patch set: the patch files of one folder, in the order they apply. */
 export interface PatchSet {
@@ -88,26 +87,4 @@ export function editedSyscallTables(set: PatchSet): string[] {
 
 export function addedSyscallsOfSet(set: PatchSet): AddedSyscall[] {
   return addedSyscalls(set.files.map((file) => ({ file, text: readFileSync(file, 'utf8') })));
-}
-
-/**
- * The patch set for a version: patches-<version>, else patches-<X.Y>, else the newest
- * patches-<X.Y.*> of the same series (patches-3.9.11 serves every 3.9.x), with a notice.
- */
-export function defaultPatchDir(version: string, root = projectRoot): { dir: string; notice?: string } {
-  const { major, minor } = parseVersion(version);
-  const series = `${major}.${minor}`;
-  for (const name of [`patches-${version}`, `patches-${series}`]) {
-    if (existsSync(join(root, name))) return { dir: join(root, name) };
-  }
-  const sameSeries = readdirSync(root)
-    .filter((name) => name.startsWith(`patches-${series}.`))
-    .sort((a, b) => b.localeCompare(a, 'en', { numeric: true }));
-  if (sameSeries[0]) {
-    return { dir: join(root, sameSeries[0]), notice: `using ${sameSeries[0]} for ${version} (same ${series} series)` };
-  }
-  throw new BadInputError(
-    `there is no patch set for Linux ${version} (no patches-${version} or patches-${series})`,
-    `pass --patches DIR with your patches for ${version}`,
-  );
 }

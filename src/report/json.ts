@@ -4,7 +4,18 @@ import { writeFileAtomic } from './atomic-write.ts';
 // The file's shape is a stable contract for CI scripts: each object keeps exactly these keys, in
 // this order, whatever extra properties a RunReport object happens to carry at runtime.
 const RUN_KEYS = ['kernel', 'backend', 'accel', 'phases', 'checks', 'logs', 'reproduce', 'error'] as const;
-const KERNEL_KEYS = ['requested', 'version', 'source', 'patches', 'stockRelease', 'patchedRelease'] as const;
+const KERNEL_KEYS = [
+  'requested',
+  'version',
+  'source',
+  'debian',
+  'series',
+  'regenerated',
+  'patches',
+  'syscalls',
+  'stockRelease',
+  'patchedRelease',
+] as const;
 const PHASE_KEYS = ['name', 'seconds', 'cached'] as const;
 const CHECK_KEYS = [
   'name',

@@ -41,7 +41,15 @@ export interface KernelInfo {
   /** The version read from the source's Makefile. */
   version: string;
   source: string;
+  /** A Debian source: its package and the Debian version fetched. */
+  debian?: { package: string; version: string };
+  /** The series chosen for this kernel, as given (before regeneration). */
+  series?: string;
+  /** Whether the series' syscall registration was regenerated for this kernel. */
+  regenerated?: boolean;
   patches: string[];
+  /** The new syscalls and their numbers on this kernel (from its patched syscall table). */
+  syscalls?: { name: string; number: number }[];
   stockRelease?: string;
   patchedRelease?: string;
 }

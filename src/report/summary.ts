@@ -82,7 +82,8 @@ function header(run: RunReport): string {
   if (k.stockRelease !== undefined) releases.push(`stock ${k.stockRelease}`);
   if (k.patchedRelease !== undefined) releases.push(`patched ${k.patchedRelease}`);
   const uname = releases.length > 0 ? `, uname -r: ${releases.join(', ')}` : '';
-  return `== kernel ${k.requested} (version ${k.version}${uname}) | backend ${run.backend} | accel ${run.accel}`;
+  const debian = k.debian ? `, Debian ${k.debian.package} ${k.debian.version}` : '';
+  return `== kernel ${k.requested} (version ${k.version}${debian}${uname}) | backend ${run.backend} | accel ${run.accel}`;
 }
 
 function phasesLine(run: RunReport): string {

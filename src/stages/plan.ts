@@ -1,17 +1,12 @@
 import { join } from 'node:path';
-import { userlandSources, type Options } from '../config.ts';
+import { splitKernelSpec, userlandSources, type Options } from '../config.ts';
 import { BadInputError } from '../errors.ts';
 import { askBuildPlan, planArguments, type BuildPlan, type PlanRequest } from '../kernel/build-plan.ts';
-import {
-  addedSyscallsOfSet,
-  defaultPatchDir,
-  editedSyscallTables,
-  readPatchSet,
-  type PatchSet,
-} from '../kernel/patches.ts';
+import { addedSyscallsOfSet, editedSyscallTables, readPatchSet, type PatchSet } from '../kernel/patches.ts';
 import { fetchSource, resolveSource, type KernelSource } from '../kernel/source.ts';
 import { syscallTableLocation } from '../kernel/syscalls.ts';
 import { projectRoot } from '../paths.ts';
+import { chooseSeries, seriesForKernel } from './series.ts';
 
 /** The two builds of one kernel, as upgrade-kernel.sh plans them. */
 export interface BuildPlans {
@@ -22,7 +17,10 @@ export interface BuildPlans {
 /** One kernel of the matrix, fully validated before anything is built. */
 export interface PlannedRun {
   source: KernelSource;
+  /** The series applied: the given one, or its copy with the registration regenerated for this kernel. */
   patchSet: PatchSet;
+  /** The series as chosen for this kernel (--kernel V=DIR, --patches, patches-<version> ...). */
+  givenSeries: string;
   builds: BuildPlans;
   userlandFiles: string[];
   notices: string[];
@@ -39,24 +37,29 @@ export async function planRuns(options: Options): Promise<PlannedRun[]> {
     ...userlandSources(join(projectRoot, 'userland', 'examples')),
     ...userlandSources(options.userland ?? join(projectRoot, 'userland', 'tests')),
   ];
-  for (const requested of options.kernel) {
+  for (const spec of options.kernel) {
+    const { kernel: requested, patches: own } = splitKernelSpec(spec);
     const source = await fetchSource(await resolveSource(requested, options.sha256));
     const notices: string[] = [];
-    let patchDir = options.patches;
-    if (!patchDir) {
-      const found = defaultPatchDir(source.version);
-      patchDir = found.dir;
-      if (found.notice) notices.push(found.notice);
+    const chosen = chooseSeries(source.version, own, options.patches);
+    if (chosen.notice) notices.push(chosen.notice);
+    const given = await readPatchSet(chosen.dir);
+    notices.push(...given.notices);
+    assertTableLocation(given, source.version);
+    const { patchSet, syscalls, regenerated } = await seriesForKernel(source, given);
+    if (regenerated) {
+      notices.push(
+        `${chosen.dir}: syscall registration regenerated for Linux ${source.version} (${syscalls
+          .map((syscall) => `${syscall.name} ${syscall.x86_64 ?? '-'}`)
+          .join(', ')}): ${patchSet.dir}`,
+      );
     }
-    const patchSet = await readPatchSet(patchDir);
-    notices.push(...patchSet.notices);
-    assertTableLocation(patchSet, source.version);
     if (addedSyscallsOfSet(patchSet).length === 0) {
-      notices.push(`${patchDir} adds no entry to syscall_64.tbl: the built-in syscall checks will be skipped`);
+      notices.push(`${chosen.dir} adds no entry to syscall_64.tbl: the built-in syscall checks will be skipped`);
     }
     const builds = await planBuilds(source.version, patchSet, options);
     for (const dir of builds.stock.plan.compat) notices.push(`applying the toolchain-compatibility series ${dir}`);
-    plans.push({ source, patchSet, builds, userlandFiles, notices });
+    plans.push({ source, patchSet, givenSeries: chosen.dir, builds, userlandFiles, notices });
   }
   return plans;
 }

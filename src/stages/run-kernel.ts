@@ -50,6 +50,11 @@ export async function runKernel(plan: CheckedRun, env: KernelRunEnvironment): Pr
       requested: plan.source.requested,
       version: plan.source.version,
       source: plan.source.path ?? plan.source.requested,
+      ...(plan.source.debian?.version && {
+        debian: { package: plan.source.debian.package, version: plan.source.debian.version },
+      }),
+      series: plan.givenSeries,
+      regenerated: plan.patchSet.dir !== plan.givenSeries,
       patches: plan.patchSet.files,
     },
     backend: options.backend,
@@ -75,6 +80,7 @@ export async function runKernel(plan: CheckedRun, env: KernelRunEnvironment): Pr
     report.kernel.version = built.stock.version;
     report.kernel.stockRelease = built.stock.release;
     report.kernel.patchedRelease = built.patched.release;
+    report.kernel.syscalls = built.added.map(({ name, number }) => ({ name, number }));
     emit({ type: 'info', scope, text: `new syscalls: ${describeAdded(built)}` });
     const facts: CheckFacts = {
       ...built,

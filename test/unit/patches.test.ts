@@ -6,7 +6,6 @@ import {
   addedSyscalls,
   addedSyscallsOfSet,
   assertIsPatch,
-  defaultPatchDir,
   readPatchSet,
 } from '../../src/kernel/patches.ts';
 import { projectRoot } from '../../src/paths.ts';
@@ -191,44 +190,3 @@ describe('addedSyscalls', () => {
   });
 });
 
-describe('defaultPatchDir', () => {
-  it('uses patches-6.1 for 6.1 and for any 6.1.y', () => {
-    expect(defaultPatchDir('6.1')).toEqual({ dir: join(projectRoot, 'patches-6.1') });
-    expect(defaultPatchDir('6.1.192')).toEqual({ dir: join(projectRoot, 'patches-6.1') });
-  });
-
-  it('prefers an exact patches-<version> folder', () => {
-    const root = tempDir();
-    mkdirSync(join(root, 'patches-6.1'));
-    mkdirSync(join(root, 'patches-6.1.73'));
-    expect(defaultPatchDir('6.1.73', root)).toEqual({ dir: join(root, 'patches-6.1.73') });
-    expect(defaultPatchDir('6.1.74', root)).toEqual({ dir: join(root, 'patches-6.1') });
-  });
-
-  it('falls back to the newest patches-X.Y.Z of the same series, with a notice', () => {
-    const root = tempDir();
-    mkdirSync(join(root, 'patches-3.9.11'));
-    const found = defaultPatchDir('3.9.6', root);
-    expect(found.dir).toBe(join(root, 'patches-3.9.11'));
-    expect(found.notice).toContain('patches-3.9.11');
-    expect(found.notice).toContain('3.9.6');
-
-    mkdirSync(join(root, 'patches-3.9.2'));
-    mkdirSync(join(root, 'patches-3.10.1'));
-    expect(defaultPatchDir('3.9.6', root).dir).toBe(join(root, 'patches-3.9.11'));
-  });
-
-  it('does not take another series (3.1 is not 3.10)', () => {
-    const root = tempDir();
-    mkdirSync(join(root, 'patches-3.10.1'));
-    expect(() => defaultPatchDir('3.1', root)).toThrow(BadInputError);
-  });
-
-  it('refuses a version without any patch set', () => {
-    const root = tempDir();
-    const error = thrown(() => defaultPatchDir('5.4', root));
-    expect(error).toBeInstanceOf(BadInputError);
-    expect((error as BadInputError).message).toContain('no patches-5.4');
-    expect((error as BadInputError).fix).toContain('--patches');
-  });
-});

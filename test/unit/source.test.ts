@@ -29,8 +29,8 @@ describe('resolveSource: versions', () => {
       kind: 'debian',
       version: '6.1',
       scriptArgs: ['--version', '6.1'],
-      identity: 'debian:bookworm:linux-source-6.1',
-      debian: { suite: 'bookworm', package: 'linux-source-6.1' },
+      identity: 'debian:bookworm,bookworm-security:linux-source-6.1',
+      debian: { suite: 'bookworm,bookworm-security', package: 'linux-source-6.1' },
     });
   });
 

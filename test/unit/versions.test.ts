@@ -119,9 +119,9 @@ describe('the pinned versions table', () => {
   });
 
   it.each([
-    ['5.10', 'bullseye'],
-    ['6.1', 'bookworm'],
-    ['6.12', 'trixie'],
+    ['5.10', 'bullseye,bullseye-security'],
+    ['6.1', 'bookworm,bookworm-security'],
+    ['6.12', 'trixie,trixie-security'],
     ['7.2', 'sid'],
   ])('takes %s from Debian %s, package linux-source-%s', (version, suite) => {
     const row = pinnedVersions().find((r) => r.version === version);

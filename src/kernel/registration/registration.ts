@@ -1,0 +1,180 @@
+import type { Hunk } from './patch-text.ts';
+
+/**
+ * A new system call's registration: everything the kernel needs besides its code, which must be
+ * written for each kernel anew (numbers are taken, files move, context lines change). This module
+ * owns recognising it in a patch and, in write.ts, writing it into a tree of another version.
+ */
+export interface SyscallRegistration {
+  name: string;
+  /** The x86-64 table entry (`syscall_64.tbl`): ABI (common or 64) and entry point. */
+  x86_64?: { number: number; abi: string; entry: string };
+  /** The i386 table entry (`syscall_32.tbl`), written only when the series has one. */
+  i386?: { number: number; entry: string; compat?: string };
+  /** The generic table entry (asm-generic/unistd.h, and from 6.11 scripts/syscall.tbl). */
+  generic?: { number: number; entry: string; compat?: string };
+  /** The prototype in include/linux/syscalls.h, its lines as written. */
+  prototype?: string[];
+  /** The stub for configured-out code in kernel/sys_ni.c (COND_SYSCALL / cond_syscall). */
+  stub?: { compat: boolean };
+}
+
+/** What one patch registers: syscalls, and folders added to the build (top Kbuild or Makefile). */
+export interface PatchRegistrations {
+  syscalls: SyscallRegistration[];
+  directories: string[];
+}
+
+/** The files that hold registrations, from 4.2 on (the x86 tables moved to arch/x86/entry/ then). */
+export const registrationFiles = {
+  table64: 'arch/x86/entry/syscalls/syscall_64.tbl',
+  table32: 'arch/x86/entry/syscalls/syscall_32.tbl',
+  genericHeader: 'include/uapi/asm-generic/unistd.h',
+  genericTable: 'scripts/syscall.tbl',
+  prototypes: 'include/linux/syscalls.h',
+  stubs: 'kernel/sys_ni.c',
+  kbuild: 'Kbuild',
+  makefile: 'Makefile',
+} as const;
+
+export const registrationPaths: ReadonlySet<string> = new Set(Object.values(registrationFiles));
+
+type Found = (registrations: Registrations) => void;
+
+/** Collects the registrations of one patch, by syscall name in order of appearance. */
+export class Registrations {
+  private readonly byName = new Map<string, SyscallRegistration>();
+  readonly directories: string[] = [];
+
+  syscall(name: string): SyscallRegistration {
+    let found = this.byName.get(name);
+    if (!found) {
+      found = { name };
+      this.byName.set(name, found);
+    }
+    return found;
+  }
+
+  result(): PatchRegistrations {
+    return { syscalls: [...this.byName.values()], directories: this.directories };
+  }
+}
+
+const tableLine = (line: string): string[] => line.replace(/#.*/, '').trim().split(/\s+/);
+const isNoise = (text: string): boolean =>
+  text.trim() === '' || /^\s*(#|\/\*.*\*\/\s*$|\/\/)/.test(text);
+
+/**
+ * Reads one `+` or `-` line of a registration file: what it registers, or undefined when it is
+ * not a registration line. `-` lines are registrations only where a registration replaces them
+ * (the generic table's __NR_syscalls, a Makefile's core-y list).
+ */
+function readLine(path: string, mark: '+' | '-', text: string, removed: string[]): Found | 'noise' | undefined {
+  const { table64, table32, genericHeader, genericTable, prototypes, stubs, kbuild, makefile } = registrationFiles;
+  if (mark === '+' && isNoise(text) && path !== prototypes) return 'noise';
+  if (mark === '+' && text.trim() === '') return 'noise';
+  if (path === table64 && mark === '+') {
+    const [number = '', abi = '', name = '', entry = ''] = tableLine(text);
+    if (/^\d+$/.test(number) && (abi === 'common' || abi === '64') && name && entry)
+      return (r) => (r.syscall(name).x86_64 = { number: Number(number), abi, entry });
+  }
+  if (path === table32 && mark === '+') {
+    const [number = '', abi = '', name = '', entry = '', compat] = tableLine(text);
+    if (/^\d+$/.test(number) && abi === 'i386' && name && entry)
+      return (r) => (r.syscall(name).i386 = { number: Number(number), entry, ...(compat ? { compat } : {}) });
+  }
+  if (path === genericTable && mark === '+') {
+    const [number = '', , name = '', entry = '', compat] = tableLine(text);
+    if (/^\d+$/.test(number) && name && entry)
+      return (r) => (r.syscall(name).generic = { number: Number(number), entry, ...(compat ? { compat } : {}) });
+  }
+  if (path === genericHeader) {
+    if (/^#define __NR_syscalls\b/.test(text)) return () => undefined;
+    const define = /^#define __NR_(\w+)\s+(\d+)\s*$/.exec(text);
+    if (define && mark === '+') return () => undefined;
+    const entry = /^__(?:SYSCALL|SC_COMP)\(__NR_(\w+),\s*(\w+)(?:,\s*(\w+))?\)\s*$/.exec(text);
+    if (entry && mark === '+') {
+      const [, name = '', sys = '', compat] = entry;
+      return (r) => {
+        const syscall = r.syscall(name);
+        syscall.generic ??= { number: 0, entry: sys, ...(compat ? { compat } : {}) };
+      };
+    }
+  }
+  if (path === stubs && mark === '+') {
+    const modern = /^COND_SYSCALL(_COMPAT)?\((\w+)\);\s*$/.exec(text);
+    if (modern) return (r) => (r.syscall(modern[2] ?? '').stub = { compat: modern[1] !== undefined });
+    const old = /^cond_syscall\((compat_)?sys_(\w+)\);\s*$/.exec(text);
+    if (old) return (r) => (r.syscall(old[2] ?? '').stub = { compat: old[1] !== undefined });
+  }
+  if (path === kbuild && mark === '+') {
+    const dir = /^obj-y\s*\+=\s*(\S+\/)\s*$/.exec(text);
+    if (dir) return (r) => r.directories.push(dir[1] ?? '');
+  }
+  if (path === makefile) {
+    const list = /^core-y\s*[+:]?=\s*(.*)$/.exec(text);
+    if (list && mark === '-') return () => undefined;
+    if (list && mark === '+') {
+      // A core-y line that replaces one: the folders it adds to that line's.
+      const words = (list[1] ?? '').trim().split(/\s+/);
+      const before = new Set(removed.flatMap((line) => /^core-y\s*[+:]?=\s*(.*)$/.exec(line)?.[1]?.trim().split(/\s+/) ?? []));
+      const added = words.filter((word) => !before.has(word));
+      if (added.length > 0 && added.every((word) => word.endsWith('/')) && [...before].every((word) => words.includes(word)))
+        return (r) => r.directories.push(...added);
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Whether a hunk of a registration file only registers (each `+` and `-` line is a registration,
+ * a blank line or a comment), and if so what: undefined for a hunk that does something else,
+ * which is then kept as it is and must apply to the target as written.
+ */
+export function readRegistrationHunk(path: string, hunk: Hunk, into: Registrations): boolean {
+  if (!registrationPaths.has(path)) return false;
+  const found: Found[] = [];
+  const removed = hunk.lines.filter((line) => line.startsWith('-')).map((line) => line.slice(1));
+  const added = hunk.lines.filter((line) => line.startsWith('+')).map((line) => line.slice(1));
+  if (path === registrationFiles.prototypes) {
+    if (removed.length > 0) return false;
+    const prototypes = readPrototypes(added);
+    if (!prototypes) return false;
+    for (const { name, lines } of prototypes) found.push((r) => (r.syscall(name).prototype = lines));
+  } else {
+    for (const [mark, lines] of [
+      ['-', removed],
+      ['+', added],
+    ] as const) {
+      for (const text of lines) {
+        const what = readLine(path, mark, text, removed);
+        if (what === undefined) return false;
+        if (what !== 'noise') found.push(what);
+      }
+    }
+    if (path === registrationFiles.makefile && !added.some((text) => /^core-y/.test(text))) return false;
+  }
+  if (found.length === 0) return false;
+  for (const record of found) record(into);
+  return true;
+}
+
+/** `asmlinkage long sys_NAME(...);` declarations, one or more lines each; undefined if the lines are anything else. */
+function readPrototypes(lines: string[]): { name: string; lines: string[] }[] | undefined {
+  const prototypes: { name: string; lines: string[] }[] = [];
+  let current: { name: string; lines: string[] } | undefined;
+  for (const line of lines) {
+    if (!current) {
+      if (isNoise(line)) continue;
+      const start = /^asmlinkage\s+long\s+sys_(\w+)\s*\(/.exec(line);
+      if (!start) return undefined;
+      current = { name: start[1] ?? '', lines: [] };
+    }
+    current.lines.push(line);
+    if (/\)\s*;\s*$/.test(line)) {
+      prototypes.push(current);
+      current = undefined;
+    }
+  }
+  return current ? undefined : prototypes;
+}
