@@ -1,6 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { withDir } from 'tmp-promise';
 import { runTool } from '../../spawn.ts';
 import type { KernelSource } from '../source.ts';
 import { registrationPaths } from './registration.ts';
@@ -30,14 +30,14 @@ export async function readTreeFiles(source: KernelSource): Promise<TreeFiles> {
   if (source.kind === 'tree') return collect(path);
   const first = await runTool('sh', ['-c', 'tar -tf "$1" | head -n 1', 'sh', path], { reject: false });
   const top = first.stdout.split('/')[0] ?? '';
-  return withDir(
-    async ({ path: dir }) => {
-      // Members a version does not have make tar exit 2 after extracting the others.
-      await runTool('tar', ['-xf', path, '-C', dir, '--strip-components=1', ...[...registrationPaths].map((p) => `${top}/${p}`)], {
-        reject: false,
-      });
-      return collect(dir);
-    },
-    { unsafeCleanup: true },
-  );
+  const dir = mkdtempSync(join(tmpdir(), 'syscall-lab-registration-'));
+  try {
+    // Members a version does not have make tar exit 2 after extracting the others.
+    await runTool('tar', ['-xf', path, '-C', dir, '--strip-components=1', ...[...registrationPaths].map((p) => `${top}/${p}`)], {
+      reject: false,
+    });
+    return collect(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
