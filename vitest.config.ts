@@ -30,6 +30,17 @@ export default defineConfig({
         },
       },
       {
+        // Five kernels from 3.9 to 7.2: `npm run test:matrix` (its own script, not in `npm test`).
+        test: {
+          name: 'matrix',
+          globalSetup,
+          include: ['test/matrix/**/*.test.ts'],
+          testTimeout: 6 * 60 * 60_000,
+          hookTimeout: 6 * 60 * 60_000,
+          fileParallelism: false,
+        },
+      },
+      {
         // The watch loop on real kernels: `npm run test:watch` (its own script, not in `npm test`).
         test: {
           name: 'watch',

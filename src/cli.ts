@@ -182,6 +182,23 @@ export async function main(
       },
     )
     .command(
+      'port',
+      'write the series a run would apply to a kernel (syscall registration regenerated for it) into a folder',
+      (y) =>
+        y
+          .option('kernel', {
+            type: 'string',
+            demandOption: true,
+            describe: 'kernel version or path (VERSION=DIR: its own series)',
+          })
+          .option('patches', { type: 'string', describe: 'patch folder (default: as a run chooses)' })
+          .option('out', { type: 'string', demandOption: true, describe: 'new or empty folder for the series' }),
+      async (args) => {
+        const { portCommand } = await import('./commands/port.ts');
+        exitCode = await portCommand({ kernel: args.kernel, patches: args.patches, out: args.out }, emit);
+      },
+    )
+    .command(
       'test',
       'run the checks again in the VM kept by `boot` or `run --keep` (no build, no boot): edit a userland program, test again',
       (y) =>

@@ -26,7 +26,12 @@ export interface ChosenSeries {
  * patches-<version> or patches-<X.Y> (or the newest patches-<X.Y.*>), else the nearest
  * patches-<X.Y> of a kernel with the same syscall-table path (older or newer), to be regenerated.
  */
-export function chooseSeries(version: string, own: string | undefined, common: string | undefined, root = projectRoot): ChosenSeries {
+export function chooseSeries(
+  version: string,
+  own: string | undefined,
+  common: string | undefined,
+  root = projectRoot,
+): ChosenSeries {
   if (own) return { dir: own };
   if (common) return { dir: common };
   const { major, minor } = parseVersion(version);
@@ -41,7 +46,10 @@ export function chooseSeries(version: string, own: string | undefined, common: s
     .filter((set) => set.version.startsWith(`${series}.`))
     .sort((a, b) => compareVersions(b.version, a.version))[0];
   if (sameSeries) {
-    return { dir: join(root, sameSeries.name), notice: `using ${sameSeries.name} for ${version} (same ${series} series)` };
+    return {
+      dir: join(root, sameSeries.name),
+      notice: `using ${sameSeries.name} for ${version} (same ${series} series)`,
+    };
   }
   const distance = (other: string): number => {
     const v = parseVersion(other);
@@ -109,11 +117,17 @@ export async function seriesForKernel(source: KernelSource, given: PatchSet): Pr
       for (const patch of ported.patches) writeFileSync(join(part, patch.name), patch.text);
       writeFileSync(join(part, 'series'), `${ported.patches.map((patch) => patch.name).join('\n')}\n`);
     }
-    writeFileSync(join(part, 'port.json'), JSON.stringify({ unchanged: ported.unchanged, syscalls: ported.syscalls, from: given.dir }));
+    writeFileSync(
+      join(part, 'port.json'),
+      JSON.stringify({ unchanged: ported.unchanged, syscalls: ported.syscalls, from: given.dir }),
+    );
     rmSync(folder, { recursive: true, force: true });
     renameSync(part, folder);
   }
-  const { unchanged, syscalls } = JSON.parse(readFileSync(record, 'utf8')) as { unchanged: boolean; syscalls: Numbered[] };
+  const { unchanged, syscalls } = JSON.parse(readFileSync(record, 'utf8')) as {
+    unchanged: boolean;
+    syscalls: Numbered[];
+  };
   if (unchanged) return { patchSet: given, givenDir: given.dir, syscalls, regenerated: false };
   return { patchSet: await readPatchSet(folder), givenDir: given.dir, syscalls, regenerated: true };
 }

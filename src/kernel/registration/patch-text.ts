@@ -39,16 +39,16 @@ export function parsePatch(text: string): PatchText {
   const startsFile = (at: number): boolean =>
     (lines[at]?.startsWith('diff ') ?? false) ||
     ((lines[at]?.startsWith('--- ') ?? false) && (lines[at + 1]?.startsWith('+++ ') ?? false));
-  const signature = lines.indexOf('-- ');
-  const end = signature < 0 ? lines.length : signature;
+  const end = lines.length;
   const patch: PatchText = { preamble: [], files: [], trailer: [] };
   let i = 0;
   while (i < end && !startsFile(i)) patch.preamble.push(lines[i++] ?? '');
   while (i < end) {
-    // Lines between files that start none (diff -r's "Only in") go with the next file's header.
+    // Lines between files that start none (diff -r's "Only in") go with the next file's header;
+    // a "-- " line there (never inside a hunk, whose lines are taken by count) is git's signature.
     let next = i;
-    while (next < end && !startsFile(next)) next++;
-    if (next >= end) break;
+    while (next < end && !startsFile(next) && lines[next] !== '-- ') next++;
+    if (next >= end || lines[next] === '-- ') break;
     const header = lines.slice(i, next + 1);
     i = next + 1;
     if (lines[next]?.startsWith('diff ') && !lines[next]?.startsWith('--- ')) {
@@ -127,9 +127,18 @@ export function hunkSides(hunk: Hunk): { before: string[]; after: string[] } {
  */
 export function applyHunk(content: string[], hunk: Hunk): string[] | undefined {
   const { before, after } = hunkSides(hunk);
+  // GNU patch without fuzz anchors a hunk with less context on one side (diff wrote it at the
+  // start or the end of the file) to that end of the file.
+  const changed = hunk.lines.map((line) => line[0] === '-' || line[0] === '+');
+  const leading = changed.indexOf(true) < 0 ? before.length : changed.indexOf(true);
+  const trailing = changed.lastIndexOf(true) < 0 ? 0 : changed.length - 1 - changed.lastIndexOf(true);
+  const anchored = trailing < leading ? content.length - before.length : leading < trailing ? 0 : undefined;
   const wanted = Math.max(0, hunk.oldStart - (before.length === 0 ? 0 : 1));
   const matchesAt = (at: number): boolean =>
-    at >= 0 && at + before.length <= content.length && before.every((line, k) => content[at + k] === line);
+    at >= 0 &&
+    (anchored === undefined || at === anchored) &&
+    at + before.length <= content.length &&
+    before.every((line, k) => content[at + k] === line);
   for (let offset = 0; offset <= content.length; offset++) {
     for (const at of offset === 0 ? [wanted] : [wanted - offset, wanted + offset]) {
       if (matchesAt(at)) return [...content.slice(0, at), ...after, ...content.slice(at + before.length)];

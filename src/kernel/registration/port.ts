@@ -58,7 +58,9 @@ function withoutDiffstat(preamble: string[]): string[] {
   const separator = preamble.indexOf('---');
   if (separator < 0) return preamble;
   const rest = preamble.slice(separator + 1);
-  const stat = rest.filter((line) => /^ \S.* \| +\d+/.test(line) || /^ \d+ files? changed/.test(line) || /^ (create|delete) mode /.test(line));
+  const stat = rest.filter(
+    (line) => /^ \S.* \| +\d+/.test(line) || /^ \d+ files? changed/.test(line) || /^ (create|delete) mode /.test(line),
+  );
   return stat.length === 0 ? preamble : [...preamble.slice(0, separator + 1), ''];
 }
 
@@ -106,7 +108,10 @@ export function portSeries(series: SeriesPatch[], files: TreeFiles, version: str
       syscalls.push(...writeRegistrations(tree, version, found.result()));
     } catch (error) {
       if (!(error instanceof RegistrationError)) throw error;
-      throw new PortError(`${patch.name}: ${error.message} (Linux ${version})`, 'give that kernel its own series (--kernel VERSION=DIR)');
+      throw new PortError(
+        `${patch.name}: ${error.message} (Linux ${version})`,
+        'give that kernel its own series (--kernel VERSION=DIR)',
+      );
     }
     if (canonicalOrder.some((path) => !sameLines(tree.get(path), asWritten.get(path)))) unchanged = false;
     const regenerated = canonicalOrder
@@ -114,7 +119,10 @@ export function portSeries(series: SeriesPatch[], files: TreeFiles, version: str
       .map((path) => fileDiff(path, before.get(path) ?? [], tree.get(path) ?? []));
     const at = firstRegistration < 0 ? 0 : firstRegistration;
     const filesOut = [...kept.slice(0, at), ...regenerated, ...kept.slice(at)];
-    return { name: patch.name, text: formatPatch({ preamble: withoutDiffstat(parsed.preamble), files: filesOut, trailer: parsed.trailer }) };
+    return {
+      name: patch.name,
+      text: formatPatch({ preamble: withoutDiffstat(parsed.preamble), files: filesOut, trailer: parsed.trailer }),
+    };
   });
   return { patches: unchanged ? series : patches, unchanged, syscalls };
 }

@@ -61,8 +61,9 @@ export class Registrations {
 }
 
 const tableLine = (line: string): string[] => line.replace(/#.*/, '').trim().split(/\s+/);
-const isNoise = (text: string): boolean =>
-  text.trim() === '' || /^\s*(#|\/\*.*\*\/\s*$|\/\/)/.test(text);
+/** A blank line or a comment: "#" in the tables, Kbuild and Makefile; only C comments in C files. */
+const isNoise = (path: string, text: string): boolean =>
+  text.trim() === '' || /^\s*(\/\*.*\*\/\s*$|\/\/)/.test(text) || (!/\.[ch]$/.test(path) && /^\s*#/.test(text));
 
 /**
  * Reads one `+` or `-` line of a registration file: what it registers, or undefined when it is
@@ -71,7 +72,7 @@ const isNoise = (text: string): boolean =>
  */
 function readLine(path: string, mark: '+' | '-', text: string, removed: string[]): Found | 'noise' | undefined {
   const { table64, table32, genericHeader, genericTable, prototypes, stubs, kbuild, makefile } = registrationFiles;
-  if (mark === '+' && isNoise(text) && path !== prototypes) return 'noise';
+  if (mark === '+' && isNoise(path, text) && path !== prototypes) return 'noise';
   if (mark === '+' && text.trim() === '') return 'noise';
   if (path === table64 && mark === '+') {
     const [number = '', abi = '', name = '', entry = ''] = tableLine(text);
@@ -117,9 +118,15 @@ function readLine(path: string, mark: '+' | '-', text: string, removed: string[]
     if (list && mark === '+') {
       // A core-y line that replaces one: the folders it adds to that line's.
       const words = (list[1] ?? '').trim().split(/\s+/);
-      const before = new Set(removed.flatMap((line) => /^core-y\s*[+:]?=\s*(.*)$/.exec(line)?.[1]?.trim().split(/\s+/) ?? []));
+      const before = new Set(
+        removed.flatMap((line) => /^core-y\s*[+:]?=\s*(.*)$/.exec(line)?.[1]?.trim().split(/\s+/) ?? []),
+      );
       const added = words.filter((word) => !before.has(word));
-      if (added.length > 0 && added.every((word) => word.endsWith('/')) && [...before].every((word) => words.includes(word)))
+      if (
+        added.length > 0 &&
+        added.every((word) => word.endsWith('/')) &&
+        [...before].every((word) => words.includes(word))
+      )
         return (r) => r.directories.push(...added);
     }
   }
@@ -165,7 +172,7 @@ function readPrototypes(lines: string[]): { name: string; lines: string[] }[] | 
   let current: { name: string; lines: string[] } | undefined;
   for (const line of lines) {
     if (!current) {
-      if (isNoise(line)) continue;
+      if (isNoise(registrationFiles.prototypes, line)) continue;
       const start = /^asmlinkage\s+long\s+sys_(\w+)\s*\(/.exec(line);
       if (!start) return undefined;
       current = { name: start[1] ?? '', lines: [] };

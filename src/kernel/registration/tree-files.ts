@@ -33,9 +33,13 @@ export async function readTreeFiles(source: KernelSource): Promise<TreeFiles> {
   const dir = mkdtempSync(join(tmpdir(), 'syscall-lab-registration-'));
   try {
     // Members a version does not have make tar exit 2 after extracting the others.
-    await runTool('tar', ['-xf', path, '-C', dir, '--strip-components=1', ...[...registrationPaths].map((p) => `${top}/${p}`)], {
-      reject: false,
-    });
+    await runTool(
+      'tar',
+      ['-xf', path, '-C', dir, '--strip-components=1', ...[...registrationPaths].map((p) => `${top}/${p}`)],
+      {
+        reject: false,
+      },
+    );
     return collect(dir);
   } finally {
     rmSync(dir, { recursive: true, force: true });

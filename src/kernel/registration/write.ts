@@ -61,10 +61,11 @@ export function numberFor(files: TreeFiles, version: string, syscall: SyscallReg
     i386: nextFree(files, table32),
     generic: Math.max(nextFree(files, genericHeader) ?? -1, nextFree(files, genericTable) ?? -1),
   };
-  let x86 = free.x86_64;
-  if (x86 !== undefined && x86 >= x86Reserved.first && x86 <= x86Reserved.last) x86 = x86Reserved.last + 1;
+  const outsideReserved = (number: number): number =>
+    number >= x86Reserved.first && number <= x86Reserved.last ? x86Reserved.last + 1 : number;
+  const x86 = free.x86_64 === undefined ? undefined : outsideReserved(free.x86_64);
   if (compareVersions(version, '5.1') >= 0) {
-    const unified = Math.max(x86 ?? -1, free.i386 ?? -1, free.generic);
+    const unified = outsideReserved(Math.max(x86 ?? -1, free.i386 ?? -1, free.generic));
     return {
       name: syscall.name,
       ...(syscall.x86_64 && { x86_64: unified }),
@@ -112,10 +113,14 @@ function writePrototype(files: TreeFiles, lastName: string | undefined, syscall:
   const lines = need(files, prototypes, `the prototype of ${syscall.name}`);
   // After the prototype of the syscall numbered last (upstream's own order), else before the
   // architecture-specific block, else before the header's last #endif.
-  let at = lastName ? lines.findIndex((line) => new RegExp(`^asmlinkage\\s+long\\s+sys_${lastName}\\s*\\(`).test(line)) : -1;
+  let at = lastName
+    ? lines.findIndex((line) => new RegExp(`^asmlinkage\\s+long\\s+sys_${lastName}\\s*\\(`).test(line))
+    : -1;
   if (at >= 0) at = afterDeclaration(lines, at);
   else {
-    at = lines.findIndex((line, k) => line === '/*' && / \* Architecture-specific system calls/.test(lines[k + 1] ?? ''));
+    at = lines.findIndex(
+      (line, k) => line === '/*' && / \* Architecture-specific system calls/.test(lines[k + 1] ?? ''),
+    );
     if (at < 0) at = lastIndex(lines, (line) => line.startsWith('#endif'));
     if (at < 0) throw new RegistrationError(`found no place for the prototype of ${syscall.name} in ${prototypes}`);
   }
@@ -145,7 +150,9 @@ function writeGeneric(files: TreeFiles, syscall: SyscallRegistration, number: nu
     if (undef < 0) throw new RegistrationError(`${genericHeader} has no "#undef __NR_syscalls"`);
     let at = undef;
     while (at > 0 && (header[at - 1] ?? '').trim() === '') at--;
-    const call = compat ? `__SC_COMP(__NR_${syscall.name}, ${entry}, ${compat})` : `__SYSCALL(__NR_${syscall.name}, ${entry})`;
+    const call = compat
+      ? `__SC_COMP(__NR_${syscall.name}, ${entry}, ${compat})`
+      : `__SYSCALL(__NR_${syscall.name}, ${entry})`;
     const updated = insert(header, at, ['', `#define __NR_${syscall.name} ${number}`, call]).map((line) =>
       /^#define __NR_syscalls\s+\d+\s*$/.test(line) ? `#define __NR_syscalls ${number + 1}` : line,
     );
@@ -153,7 +160,10 @@ function writeGeneric(files: TreeFiles, syscall: SyscallRegistration, number: nu
   }
   if (table) {
     const last = entries(table).at(-1)?.at ?? table.length - 1;
-    files.set(genericTable, insert(table, last + 1, [`${number}\tcommon\t${syscall.name}\t\t\t${entry}${compat ? `\t${compat}` : ''}`]));
+    files.set(
+      genericTable,
+      insert(table, last + 1, [`${number}\tcommon\t${syscall.name}\t\t\t${entry}${compat ? `\t${compat}` : ''}`]),
+    );
   }
 }
 
@@ -161,13 +171,21 @@ function writeTables(files: TreeFiles, syscall: SyscallRegistration, numbers: Nu
   if (syscall.x86_64 && numbers.x86_64 !== undefined) {
     const lines = need(files, table64, `the x86-64 entry of ${syscall.name}`);
     const after = lastNative(lines)?.at ?? lines.length - 1;
-    files.set(table64, insert(lines, after + 1, [`${numbers.x86_64}\t${syscall.x86_64.abi}\t${syscall.name}\t\t${syscall.x86_64.entry}`]));
+    files.set(
+      table64,
+      insert(lines, after + 1, [
+        `${numbers.x86_64}\t${syscall.x86_64.abi}\t${syscall.name}\t\t${syscall.x86_64.entry}`,
+      ]),
+    );
   }
   if (syscall.i386 && numbers.i386 !== undefined) {
     const lines = need(files, table32, `the i386 entry of ${syscall.name}`);
     const last = entries(lines).at(-1)?.at ?? lines.length - 1;
     const { entry, compat } = syscall.i386;
-    files.set(table32, insert(lines, last + 1, [`${numbers.i386}\ti386\t${syscall.name}\t\t${entry}${compat ? `\t${compat}` : ''}`]));
+    files.set(
+      table32,
+      insert(lines, last + 1, [`${numbers.i386}\ti386\t${syscall.name}\t\t${entry}${compat ? `\t${compat}` : ''}`]),
+    );
   }
 }
 
@@ -181,7 +199,8 @@ function writeDirectory(files: TreeFiles, dir: string): void {
   }
   const lines = need(files, makefile, `the folder ${dir}`);
   const core = lines.findIndex((line) => /^core-y\s*\+=.*\bkernel\//.test(line));
-  if (core < 0) throw new RegistrationError(`found neither obj-y += kernel/ in ${kbuild} nor core-y += kernel/ in ${makefile}`);
+  if (core < 0)
+    throw new RegistrationError(`found neither obj-y += kernel/ in ${kbuild} nor core-y += kernel/ in ${makefile}`);
   files.set(makefile, insert(lines, core + 1, [`core-y\t\t+= ${dir}`]));
 }
 
