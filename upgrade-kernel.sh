@@ -37,7 +37,8 @@ Source (one of):
                          this machine's apt sources, else http://deb.debian.org/debian)
   --debian-security-mirror URL
                          the security archive, for rows that name a *-security suite (default:
-                         this machine's, else the --debian-mirror URI with -security added)
+                         the --debian-mirror URI with -security added when that is given, else
+                         this machine's security mirror, else deb.debian.org's)
   --sources DIR          where fetched sources and their apt state are kept (default WORK/sources);
                          Debian lists are refreshed at most daily, a tarball kept while current
   --fetch-source V       fetch the source of version V (as --version would), print "key value"
@@ -1233,8 +1234,14 @@ main() {
     exit 0
   fi
   sources_dir=${sources_dir:-$work/sources}
-  debian_mirror=${debian_mirror:-$(host_debian_mirror main)}
-  debian_security_mirror=${debian_security_mirror:-$(host_debian_mirror security)}
+  # A --debian-mirror given is where the security suites are too (its URI with -security), unless
+  # --debian-security-mirror says otherwise; else this machine's own mirrors.
+  if [ -n "$debian_mirror" ]; then
+    debian_security_mirror=${debian_security_mirror:-$debian_mirror-security}
+  else
+    debian_mirror=$(host_debian_mirror main)
+    debian_security_mirror=${debian_security_mirror:-$(host_debian_mirror security)}
+  fi
   if [ -n "$fetch_only" ]; then
     is_version "$fetch_only" && [ -n "$(table_row "$fetch_only")" ] \
       || die $EX_USAGE "--fetch-source $fetch_only: not a version of $versions_table (fix: give one of its rows)"

@@ -11,7 +11,7 @@ import { fakeTreeFiles } from './support/fake-kernel.ts';
 import { makeTarball } from './support/tarball.ts';
 import { useTempDirs } from './support/temp.ts';
 
-// A "debian:SUITE:PACKAGE" row of src/kernel/versions.tsv (5.10: debian:bullseye:linux-source-5.10)
+// A "debian:SUITES:PACKAGE" row of src/kernel/versions.tsv (5.10: debian:bullseye,bullseye-security:linux-source-5.10)
 // is fetched by upgrade-kernel.sh with an apt state of its own under --sources: lists refreshed at
 // most daily, the newest version downloaded once and kept until a newer one replaces it. Fake
 // apt-get, apt-cache and dpkg-deb first on PATH stand in for Debian (no network): they log every
@@ -111,8 +111,8 @@ cp '${state}/'"$(cat "$2")".tar.xz "$3/usr/src/\${name%%_*}.tar.xz"
     root,
     sources,
     tarballs,
-    /** The private apt state of bullseye. */
-    aptState: join(sources, 'apt', 'bullseye'),
+    /** The private apt state of bullseye and its security suite. */
+    aptState: join(sources, 'apt', 'bullseye+bullseye-security'),
     env: { PATH: `${bin}${delimiter}${process.env.PATH ?? ''}`, TMPDIR: tempDir(), LC_ALL: 'C' },
     /** Every call since the last `calls()` or `rawCalls()`, as logged (with apt's -q and -o options). */
     rawCalls(): string[] {
@@ -201,7 +201,7 @@ describe('upgrade-kernel.sh --fetch-source: a Debian row', () => {
       ),
     ]);
     expect(readFileSync(join(state, 'sources.list'), 'utf8')).toBe(
-      `deb [signed-by=${keyring}] ${mirror} bullseye main\n`,
+      `deb [signed-by=${keyring}] ${mirror} bullseye main\ndeb [signed-by=${keyring}] ${mirror}-security bullseye-security main\n`,
     );
     // Only the package's folder is left: the scratch folder of the download is gone.
     expect(readdirSync(join(fake.sources, 'debian'))).toEqual([`${pkg}_5.10.223-1`]);
@@ -271,8 +271,8 @@ describe('upgrade-kernel.sh --fetch-source: a Debian row', () => {
 
     const result = await fetchSourceRun(fake);
     expect(result.exitCode, result.stderr).toBe(0);
-    expect(result.stdout).toMatch(
-      /^syscall-lab: notice: could not refresh the lists of Debian bullseye; using those of \d{4}-\d\d-\d\d \d\d:\d\d$/m,
+    expect(result.stderr).toMatch(
+      /^syscall-lab: notice: could not refresh the lists of Debian bullseye,bullseye-security; using those of \d{4}-\d\d-\d\d \d\d:\d\d$/m,
     );
     expect(answer(result.stdout)).toEqual(expectedAnswer(fake, '5.10.223-1'));
     expect(fake.calls()).toEqual(['apt-get update']);
@@ -286,7 +286,7 @@ describe('upgrade-kernel.sh --fetch-source: a Debian row', () => {
     expect(result.exitCode).toBe(69);
     expect(result.stdout).not.toMatch(/^tarball /m);
     const line = errorLine(result.stderr);
-    expect(line).toContain(`could not read the package lists of Debian bullseye from ${mirror}`);
+    expect(line).toContain(`could not read the package lists of Debian bullseye,bullseye-security from ${mirror}`);
     expect(line).toContain('--debian-mirror');
     expect(line).toContain('--source TARBALL');
     expect(fake.calls()).toEqual(['apt-get update']);
@@ -304,7 +304,7 @@ describe('upgrade-kernel.sh --fetch-source: a Debian row', () => {
     const result = await fetchSourceRun(fake);
     expect(result.exitCode).toBe(69);
     const line = errorLine(result.stderr);
-    expect(line).toContain(`Debian bullseye has no package ${pkg} any more`);
+    expect(line).toContain(`Debian bullseye,bullseye-security has no package ${pkg} any more`);
     expect(line).toContain(`the row of 5.10 in `);
     expect(line).toContain(versionsTable);
   });
@@ -316,7 +316,7 @@ describe('upgrade-kernel.sh --fetch-source: a Debian row', () => {
     expect(result.exitCode).toBe(69);
     expect(result.stdout).not.toMatch(/^tarball /m);
     const line = errorLine(result.stderr);
-    expect(line).toContain(`Debian bullseye has no package ${pkg} any more`);
+    expect(line).toContain(`Debian bullseye,bullseye-security has no package ${pkg} any more`);
     expect(line).toContain(`the row of 5.10 in `);
     expect(line).toContain(versionsTable);
     expect(line).toContain('--source TARBALL');
@@ -342,7 +342,7 @@ describe('upgrade-kernel.sh --fetch-source: a Debian row', () => {
     expect(answer(result.stdout)).toEqual(expectedAnswer(fake, '5.10.223-1'));
     const list = readFileSync(join(fake.aptState, 'sources.list'), 'utf8');
     expect(list).toMatch(
-      /^deb \[signed-by=\/usr\/share\/keyrings\/debian-archive-keyring\.gpg\] [a-z+]+:\/\/\S+ bullseye main\n$/,
+      /^deb \[signed-by=\/usr\/share\/keyrings\/debian-archive-keyring\.gpg\] [a-z+]+:\/\/\S+ bullseye main\ndeb \[signed-by=\/usr\/share\/keyrings\/debian-archive-keyring\.gpg\] [a-z+]+:\/\/\S+ bullseye-security main\n$/,
     );
     expect(list).not.toContain('mirror.invalid');
     expect(fake.calls()[0]).toBe('apt-get update');
@@ -356,7 +356,7 @@ describe('upgrade-kernel.sh --fetch-source: a Debian row', () => {
     const result = await fetchSourceRun(fake, ['--debian-mirror', `${other}/`]);
     expect(result.exitCode, result.stderr).toBe(0);
     expect(readFileSync(join(fake.aptState, 'sources.list'), 'utf8')).toBe(
-      `deb [signed-by=${keyring}] ${other} bullseye main\n`,
+      `deb [signed-by=${keyring}] ${other} bullseye main\ndeb [signed-by=${keyring}] ${other}-security bullseye-security main\n`,
     );
     expect(fake.calls()).toEqual(['apt-get update', `apt-cache show --no-all-versions ${pkg}`]);
   });
@@ -444,7 +444,7 @@ describe('fetchSource: a Debian row becomes its fetched tarball', () => {
       version: '5.10.223',
       scriptArgs: ['--source', tarball],
       identity: `sha256:${sha256Of(fake.tarballs['5.10.223-1']!)}`,
-      debian: { suite: 'bullseye', package: pkg, version: '5.10.223-1' },
+      debian: { suite: 'bullseye,bullseye-security', package: pkg, version: '5.10.223-1' },
       path: tarball,
     });
     expect(fake.calls()).toContain(`apt-get download ${pkg}=5.10.223-1`);
@@ -459,7 +459,7 @@ describe('fetchSource: a Debian row becomes its fetched tarball', () => {
     const infra = error as InfrastructureError;
     expect(infra.exitCode).toBe(3);
     expect(infra.message).toBe(
-      `could not fetch the source of Linux 5.10: Debian bullseye has no package ${pkg} any more`,
+      `could not fetch the source of Linux 5.10: Debian bullseye,bullseye-security has no package ${pkg} any more`,
     );
     expect(infra.fix).toContain('update the row of 5.10 in ');
     expect(infra.fix).toContain(versionsTable);
@@ -475,6 +475,6 @@ describe('fetchSource: a Debian row becomes its fetched tarball', () => {
     const infra = error as InfrastructureError;
     expect(infra.exitCode).toBe(3);
     expect(infra.message).toContain('5.10');
-    expect(infra.message).toContain(`Debian bullseye has no package ${pkg} any more`);
+    expect(infra.message).toContain(`Debian bullseye,bullseye-security has no package ${pkg} any more`);
   });
 });
