@@ -1,10 +1,10 @@
-import yargs, { type Argv } from 'yargs';
+import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import type { bootCommand } from './commands/boot.ts';
 import type { buildCommand } from './commands/build.ts';
 import type { runCommand } from './commands/run.ts';
-import type { Options } from './config.ts';
-import { configFile, defaults, envOptions, optionsFromEnv, type EnvOption } from './options.ts';
+import { fromEnv, runOptions, toOptions } from './cli-options.ts';
+import { configFile } from './options.ts';
 import { ExitCode, LabError } from './errors.ts';
 import { onInterrupt } from './reaper.ts';
 import type { Renderer } from './render.ts';
@@ -22,104 +22,6 @@ export const commands = {
 
 /** What main writes through: the renderer, which `ready` (when a command runs, after --quiet is known) may load first. */
 type Output = Pick<Renderer, 'emit' | 'quiet'> & { ready?: () => Promise<void> };
-
-/**
- * SYSCALL_LAB_<NAME> values of the `wanted` options this command has (config.ts's envOptions only),
- * given to yargs as a config object: below flags and above defaults, and above the --config file,
- * which drops the keys they set (see configFile).
- */
-function fromEnv(y: Argv, env: NodeJS.ProcessEnv, wanted: readonly EnvOption[]): Argv {
-  return y.config(optionsFromEnv(env, wanted));
-}
-
-function runOptions(y: Argv, env: NodeJS.ProcessEnv, argv: string[]): Argv {
-  // --kernel-source on the command line is the kernel asked for, as --kernel is: SYSCALL_LAB_KERNEL adds none.
-  const kernelSource = argv.some((arg) => /^--kernel-?[sS]ource(=|$)/.test(arg));
-  return fromEnv(
-    y,
-    env,
-    envOptions.filter((option) => !(kernelSource && option === 'kernel')),
-  )
-    .option('kernel', {
-      type: 'string',
-      array: true,
-      describe: 'kernel version (6.1, 3.9.11) or path to a source tarball/tree; repeat for a matrix',
-    })
-    .option('kernel-source', { type: 'string', array: true, describe: 'same as --kernel PATH' })
-    .option('patches', { type: 'string', describe: 'patch folder (default: patches-<version>)' })
-    .option('sha256', { type: 'string', describe: 'expected sha256 of the kernel tarball' })
-    .option('config-fragment', { type: 'string', describe: 'extra kernel config options (CONFIG_...=y lines)' })
-    .option('userland', { type: 'string', describe: 'folder of C test programs replacing userland/tests' })
-    .option('backend', {
-      type: 'string',
-      default: defaults.backend,
-      describe: 'VM backend: qemu (embedded, no daemon) or vagrant',
-    })
-    .option('box', {
-      type: 'string',
-      default: defaults.box,
-      describe: 'Vagrant box (syscall-lab/bookworm: made offline by `box build`)',
-    })
-    .option('provider', {
-      type: 'string',
-      default: defaults.provider,
-      describe: 'Vagrant provider: libvirt or virtualbox',
-    })
-    .option('build-in-guest', {
-      type: 'boolean',
-      default: defaults.buildInGuest,
-      describe: 'Vagrant: the guest builds its kernel (the seed way; slow)',
-    })
-    .option('accel', { type: 'string', default: defaults.accel, describe: 'auto (KVM when usable), kvm or tcg' })
-    .option('cpus', { type: 'number', default: defaults.cpus })
-    .option('memory', { type: 'number', default: defaults.memory, describe: 'guest memory in MiB' })
-    .option('jobs', { type: 'number', default: defaults.jobs, describe: 'parallel make jobs' })
-    .option('boot-timeout', { type: 'number', describe: 'seconds to wait for SSH (default 60, x4 under TCG)' })
-    .option('command-timeout', {
-      type: 'number',
-      describe:
-        'seconds a guest command (a check, a userland program) may run before it is killed (default 30, x4 under TCG)',
-    })
-    .option('lock-timeout', {
-      type: 'number',
-      default: defaults.lockTimeout,
-      describe: "seconds to wait for another run's lock on a build (its holder alive, maybe stopped)",
-    })
-    .option('json', { type: 'string', describe: 'write the JSON report here' })
-    .option('junit', { type: 'string', describe: 'write a JUnit XML report here' })
-    .option('keep', { type: 'boolean', default: defaults.keep, describe: 'leave the patched VM running' });
-}
-
-/** yargs' merged values (flags, SYSCALL_LAB_<envOptions>, --config file) -> the validated options. */
-async function toOptions(argv: Record<string, unknown>): Promise<Options> {
-  // yargs gives a string array for `array: true` options, a string when one came from the env or a config file.
-  const asList = (value: unknown): string[] => (value === undefined ? [] : [value as string | string[]].flat());
-  const known = [
-    'patches',
-    'sha256',
-    'configFragment',
-    'userland',
-    'backend',
-    'box',
-    'provider',
-    'buildInGuest',
-    'accel',
-    'cpus',
-    'memory',
-    'jobs',
-    'bootTimeout',
-    'commandTimeout',
-    'json',
-    'junit',
-    'keep',
-    'lockTimeout',
-  ];
-  const raw: Record<string, unknown> = { kernel: [...asList(argv.kernel), ...asList(argv.kernelSource)] };
-  for (const key of known) if (argv[key] !== undefined) raw[key] = argv[key];
-  // zod (config.ts) loads only here, when a command runs: `--help` never pays for it.
-  const { parseOptions } = await import('./config.ts');
-  return parseOptions(raw);
-}
 
 /**
  * The command line: each command parses its options and calls its stages; every output goes through `emit`.

@@ -43,6 +43,12 @@ export const requirements: Requirement[] = [
   { what: 'xz', probe: 'xz', aptPackage: 'xz-utils', why: 'unpacks kernel tarballs' },
   { what: 'curl', probe: 'curl', aptPackage: 'curl', why: 'downloads kernel.org tarballs' },
   {
+    what: "Debian's archive keyring",
+    probe: '/usr/share/keyrings/debian-archive-keyring.gpg',
+    aptPackage: 'debian-archive-keyring',
+    why: "verifies the kernel sources fetched from Debian's archive",
+  },
+  {
     what: 'dropbear',
     probe: 'dropbear',
     aptPackage: 'dropbear-bin',
@@ -77,8 +83,8 @@ async function isPresent(probe: string): Promise<boolean> {
   return found.exitCode === 0;
 }
 
-export async function checkRequirements(extra: Requirement[] = []): Promise<RequirementStatus[]> {
-  return Promise.all([...requirements, ...extra].map(async (req) => ({ ...req, present: await isPresent(req.probe) })));
+export async function checkRequirements(): Promise<RequirementStatus[]> {
+  return Promise.all(requirements.map(async (req) => ({ ...req, present: await isPresent(req.probe) })));
 }
 
 export function installLine(packages: string[]): string {
@@ -123,8 +129,8 @@ async function aptInstall(packages: string[]): Promise<{ ok: boolean; output: st
  * and its package. A missing optional tool (ccache) never stops a run: it is installed when
  * possible, else named in a notice.
  */
-export async function ensureRequirements(extra: Requirement[], emit: Emit): Promise<void> {
-  const missing = (await checkRequirements(extra)).filter((req) => !req.present);
+export async function ensureRequirements(emit: Emit): Promise<void> {
+  const missing = (await checkRequirements()).filter((req) => !req.present);
   const required = missing.filter((req) => !req.optional);
   const optional = missing.filter((req) => req.optional);
   const goOnWithout = (why: string): void => {

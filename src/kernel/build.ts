@@ -19,7 +19,7 @@ import { buildKey, cache, isComplete, lockKey, publish, readText } from './cache
 import { buildFailureEvidence } from './compile-errors.ts';
 import { ScratchFolder } from './scratch.ts';
 import { scriptBadInput, scriptBadInputCodes, scriptErrorLine } from './script-errors.ts';
-import { sourcesArguments, type KernelSource } from './source.ts';
+import type { KernelSource } from './source.ts';
 import { runTool } from '../spawn.ts';
 
 /** A built kernel in the cache: what the VM boots and what is kept for debugging. */
@@ -177,7 +177,6 @@ async function runScript(request: BuildRequest, key: string, treeKey: string): P
     String(request.jobs),
     '--build-only',
     out,
-    ...sourcesArguments(),
     ...request.planArgs,
   ];
   const result = await runLogged(request, args, work.path);

@@ -109,7 +109,8 @@ function resolveVersion(version: string, sha256?: string): KernelSource {
     requested: version,
     kind: 'download',
     version,
-    scriptArgs: ['--version', version, ...(sha256 ? ['--sha256', sha256] : [])],
+    // Downloaded by the build into the cache's sources folder, where every build finds it.
+    scriptArgs: ['--version', version, ...(sha256 ? ['--sha256', sha256] : []), ...sourcesArguments()],
     identity: `sha256:${expected}`,
   };
 }

@@ -3,7 +3,6 @@ import { elapsedSeconds } from '../events.ts';
 import { buildKeyOf, compilerIdentity, isBuildReady } from '../kernel/build.ts';
 import { cache } from '../kernel/cache.ts';
 import { scriptBadInput, scriptBadInputCodes, scriptErrorLine } from '../kernel/script-errors.ts';
-import { sourcesArguments } from '../kernel/source.ts';
 import { upgradeKernelScript } from '../paths.ts';
 import { runTool } from '../spawn.ts';
 import type { PlannedRun } from './plan.ts';
@@ -49,14 +48,7 @@ export async function checkPatchSeries(plans: PlannedRun[]): Promise<CheckedRun[
 async function checkInputs(plan: PlannedRun, builtAlready: boolean): Promise<void> {
   const args = builtAlready
     ? ['--check-inputs', plan.source.version, ...plan.builds.patched.args]
-    : [
-        ...plan.source.scriptArgs,
-        '--check-patches',
-        ...plan.builds.patched.args,
-        '--work',
-        cache.scratch(),
-        ...sourcesArguments(),
-      ];
+    : [...plan.source.scriptArgs, '--check-patches', ...plan.builds.patched.args, '--work', cache.scratch()];
   const result = await runTool(upgradeKernelScript, args, { reject: false, all: true });
   if (result.exitCode === 0) return;
   const line = scriptErrorLine(result.all);

@@ -6,7 +6,7 @@ import { addedSyscallsOfSet, editedSyscallTables, readPatchSet, type PatchSet } 
 import { fetchSource, resolveSource, type KernelSource } from '../kernel/source.ts';
 import { syscallTableLocation } from '../kernel/syscalls.ts';
 import { projectRoot } from '../paths.ts';
-import { chooseSeries, seriesForKernel } from './series.ts';
+import { chooseSeries, seriesForKernel, type ChosenSeries } from './series.ts';
 
 /** The two builds of one kernel, as upgrade-kernel.sh plans them. */
 export interface BuildPlans {
@@ -32,20 +32,25 @@ export interface PlannedRun {
  * upgrade-kernel.sh is asked what each build will do. Nothing is built or booted before this passes.
  */
 export async function planRuns(options: Options): Promise<PlannedRun[]> {
-  const plans: PlannedRun[] = [];
   const userlandFiles = [
     ...userlandSources(join(projectRoot, 'userland', 'examples')),
     ...userlandSources(options.userland ?? join(projectRoot, 'userland', 'tests')),
   ];
-  for (const spec of options.kernel) {
-    const { kernel: requested, patches: own } = splitKernelSpec(spec);
-    const source = await fetchSource(await resolveSource(requested, options.sha256));
-    const notices: string[] = [];
-    const chosen = chooseSeries(source.version, own, options.patches);
-    if (chosen.notice) notices.push(chosen.notice);
-    const given = await readPatchSet(chosen.dir);
-    notices.push(...given.notices);
-    assertTableLocation(given, source.version);
+  // Every kernel's input first (no network): a bad folder stops the run before any download.
+  const kernels = await Promise.all(
+    options.kernel.map(async (spec) => {
+      const { kernel, patches: own } = splitKernelSpec(spec);
+      const source = await resolveSource(kernel, options.sha256);
+      await readSeries(source.version, own, options.patches);
+      return { source, own };
+    }),
+  );
+  const plans: PlannedRun[] = [];
+  for (const { source: resolved, own } of kernels) {
+    // Then each source is fetched, and its series chosen again for the version it holds.
+    const source = await fetchSource(resolved);
+    const { chosen, given } = await readSeries(source.version, own, options.patches);
+    const notices = [...(chosen.notice ? [chosen.notice] : []), ...given.notices];
     const { patchSet, syscalls, regenerated } = await seriesForKernel(source, given);
     if (regenerated) {
       notices.push(
@@ -62,6 +67,19 @@ export async function planRuns(options: Options): Promise<PlannedRun[]> {
     plans.push({ source, patchSet, givenSeries: chosen.dir, builds, userlandFiles, notices });
   }
   return plans;
+}
+
+/** The series a kernel of this version gets, read and checked (its files, numbers and table path). */
+async function readSeries(
+  version: string,
+  own: string | undefined,
+  common: string | undefined,
+): Promise<{ chosen: ChosenSeries; given: PatchSet }> {
+  const chosen = chooseSeries(version, own, common);
+  const given = await readPatchSet(chosen.dir);
+  assertTableLocation(given, version);
+  addedSyscallsOfSet(given);
+  return { chosen, given };
 }
 
 function assertTableLocation(patchSet: PatchSet, version: string): void {

@@ -1,4 +1,5 @@
 import type { Options } from '../config.ts';
+import { ensureRequirements } from '../doctor.ts';
 import type { Emit } from '../events.ts';
 import { cache } from '../kernel/cache.ts';
 import { scratchOwner } from '../kernel/scratch.ts';
@@ -10,11 +11,13 @@ import { planRuns } from './plan.ts';
 
 /**
  * What every command that builds does first: clear what crashed runs left, plan every kernel
- * (its source fetched), check the backend's host, then try every patch series. Bad input stops it before anything is built.
+ * (its source fetched), install what the host lacks, check the backend's host, then try every
+ * patch series. Bad input stops it before anything is built.
  */
 export async function prepareRuns(options: Options, emit: Emit): Promise<CheckedRun[]> {
   reapEarlierRuns(emit);
   const plans = await planRuns(options);
+  await ensureRequirements(emit);
   await backendOf(options).checkHost?.(options);
   return checkPatchSeries(plans);
 }

@@ -2,12 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BadInputError } from '../../src/errors.ts';
-import {
-  addedSyscalls,
-  addedSyscallsOfSet,
-  assertIsPatch,
-  readPatchSet,
-} from '../../src/kernel/patches.ts';
+import { addedSyscalls, addedSyscallsOfSet, assertIsPatch, readPatchSet } from '../../src/kernel/patches.ts';
 import { projectRoot } from '../../src/paths.ts';
 import { callcountPatch, taskcountPatch } from './support/fake-kernel.ts';
 import { useTempDirs } from './support/temp.ts';
@@ -189,4 +184,3 @@ describe('addedSyscalls', () => {
     );
   });
 });
-

@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BadInputError } from '../../src/errors.ts';
+import { cache } from '../../src/kernel/cache.ts';
 import { resolveSource, versionOfTarball } from '../../src/kernel/source.ts';
 import { writeFakeTree } from './support/fake-kernel.ts';
 import { filler, makeTarball, truncateCopy } from './support/tarball.ts';
@@ -39,7 +40,7 @@ describe('resolveSource: versions', () => {
       requested: '3.9.11',
       kind: 'download',
       version: '3.9.11',
-      scriptArgs: ['--version', '3.9.11'],
+      scriptArgs: ['--version', '3.9.11', '--sources', cache.sources()],
       identity: 'sha256:d4b9e522925d9b1b3fd130c8b7690ef6af4faf118fc4c5e28dfcbb18de3cb234',
     });
   });
@@ -54,7 +55,7 @@ describe('resolveSource: versions', () => {
   it('trusts an unpinned version given with --sha256', async () => {
     expect(await resolveSource('9.99', hex64)).toMatchObject({
       kind: 'download',
-      scriptArgs: ['--version', '9.99', '--sha256', hex64],
+      scriptArgs: ['--version', '9.99', '--sha256', hex64, '--sources', cache.sources()],
       identity: `sha256:${hex64}`,
     });
   });

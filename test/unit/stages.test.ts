@@ -107,10 +107,11 @@ describe('stage 1b: checkPatchSeries', () => {
     expect(checked?.patchCheckSeconds).toBeGreaterThanOrEqual(0);
   });
 
+  // A hunk of a file that holds no registration (a registration hunk is written anew for the tree).
   it('refuses a series that does not apply, naming the patch, before anything is built', async () => {
     writeFileSync(
       join(fake.patches, '0001-callcount.patch'),
-      callcountPatch.replace(' 2\tcommon\topen\t\t\tsys_open\n', ' 2\tcommon\tclose\t\t\tsys_close\n'),
+      `${callcountPatch}--- a/kernel/sched.c\n+++ b/kernel/sched.c\n@@ -1 +1 @@\n-void schedule(int cpu) {}\n+void schedule(int cpu) { }\n`,
     );
     const error = await checkPatchSeries(await planRuns(options())).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BadInputError);

@@ -167,7 +167,9 @@ describe('upgrade-kernel.sh --check-patches on a fake tree', () => {
       /^upgrade-kernel\.sh: error: patch 0001-callcount\.patch does not apply \(nothing was changed\)/,
     );
     expect(result.stderr).toContain('FAILED');
-    expect(result.stderr).toContain(`(fix: rebase ${join(patches, '0001-callcount.patch')} on this kernel version)`);
+    expect(result.stderr).toContain(
+      `(fix: rebase ${join(patches, '0001-callcount.patch')} on this kernel version: every hunk must apply exactly, at any offset, as patch --fuzz=0 does)`,
+    );
     expect(snapshotTree(tree)).toEqual(before);
     expect(readdirSync(result.tmp)).toEqual([]);
   });

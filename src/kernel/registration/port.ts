@@ -73,7 +73,8 @@ function withoutDiffstat(preamble: string[]): string[] {
 export function portSeries(series: SeriesPatch[], files: TreeFiles, version: string): PortedSeries {
   const tree = cloneFiles(files);
   const asWritten = cloneFiles(files);
-  let unchanged = true;
+  // Set inside the callbacks below: an object, so that the compiler does not take it for a constant.
+  const judged = { unchanged: true };
   const syscalls: Numbered[] = [];
   const patches = series.map((patch) => {
     const parsed = parsePatch(patch.text);
@@ -91,7 +92,7 @@ export function portSeries(series: SeriesPatch[], files: TreeFiles, version: str
         const written = asWritten.get(file.path);
         const applied = written && applyHunk(written, hunk);
         if (applied) asWritten.set(file.path, applied);
-        else unchanged = false;
+        else judged.unchanged = false;
         if (readRegistrationHunk(file.path, hunk, found)) return;
         const lines = tree.get(file.path);
         const result = lines && applyHunk(lines, hunk);
@@ -113,7 +114,7 @@ export function portSeries(series: SeriesPatch[], files: TreeFiles, version: str
         'give that kernel its own series (--kernel VERSION=DIR)',
       );
     }
-    if (canonicalOrder.some((path) => !sameLines(tree.get(path), asWritten.get(path)))) unchanged = false;
+    if (canonicalOrder.some((path) => !sameLines(tree.get(path), asWritten.get(path)))) judged.unchanged = false;
     const regenerated = canonicalOrder
       .filter((path) => !sameLines(before.get(path), tree.get(path)))
       .map((path) => fileDiff(path, before.get(path) ?? [], tree.get(path) ?? []));
@@ -124,5 +125,5 @@ export function portSeries(series: SeriesPatch[], files: TreeFiles, version: str
       text: formatPatch({ preamble: withoutDiffstat(parsed.preamble), files: filesOut, trailer: parsed.trailer }),
     };
   });
-  return { patches: unchanged ? series : patches, unchanged, syscalls };
+  return { patches: judged.unchanged ? series : patches, unchanged: judged.unchanged, syscalls };
 }
