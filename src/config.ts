@@ -88,13 +88,16 @@ export function parseOptions(raw: Record<string, unknown>): Options {
 
 /**
  * `--kernel SPEC=DIR`: the kernel and a series of its own, split at the last "=" (a kernel path
- * that contains "=" must take its series from --patches).
+ * that contains "=" is taken whole, and takes its series from --patches).
  */
 export function splitKernelSpec(spec: string): { kernel: string; patches?: string } {
   const at = spec.lastIndexOf('=');
   if (at < 0) return { kernel: spec };
   const [kernel, patches] = [spec.slice(0, at), spec.slice(at + 1)];
-  if (!kernel || !patches || !existsSync(patches) || !statSync(patches).isDirectory()) {
+  const isFolder = patches !== '' && existsSync(patches) && statSync(patches).isDirectory();
+  // A kernel path with "=" in it (and no folder after the last one) is a kernel, its series from --patches.
+  if (!isFolder && existsSync(spec)) return { kernel: spec };
+  if (!kernel || !isFolder) {
     throw new BadInputError(
       `--kernel ${spec}: "${patches}" after the last "=" is not a patch folder`,
       'give --kernel VERSION=DIR with an existing folder; a kernel path that contains "=" takes its series from --patches',

@@ -60,6 +60,11 @@ const cases: Case[] = [
   { name: 'no --kernel', args: () => [], says: /give at least one --kernel/ },
   { name: 'an unknown flag', args: () => ['--kernel', '6.1', '--bogus'], says: /Unknown argument: bogus/ },
   {
+    name: '--kernel VERSION=DIR with a missing folder',
+    args: () => ['--kernel', '7.2=/nonexistent'],
+    says: /--kernel 7\.2=\/nonexistent: "\/nonexistent" after the last "=" is not a patch folder/,
+  },
+  {
     name: '--patches on a missing folder',
     args: () => ['--kernel', '6.1', '--patches', '/nonexistent'],
     says: /--patches \/nonexistent is not a folder/,

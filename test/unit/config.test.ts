@@ -1,7 +1,8 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseOptions, userlandSources } from '../../src/config.ts';
+import { parseOptions, splitKernelSpec, userlandSources } from '../../src/config.ts';
 import { defaults } from '../../src/options.ts';
 import { BadInputError } from '../../src/errors.ts';
 import { useTempDirs } from './support/temp.ts';
@@ -165,4 +166,31 @@ describe('userlandSources', () => {
     for (const name of ['b.c', 'a.c', 'c.h', 'd.c.txt']) writeFileSync(join(dir, name), '');
     expect(userlandSources(dir)).toEqual([join(dir, 'a.c'), join(dir, 'b.c')]);
   });
+});
+
+describe('splitKernelSpec', () => {
+  it('splits VERSION=DIR at the last "=", the folder made absolute', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'syscall-lab-spec-'));
+    try {
+      expect(splitKernelSpec('7.2')).toEqual({ kernel: '7.2' });
+      expect(splitKernelSpec(`7.2=${dir}`)).toEqual({ kernel: '7.2', patches: dir });
+      expect(splitKernelSpec(`/src/a=b/linux.tar.xz=${dir}`)).toEqual({
+        kernel: '/src/a=b/linux.tar.xz',
+        patches: dir,
+      });
+      // An existing kernel path with "=" in it is the kernel, whole (its series from --patches).
+      const tarball = join(dir, 'linux=6.1.tar.xz');
+      writeFileSync(tarball, '');
+      expect(splitKernelSpec(tarball)).toEqual({ kernel: tarball });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.each(['7.2=', '=patches-6.1', '/src/a=b/linux.tar.xz'])(
+    'refuses %j: no patch folder after the last "="',
+    (spec) => {
+      expect(() => splitKernelSpec(spec)).toThrow(/after the last "=" is not a patch folder/);
+    },
+  );
 });
