@@ -6,6 +6,7 @@ import { addedSyscalls, addedSyscallsOfSet, assertIsPatch, readPatchSet } from '
 import { projectRoot } from '../../src/paths.ts';
 import { callcountPatch, taskcountPatch } from './support/fake-kernel.ts';
 import { useTempDirs } from './support/temp.ts';
+import { thrown } from './support/thrown.ts';
 
 const tempDir = useTempDirs('syscall-lab-patches-');
 const patches61 = join(projectRoot, 'patches-6.1');
@@ -18,15 +19,6 @@ async function badInput(promise: Promise<unknown>): Promise<BadInputError> {
   expect(error).toBeInstanceOf(BadInputError);
   expect((error as BadInputError).exitCode).toBe(2);
   return error as BadInputError;
-}
-
-function thrown(work: () => unknown): unknown {
-  try {
-    work();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a throw');
 }
 
 describe('readPatchSet', () => {

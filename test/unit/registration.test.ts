@@ -30,6 +30,7 @@ import type { KernelSource } from '../../src/kernel/source.ts';
 import { projectRoot } from '../../src/paths.ts';
 import { chooseSeries, seriesForKernel } from '../../src/stages/series.ts';
 import { useTempDirs } from './support/temp.ts';
+import { thrown } from './support/thrown.ts';
 
 const tempDir = useTempDirs('syscall-lab-registration-');
 afterEach(() => {
@@ -106,15 +107,6 @@ const words = (line: string): string[] => line.trim().split(/\s+/);
 const fileOf = (text: string, path: string): FileDiff | undefined =>
   parsePatch(text).files.find((file) => file.path === path);
 const pathsOf = (text: string): string[] => parsePatch(text).files.map((file) => file.path);
-
-function thrown(work: () => unknown): unknown {
-  try {
-    work();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a throw');
-}
 
 describe('parsePatch and formatPatch', () => {
   const patchFiles = [
