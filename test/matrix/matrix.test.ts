@@ -80,7 +80,7 @@ describe('one patch set, five kernels', () => {
         },
       );
       expect(port.exitCode, port.stderr).toBe(0);
-      expect(port.stdout).toContain('callcount 472, taskcount 473');
+      expect(port.stderr).toContain('callcount 472, taskcount 473');
       // The run's own series for 7.2 (the JSON's kernel.patches) has the same contents: the run built it.
       const { report } = await runCli(['--kernel', '7.2']);
       const applied = report.runs[0]!.kernel.patches;
