@@ -15,8 +15,14 @@ export function scriptErrorLine(output: string): string | undefined {
     ?.slice(prefix.length);
 }
 
+/** An error line's cause and its "(fix: ...)", apart. */
+export function causeAndFix(errorLine: string): { cause: string; fix?: string } {
+  const match = /^(.*) \(fix: (.*)\)$/s.exec(errorLine);
+  return { cause: match?.[1] ?? errorLine, ...(match?.[2] !== undefined && { fix: match[2] }) };
+}
+
 /** The script's error as a BadInputError, cause and fix apart. */
 export function scriptBadInput(errorLine: string): BadInputError {
-  const match = /^(.*) \(fix: (.*)\)$/s.exec(errorLine);
-  return new BadInputError(match?.[1] ?? errorLine, match?.[2]);
+  const { cause, fix } = causeAndFix(errorLine);
+  return new BadInputError(cause, fix);
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { installLine, requirements } from '../doctor.ts';
 import { upgradeKernelScript } from '../paths.ts';
 import { cache } from './cache.ts';
-import { scriptBadInput, scriptBadInputCodes, scriptErrorLine } from './script-errors.ts';
+import { causeAndFix, scriptBadInput, scriptBadInputCodes, scriptErrorLine } from './script-errors.ts';
 import { BadInputError, InfrastructureError } from '../errors.ts';
 import { runTool } from '../spawn.ts';
 import { remembered } from './file-facts.ts';
@@ -170,13 +170,10 @@ export async function fetchSource(source: KernelSource): Promise<KernelSource> {
   );
   const tarball = answer.get('tarball');
   if (result.exitCode !== 0 || !tarball) {
-    const line = scriptErrorLine(result.stderr);
-    if (line && scriptBadInputCodes.has(result.exitCode ?? 0)) throw scriptBadInput(line);
-    const match = /^(.*) \(fix: (.*)\)$/s.exec(line ?? '');
-    throw new InfrastructureError(
-      `could not fetch the source of Linux ${source.version}: ${match?.[1] ?? line ?? result.stderr.trim()}`,
-      match?.[2],
-    );
+    const line = scriptErrorLine(result.stderr) ?? result.stderr.trim();
+    if (scriptBadInputCodes.has(result.exitCode ?? 0)) throw scriptBadInput(line);
+    const { cause, fix } = causeAndFix(line);
+    throw new InfrastructureError(`could not fetch the source of Linux ${source.version}: ${cause}`, fix);
   }
   const digest = await remembered(tarball, 'sha256', () => sha256File(tarball));
   return {
