@@ -777,8 +777,11 @@ host_debian_mirror() { # main|security
   printf '%s\n' "$uri"
 }
 
+# The private apt state of a row's suites ("bullseye,bullseye-security" -> apt/bullseye+bullseye-security).
+debian_state() { printf '%s/apt/%s\n' "$sources_dir" "${1//,/+}"; }
+
 debian_apt() { # suites command args... (apt-get or apt-cache, with the suites' private state)
-  local state="$sources_dir/apt/${1//,/+}"; shift
+  local state; state=$(debian_state "$1"); shift
   local cmd=$1; shift
   "$cmd" -q -o Dir::Etc::sourcelist="$state/sources.list" -o Dir::Etc::sourceparts=/dev/null \
     -o Dir::State::Lists="$state/lists" -o Dir::Cache="$state/cache" -o Dir::State::status="$state/status" \
@@ -789,7 +792,8 @@ debian_apt() { # suites command args... (apt-get or apt-cache, with the suites' 
 # updates, the newest of both wins): refreshed when older than a day or when a mirror changed;
 # when the refresh fails, lists from an earlier day still serve (with a notice), none is an error.
 debian_lists() { # suites
-  local suites=$1 state="$sources_dir/apt/${1//,/+}" lines="" suite mirror
+  local suites=$1 state lines="" suite mirror
+  state=$(debian_state "$suites")
   for suite in ${suites//,/ }; do
     case "$suite" in *-security) mirror=$debian_security_mirror ;; *) mirror=$debian_mirror ;; esac
     lines+="deb [signed-by=$debian_keyring] $mirror $suite main"$'\n'
@@ -820,8 +824,8 @@ fetch_debian_source() { # suite package
   mkdir -p "$sources_dir" && sources_dir=$(cd "$sources_dir" && pwd)
   debian_lists "$suite"
   # apt-cache parses the whole list (a second or so): its answer is kept until the lists change.
-  known="$sources_dir/apt/${suite//,/+}/candidate-$pkg"
-  if [ "$known" -nt "$sources_dir/apt/${suite//,/+}/updated" ]; then
+  known="$(debian_state "$suite")/candidate-$pkg"
+  if [ "$known" -nt "$(debian_state "$suite")/updated" ]; then
     debian_version=$(cat "$known")
   else
     # apt-cache exits 100 for a package it does not know: that is the "gone" answer below.

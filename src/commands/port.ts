@@ -3,9 +3,8 @@ import { basename, join } from 'node:path';
 import { splitKernelSpec } from '../config.ts';
 import { BadInputError, ExitCode } from '../errors.ts';
 import type { Emit } from '../events.ts';
-import { readPatchSet } from '../kernel/patches.ts';
 import { fetchSource, resolveSource } from '../kernel/source.ts';
-import { chooseSeries, seriesForKernel } from '../stages/series.ts';
+import { readSeries, seriesForKernel } from '../stages/series.ts';
 
 export interface PortRequest {
   kernel: string;
@@ -24,9 +23,8 @@ export async function portCommand(request: PortRequest, emit: Emit): Promise<num
   }
   const { kernel, patches: own } = splitKernelSpec(request.kernel);
   const source = await fetchSource(await resolveSource(kernel));
-  const chosen = chooseSeries(source.version, own, request.patches);
+  const { chosen, given } = await readSeries(source.version, own, request.patches);
   if (chosen.notice) emit({ type: 'notice', text: chosen.notice });
-  const given = await readPatchSet(chosen.dir);
   const { patchSet, syscalls, regenerated } = await seriesForKernel(source, given);
   mkdirSync(request.out, { recursive: true });
   for (const file of patchSet.files) copyFileSync(file, join(request.out, basename(file)));

@@ -115,8 +115,8 @@ function resolveVersion(version: string, sha256?: string): KernelSource {
   };
 }
 
-/** Reads the top-level Makefile out of a tarball; reading it whole also finds truncation. */
-export async function versionOfTarball(tarball: string): Promise<string> {
+/** The top folder of a kernel tarball (linux-6.1/, linux-source-6.1/ ...), from its first member. */
+export async function tarballTop(tarball: string): Promise<string> {
   // The first member names the top folder; stop reading there (head closes the pipe).
   const first = await runTool('sh', ['-c', 'tar -tf "$1" 2>&1 | head -n 1', 'sh', tarball], { reject: false });
   // tar runs the decompressor (xz for .tar.xz): when it is not installed, the host is at fault, not the tarball.
@@ -135,6 +135,12 @@ export async function versionOfTarball(tarball: string): Promise<string> {
       'download it again: it is truncated or corrupt',
     );
   }
+  return top;
+}
+
+/** Reads the top-level Makefile out of a tarball; reading it whole also finds truncation. */
+export async function versionOfTarball(tarball: string): Promise<string> {
+  const top = await tarballTop(tarball);
   const makefile = await runTool('tar', ['-xOf', tarball, `${top}/Makefile`], { reject: false });
   if (makefile.exitCode !== 0) {
     const truncated = /Unexpected EOF|corrupt|not in xz|Error is not recoverable/i.test(makefile.stderr);

@@ -6,6 +6,8 @@ export interface SyscallEntry {
   abi: string;
   name: string;
   entry: string;
+  /** The compat entry point (i386 and generic tables). */
+  compat?: string;
 }
 
 /** Where the x86-64 table lives: arch/x86/syscalls/ until Linux 4.1, arch/x86/entry/syscalls/ from 4.2. */
@@ -15,15 +17,16 @@ export function syscallTableLocation(version: string): string {
     : 'arch/x86/syscalls/syscall_64.tbl';
 }
 
+/** One line of a syscall table (`<number> <abi> <name> [<entry point> [<compat entry point>]]`), comments left out. */
+export function parseSyscallLine(line: string): SyscallEntry | undefined {
+  const match = /^\s*(\d+)\s+(\S+)\s+(\S+)(?:\s+(\S+))?(?:\s+(\S+))?/.exec(line.replace(/#.*/, ''));
+  if (!match) return undefined;
+  const [, number = '', abi = '', name = '', entry = '', compat] = match;
+  return { number: Number(number), abi, name, entry, ...(compat !== undefined && { compat }) };
+}
+
 export function parseSyscallTable(text: string): SyscallEntry[] {
-  const entries: SyscallEntry[] = [];
-  for (const line of text.split('\n')) {
-    const match = /^\s*(\d+)\s+(\S+)\s+(\S+)(?:\s+(\S+))?/.exec(line.replace(/#.*/, ''));
-    if (!match) continue;
-    const [, number = '', abi = '', name = '', entry = ''] = match;
-    entries.push({ number: Number(number), abi, name, entry });
-  }
-  return entries;
+  return text.split('\n').flatMap((line) => parseSyscallLine(line) ?? []);
 }
 
 /** Entries of the patched table that the stock table lacks (native x86-64 only, not x32). */

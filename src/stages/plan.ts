@@ -1,12 +1,10 @@
 import { join } from 'node:path';
 import { splitKernelSpec, userlandSources, type Options } from '../config.ts';
-import { BadInputError } from '../errors.ts';
 import { askBuildPlan, planArguments, type BuildPlan, type PlanRequest } from '../kernel/build-plan.ts';
-import { addedSyscallsOfSet, editedSyscallTables, readPatchSet, type PatchSet } from '../kernel/patches.ts';
+import { addedSyscallsOfSet, type PatchSet } from '../kernel/patches.ts';
 import { fetchSource, resolveSource, type KernelSource } from '../kernel/source.ts';
-import { syscallTableLocation } from '../kernel/syscalls.ts';
 import { projectRoot } from '../paths.ts';
-import { chooseSeries, seriesForKernel, type ChosenSeries } from './series.ts';
+import { readSeries, seriesForKernel } from './series.ts';
 
 /** The two builds of one kernel, as upgrade-kernel.sh plans them. */
 export interface BuildPlans {
@@ -41,15 +39,16 @@ export async function planRuns(options: Options): Promise<PlannedRun[]> {
     options.kernel.map(async (spec) => {
       const { kernel, patches: own } = splitKernelSpec(spec);
       const source = await resolveSource(kernel, options.sha256);
-      await readSeries(source.version, own, options.patches);
-      return { source, own };
+      return { source, own, series: await readSeries(source.version, own, options.patches) };
     }),
   );
   const plans: PlannedRun[] = [];
-  for (const { source: resolved, own } of kernels) {
-    // Then each source is fetched, and its series chosen again for the version it holds.
+  for (const { source: resolved, own, series } of kernels) {
+    // Then each source is fetched; a Debian one holds a fuller version (5.10 -> 5.10.262),
+    // which may choose another series.
     const source = await fetchSource(resolved);
-    const { chosen, given } = await readSeries(source.version, own, options.patches);
+    const { chosen, given } =
+      source.version === resolved.version ? series : await readSeries(source.version, own, options.patches);
     const notices = [...(chosen.notice ? [chosen.notice] : []), ...given.notices];
     const { patchSet, syscalls, regenerated } = await seriesForKernel(source, given);
     if (regenerated) {
@@ -67,30 +66,6 @@ export async function planRuns(options: Options): Promise<PlannedRun[]> {
     plans.push({ source, patchSet, givenSeries: chosen.dir, builds, userlandFiles, notices });
   }
   return plans;
-}
-
-/** The series a kernel of this version gets, read and checked (its files, numbers and table path). */
-async function readSeries(
-  version: string,
-  own: string | undefined,
-  common: string | undefined,
-): Promise<{ chosen: ChosenSeries; given: PatchSet }> {
-  const chosen = chooseSeries(version, own, common);
-  const given = await readPatchSet(chosen.dir);
-  assertTableLocation(given, version);
-  addedSyscallsOfSet(given);
-  return { chosen, given };
-}
-
-function assertTableLocation(patchSet: PatchSet, version: string): void {
-  const expected = syscallTableLocation(version);
-  const wrong = editedSyscallTables(patchSet).find((table) => table !== expected);
-  if (wrong) {
-    throw new BadInputError(
-      `${patchSet.dir} edits ${wrong}, but Linux ${version} keeps its x86-64 syscall table at ${expected}`,
-      `use a patch set made for ${version} (the table moved to arch/x86/entry/syscalls/ in 4.2)`,
-    );
-  }
 }
 
 /** The stock build (the compat series only) and the patched one (plus the user's patches). */

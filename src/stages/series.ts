@@ -1,9 +1,9 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { BadInputError } from '../errors.ts';
-import { cache } from '../kernel/cache.ts';
-import { readPatchSet, type PatchSet } from '../kernel/patches.ts';
+import { cache, publish } from '../kernel/cache.ts';
+import { addedSyscallsOfSet, editedSyscallTables, readPatchSet, type PatchSet } from '../kernel/patches.ts';
 import { PortError, portSeries } from '../kernel/registration/port.ts';
 import { readTreeFiles } from '../kernel/registration/tree-files.ts';
 import type { Numbered } from '../kernel/registration/write.ts';
@@ -71,6 +71,30 @@ export function chooseSeries(
   );
 }
 
+/** The series a kernel of this version gets, read and checked (its files, numbers and table path). */
+export async function readSeries(
+  version: string,
+  own: string | undefined,
+  common: string | undefined,
+): Promise<{ chosen: ChosenSeries; given: PatchSet }> {
+  const chosen = chooseSeries(version, own, common);
+  const given = await readPatchSet(chosen.dir);
+  assertTableLocation(given, version);
+  addedSyscallsOfSet(given);
+  return { chosen, given };
+}
+
+function assertTableLocation(patchSet: PatchSet, version: string): void {
+  const expected = syscallTableLocation(version);
+  const wrong = editedSyscallTables(patchSet).find((table) => table !== expected);
+  if (wrong) {
+    throw new BadInputError(
+      `${patchSet.dir} edits ${wrong}, but Linux ${version} keeps its x86-64 syscall table at ${expected}`,
+      `use a patch set made for ${version} (the table moved to arch/x86/entry/syscalls/ in 4.2)`,
+    );
+  }
+}
+
 /** From 4.2 the x86 tables are in arch/x86/entry/syscalls/, where regeneration writes them. */
 function regenerates(version: string): boolean {
   return syscallTableLocation(version) === syscallTableLocation('4.2');
@@ -111,7 +135,6 @@ export async function seriesForKernel(source: KernelSource, given: PatchSet): Pr
       throw error;
     }
     const part = `${folder}.part-${process.pid}`;
-    rmSync(part, { recursive: true, force: true });
     mkdirSync(part, { recursive: true });
     if (!ported.unchanged) {
       for (const patch of ported.patches) writeFileSync(join(part, patch.name), patch.text);
@@ -121,8 +144,7 @@ export async function seriesForKernel(source: KernelSource, given: PatchSet): Pr
       join(part, 'port.json'),
       JSON.stringify({ unchanged: ported.unchanged, syscalls: ported.syscalls, from: given.dir }),
     );
-    rmSync(folder, { recursive: true, force: true });
-    renameSync(part, folder);
+    publish(part, folder);
   }
   const { unchanged, syscalls } = JSON.parse(readFileSync(record, 'utf8')) as {
     unchanged: boolean;

@@ -1,3 +1,4 @@
+import { parseSyscallLine } from '../syscalls.ts';
 import type { Hunk } from './patch-text.ts';
 
 /**
@@ -60,7 +61,6 @@ export class Registrations {
   }
 }
 
-const tableLine = (line: string): string[] => line.replace(/#.*/, '').trim().split(/\s+/);
 /** A blank line or a comment: "#" in the tables, Kbuild and Makefile; only C comments in C files. */
 const isNoise = (path: string, text: string): boolean =>
   text.trim() === '' || /^\s*(\/\*.*\*\/\s*$|\/\/)/.test(text) || (!/\.[ch]$/.test(path) && /^\s*#/.test(text));
@@ -74,20 +74,18 @@ function readLine(path: string, mark: '+' | '-', text: string, removed: string[]
   const { table64, table32, genericHeader, genericTable, prototypes, stubs, kbuild, makefile } = registrationFiles;
   if (mark === '+' && isNoise(path, text) && path !== prototypes) return 'noise';
   if (mark === '+' && text.trim() === '') return 'noise';
-  if (path === table64 && mark === '+') {
-    const [number = '', abi = '', name = '', entry = ''] = tableLine(text);
-    if (/^\d+$/.test(number) && (abi === 'common' || abi === '64') && name && entry)
-      return (r) => (r.syscall(name).x86_64 = { number: Number(number), abi, entry });
+  const row = mark === '+' ? parseSyscallLine(text) : undefined;
+  if (row?.entry && path === table64 && (row.abi === 'common' || row.abi === '64')) {
+    const { number, abi, name, entry } = row;
+    return (r) => (r.syscall(name).x86_64 = { number, abi, entry });
   }
-  if (path === table32 && mark === '+') {
-    const [number = '', abi = '', name = '', entry = '', compat] = tableLine(text);
-    if (/^\d+$/.test(number) && abi === 'i386' && name && entry)
-      return (r) => (r.syscall(name).i386 = { number: Number(number), entry, ...(compat ? { compat } : {}) });
-  }
-  if (path === genericTable && mark === '+') {
-    const [number = '', , name = '', entry = '', compat] = tableLine(text);
-    if (/^\d+$/.test(number) && name && entry)
-      return (r) => (r.syscall(name).generic = { number: Number(number), entry, ...(compat ? { compat } : {}) });
+  if (row?.entry && (path === table32 ? row.abi === 'i386' : path === genericTable)) {
+    const { number, name, entry, compat } = row;
+    const registered = { number, entry, ...(compat !== undefined && { compat }) };
+    return (r) => {
+      if (path === table32) r.syscall(name).i386 = registered;
+      else r.syscall(name).generic = registered;
+    };
   }
   if (path === genericHeader) {
     if (/^#define __NR_syscalls\b/.test(text)) return () => undefined;

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runTool } from '../../spawn.ts';
-import type { KernelSource } from '../source.ts';
+import { tarballTop, type KernelSource } from '../source.ts';
 import { registrationPaths } from './registration.ts';
 import type { TreeFiles } from './write.ts';
 
@@ -28,8 +28,7 @@ export async function readTreeFiles(source: KernelSource): Promise<TreeFiles> {
   const path = source.path;
   if (!path) throw new Error(`the source of ${source.requested} is not fetched yet`);
   if (source.kind === 'tree') return collect(path);
-  const first = await runTool('sh', ['-c', 'tar -tf "$1" | head -n 1', 'sh', path], { reject: false });
-  const top = first.stdout.split('/')[0] ?? '';
+  const top = await tarballTop(path);
   const dir = mkdtempSync(join(tmpdir(), 'syscall-lab-registration-'));
   try {
     // Members a version does not have make tar exit 2 after extracting the others.

@@ -1,3 +1,4 @@
+import { parseSyscallLine, type SyscallEntry } from '../syscalls.ts';
 import { compareVersions } from '../versions.ts';
 import { registrationFiles, type PatchRegistrations, type SyscallRegistration } from './registration.ts';
 
@@ -18,13 +19,11 @@ const { table64, table32, genericHeader, genericTable, prototypes, stubs, kbuild
 const x86Reserved = { first: 387, last: 423 };
 const x32First = 512;
 
-function entries(lines: string[]): { at: number; number: number; abi: string; name: string }[] {
-  const found: { at: number; number: number; abi: string; name: string }[] = [];
-  lines.forEach((line, at) => {
-    const [number = '', abi = '', name = ''] = line.replace(/#.*/, '').trim().split(/\s+/);
-    if (/^\d+$/.test(number)) found.push({ at, number: Number(number), abi, name });
+function entries(lines: string[]): (SyscallEntry & { at: number })[] {
+  return lines.flatMap((line, at) => {
+    const entry = parseSyscallLine(line);
+    return entry ? [{ ...entry, at }] : [];
   });
-  return found;
 }
 
 /** The last native (common/64) x86-64 entry below the x32 range: new entries follow it. */
@@ -90,11 +89,6 @@ function need(files: TreeFiles, path: string, what: string): string[] {
   return lines;
 }
 
-function lastIndex(lines: string[], test: (line: string) => boolean): number {
-  for (let at = lines.length - 1; at >= 0; at--) if (test(lines[at] ?? '')) return at;
-  return -1;
-}
-
 const insert = (lines: string[], at: number, added: string[]): string[] => [
   ...lines.slice(0, at),
   ...added,
@@ -121,7 +115,7 @@ function writePrototype(files: TreeFiles, lastName: string | undefined, syscall:
     at = lines.findIndex(
       (line, k) => line === '/*' && / \* Architecture-specific system calls/.test(lines[k + 1] ?? ''),
     );
-    if (at < 0) at = lastIndex(lines, (line) => line.startsWith('#endif'));
+    if (at < 0) at = lines.findLastIndex((line) => line.startsWith('#endif'));
     if (at < 0) throw new RegistrationError(`found no place for the prototype of ${syscall.name} in ${prototypes}`);
   }
   files.set(prototypes, insert(lines, at, syscall.prototype));
@@ -134,7 +128,7 @@ function writeStub(files: TreeFiles, version: string, syscall: SyscallRegistrati
   const stub = modern
     ? `COND_SYSCALL${syscall.stub.compat ? '_COMPAT' : ''}(${syscall.name});`
     : `cond_syscall(${syscall.stub.compat ? 'compat_' : ''}sys_${syscall.name});`;
-  const last = lastIndex(lines, (line) => /^(COND_SYSCALL(_COMPAT)?|cond_syscall)\(/.test(line));
+  const last = lines.findLastIndex((line) => /^(COND_SYSCALL(_COMPAT)?|cond_syscall)\(/.test(line));
   if (last < 0) throw new RegistrationError(`found no COND_SYSCALL or cond_syscall line in ${stubs}`);
   files.set(stubs, insert(lines, last + 1, [stub]));
 }
@@ -193,7 +187,7 @@ function writeDirectory(files: TreeFiles, dir: string): void {
   const kbuildLines = files.get(kbuild);
   // The top Kbuild lists the folders from 6.1; before, the top Makefile's core-y does.
   if (kbuildLines?.some((line) => /^obj-y\s*\+=\s*kernel\/\s*$/.test(line))) {
-    const last = lastIndex(kbuildLines, (line) => /^obj-\S*\s*\+=/.test(line));
+    const last = kbuildLines.findLastIndex((line) => /^obj-\S*\s*\+=/.test(line));
     files.set(kbuild, insert(kbuildLines, last + 1, [`obj-y\t\t\t+= ${dir}`]));
     return;
   }
