@@ -128,6 +128,35 @@ async function ensureStoragePool(): Promise<void> {
   }
 }
 
+/** Whether pid is a live syscall-lab process (after a machine restart a run's pid may belong to anything). */
+function isSyscallLabRun(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${String(pid)}/cmdline`, 'utf8').includes('syscall-lab');
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Removes the libvirt domains of runs that are gone. A run killed together with libvirtd (a machine
+ * restart, SIGKILL) leaves its domain defined, and when its run folder is gone too (another cache,
+ * a removed clone) no run's reaper can find it; the test requires that no syscall-lab domain exists
+ * before its run. A domain is named syscall-lab-<run folder>-default, the run folder ending in
+ * -<pid>-<index>: only domains whose pid is no live syscall-lab process are removed.
+ */
+async function removeDomainsOfGoneRuns(): Promise<void> {
+  const virsh = (args: string[]) => execa('virsh', ['-c', 'qemu:///system', ...args], { reject: false, all: true });
+  const listed = await virsh(['list', '--all', '--name']);
+  for (const name of listed.stdout.split('\n').filter((line) => line.startsWith('syscall-lab-'))) {
+    const owner = /-(\d+)-\d+-default$/.exec(name)?.[1];
+    if (owner !== undefined && isSyscallLabRun(Number(owner))) continue;
+    say(`removing the libvirt domain ${name}: the run that made it (pid ${owner ?? '?'}) is gone`);
+    await virsh(['destroy', name]);
+    const undefine = await virsh(['undefine', name, '--remove-all-storage']);
+    if (undefine.exitCode !== 0) fail(`virsh undefine ${name} failed: ${undefine.all.trim()}`);
+  }
+}
+
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0)
     fail(
@@ -150,6 +179,7 @@ async function main(): Promise<void> {
   await inNamespace('ip', ['link', 'set', 'lo', 'up']);
   await startLibvirt();
   await ensureStoragePool();
+  await removeDomainsOfGoneRuns();
   const vitest = await execa(
     'ip',
     ['netns', 'exec', namespace, 'npx', 'vitest', 'run', '--project', 'vagrant', ...process.argv.slice(2)],
