@@ -21,12 +21,26 @@
  *                                  of a page this process owns, its frame read from
  *                                  /proc/self/pagemap), readonly; then a misaligned writable one:
  *                                  "kind=misaligned ret=R errno=E value=V guard=G"
+ *   probe args NR DIRECTMAP ARG... one call of NR with up to 6 arguments, in order, each one of
+ *                                  int:V     V: decimal, negative decimal or 0x hex (64 bits at most)
+ *                                  buf:SIZE  a writable buffer of SIZE bytes (1..4096), 0xa5 in
+ *                                            every byte, then the guard bytes, then (within 8
+ *                                            bytes) an inaccessible page
+ *                                  bad:KIND  a bad pointer of one of efault's kinds, made the same
+ *                                            way (kernel-writable with DIRECTMAP)
+ *                                  "ret=R errno=E" then, for argument I (from 0) if a buffer,
+ *                                  " bufI=HEX guardI=ok|clobbered" (HEX: its SIZE bytes after the
+ *                                  call) and if a bad pointer to memory the probe sees (readonly,
+ *                                  kernel-writable), " pageI=unchanged|changed"; or, without a
+ *                                  call, "unavailableI=REASON" for each kind it could not make.
+ *                                  A malformed ARG: a message on stderr, exit 2.
  */
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -40,6 +54,17 @@
 
 #define GUARD_BYTES 16
 #define GUARD 0x3c
+/* args mode: what fills a buf: argument, its largest size, the most arguments a syscall takes. */
+#define BUFFER_FILL 0xa5
+#define MAX_BUFFER 4096
+#define MAX_ARGS 6
+
+/* Kernel text, never a user address (x86-64 with KASLR off; i386 above PAGE_OFFSET). */
+#if __SIZEOF_LONG__ == 8
+#define KERNEL_TEXT 0xffffffff81000000UL
+#else
+#define KERNEL_TEXT 0xc1000000UL
+#endif
 
 /* The variable a syscall writes, and the guard bytes right after it. */
 struct target {
@@ -161,22 +186,6 @@ static int alternate(long nr, int calls)
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
 }
 
-static void bad_pointer(long nr, const char *kind, void *pointer, const unsigned char *page, long size, int fill)
-{
-	int error;
-	long ret = call(nr, pointer, &error);
-	const char *state = "";
-
-	if (page) {
-		state = " page=unchanged";
-		for (long i = 0; i < size; i++)
-			if (page[i] != fill)
-				state = " page=changed";
-	}
-	printf("kind=%s ret=%ld errno=%d%s\n", kind, ret, error, state);
-	fflush(stdout);
-}
-
 /* The physical frame of the page at `address` (root only since Linux 4.0), or 0. */
 static uint64_t frame_of(void *address, long page)
 {
@@ -193,41 +202,116 @@ static uint64_t frame_of(void *address, long page)
 	return entry & ((1ULL << 55) - 1);
 }
 
+/* The kinds of bad pointer, in the order efault tries them. */
+static const char *const bad_kinds[] = { "null", "unmapped", "kernel", "kernel-writable", "readonly" };
+#define BAD_KINDS ((int)(sizeof(bad_kinds) / sizeof(bad_kinds[0])))
+
+/* A bad pointer, and the memory behind it that a syscall must leave as it was. */
+struct bad_pointer {
+	const char *kind;
+	void *pointer;
+	/* A page of `fill` bytes behind the pointer that this process sees, or NULL. */
+	const unsigned char *watched;
+	int fill;
+	/* Why this kind could not be made (the pointer is not to be used), or NULL. */
+	const char *unavailable;
+};
+
+static int is_bad_kind(const char *kind)
+{
+	for (int i = 0; i < BAD_KINDS; i++)
+		if (strcmp(kind, bad_kinds[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Makes a bad pointer of each of `count` kinds (known to is_bad_kind) into `bad`. Every page is
+ * mapped before the unmapped ones are unmapped, so that none of them takes an unmapped one's
+ * place; the caller maps nothing afterwards either. Returns -1 when mmap fails (after perror).
+ */
+static int make_bad_pointers(const char *const *kinds, int count, unsigned long directmap, long page,
+			     struct bad_pointer *bad)
+{
+	for (int i = 0; i < count; i++) {
+		struct bad_pointer *b = &bad[i];
+		int readonly = strcmp(kinds[i], "readonly") == 0;
+
+		*b = (struct bad_pointer){ .kind = kinds[i] };
+		if (strcmp(b->kind, "null") == 0)
+			continue;
+		if (strcmp(b->kind, "kernel") == 0) {
+			b->pointer = (void *)KERNEL_TEXT;
+			continue;
+		}
+		unsigned char *mapped = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (mapped == MAP_FAILED) {
+			perror("mmap");
+			return -1;
+		}
+		b->pointer = mapped;
+		if (strcmp(b->kind, "unmapped") == 0)
+			continue;
+		b->fill = readonly ? 0x77 : 0x66;
+		memset(mapped, b->fill, page);
+		if (readonly) {
+			if (mprotect(mapped, page, PROT_READ) == 0)
+				b->watched = mapped;
+			else
+				b->unavailable = "mprotect-failed";
+			continue;
+		}
+		/* kernel-writable. Locked: the frame read from pagemap stays this page's. */
+		int locked = mlock(mapped, page) == 0;
+		uint64_t frame = locked ? frame_of(mapped, page) : 0;
+		if (frame == 0) {
+			b->unavailable = locked ? "no-frame-in-pagemap" : "mlock-failed";
+			continue;
+		}
+		/* Writable kernel memory: a store without access_ok lands in `mapped`. */
+		b->pointer = (void *)(uintptr_t)(directmap + frame * (uint64_t)page);
+		b->watched = mapped;
+	}
+	for (int i = 0; i < count; i++)
+		if (strcmp(bad[i].kind, "unmapped") == 0)
+			munmap(bad[i].pointer, page);
+	return 0;
+}
+
+/* "unchanged" or "changed" for a bad pointer to memory this process sees; NULL otherwise. */
+static const char *page_state(const struct bad_pointer *bad, long page)
+{
+	if (!bad->watched)
+		return NULL;
+	for (long i = 0; i < page; i++)
+		if (bad->watched[i] != bad->fill)
+			return "changed";
+	return "unchanged";
+}
+
 static int efault(long nr, unsigned long directmap)
 {
 	long page = sysconf(_SC_PAGESIZE);
-	char *unmapped = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	char *readonly = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	char *owned = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	/* Mapped before the bad pointers: it must not take the unmapped page's place. */
 	char *writable = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct bad_pointer bad[BAD_KINDS];
 
-	if (unmapped == MAP_FAILED || readonly == MAP_FAILED || owned == MAP_FAILED || writable == MAP_FAILED) {
+	if (writable == MAP_FAILED) {
 		perror("mmap");
 		return 2;
 	}
-	munmap(unmapped, page);
-	memset(readonly, 0x77, page);
-	int readonly_ok = mprotect(readonly, page, PROT_READ) == 0;
-	memset(owned, 0x66, page);
-	/* Locked: the frame read from pagemap stays this page's. */
-	int owned_ok = mlock(owned, page) == 0;
-
-	bad_pointer(nr, "null", NULL, NULL, 0, 0);
-	bad_pointer(nr, "unmapped", unmapped, NULL, 0, 0);
-	bad_pointer(nr, "kernel", (void *)0xffffffff81000000UL, NULL, 0, 0);
-	uint64_t frame = owned_ok ? frame_of(owned, page) : 0;
-	if (frame == 0) {
-		printf("kind=kernel-writable unavailable=%s\n", owned_ok ? "no-frame-in-pagemap" : "mlock-failed");
-		fflush(stdout);
-	} else {
-		/* Writable kernel memory: a store without access_ok lands in `owned`. */
-		bad_pointer(nr, "kernel-writable", (void *)(directmap + frame * (unsigned long)page),
-			    (unsigned char *)owned, page, 0x66);
-	}
-	if (readonly_ok) {
-		bad_pointer(nr, "readonly", readonly, (unsigned char *)readonly, page, 0x77);
-	} else {
-		printf("kind=readonly unavailable=mprotect-failed\n");
+	if (make_bad_pointers(bad_kinds, BAD_KINDS, directmap, page, bad) != 0)
+		return 2;
+	for (int i = 0; i < BAD_KINDS; i++) {
+		if (bad[i].unavailable) {
+			printf("kind=%s unavailable=%s\n", bad[i].kind, bad[i].unavailable);
+		} else {
+			int error;
+			long ret = call(nr, bad[i].pointer, &error);
+			const char *state = page_state(&bad[i], page);
+			printf("kind=%s ret=%ld errno=%d%s%s\n", bad[i].kind, ret, error, state ? " page=" : "",
+			       state ? state : "");
+		}
 		fflush(stdout);
 	}
 
@@ -240,12 +324,178 @@ static int efault(long nr, unsigned long directmap)
 	return 0;
 }
 
+/* One argument of args mode. */
+struct argument {
+	enum { ARG_INT, ARG_BUFFER, ARG_BAD } type;
+	unsigned long value; /* ARG_INT */
+	int size; /* ARG_BUFFER */
+	int bad; /* ARG_BAD: its index among the bad pointers made */
+};
+
+/*
+ * A buf: argument of `size` bytes, filled, then the guard bytes and, within 8 bytes after them, an
+ * inaccessible page: a write past the guard bytes faults there (the call sees EFAULT or a short
+ * count) instead of landing in the probe's own memory. Starts 8-byte aligned. NULL: mmap failed.
+ */
+static unsigned char *fenced_buffer(int size, long page)
+{
+	long aligned = (size + 7) & ~7L;
+	long pages = (aligned + GUARD_BYTES + page - 1) / page;
+	unsigned char *mapped =
+		mmap(NULL, (pages + 1) * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (mapped == MAP_FAILED || mprotect(mapped + pages * page, page, PROT_NONE) != 0) {
+		perror("mmap");
+		return NULL;
+	}
+	unsigned char *buffer = mapped + pages * page - GUARD_BYTES - aligned;
+	memset(buffer, BUFFER_FILL, size);
+	memset(buffer + size, GUARD, GUARD_BYTES);
+	return buffer;
+}
+
+/* Digits only (hex ones or decimal), at least one: strtoull alone takes spaces, signs and junk. */
+static int all_digits(const char *text, int hex)
+{
+	if (*text == '\0')
+		return 0;
+	for (; *text; text++)
+		if (!(hex ? isxdigit((unsigned char)*text) : isdigit((unsigned char)*text)))
+			return 0;
+	return 1;
+}
+
+/* int:V's V as the register's bits: decimal, negative decimal or 0x hex that fits in a long. */
+static int parse_int(const char *text, unsigned long *value)
+{
+	int negative = text[0] == '-';
+	int hex = text[0] == '0' && (text[1] == 'x' || text[1] == 'X');
+
+	if (!all_digits(text + negative + 2 * hex, hex))
+		return 0;
+	errno = 0;
+	if (negative) {
+		long long number = strtoll(text, NULL, 10);
+#if __SIZEOF_LONG__ < 8
+		if (number < LONG_MIN)
+			return 0;
+#endif
+		*value = (unsigned long)number;
+	} else {
+		unsigned long long number = strtoull(text, NULL, hex ? 16 : 10);
+#if __SIZEOF_LONG__ < 8
+		if (number > ULONG_MAX)
+			return 0;
+#endif
+		*value = (unsigned long)number;
+	}
+	return errno != ERANGE;
+}
+
+/* One ARG into `arg`; NULL, or what is wrong with it. */
+static const char *parse_argument(const char *spec, struct argument *arg)
+{
+	if (strncmp(spec, "int:", 4) == 0) {
+		arg->type = ARG_INT;
+		if (!parse_int(spec + 4, &arg->value))
+			return "int:V takes a decimal, negative decimal or 0x hex number that fits in a long";
+		return NULL;
+	}
+	if (strncmp(spec, "buf:", 4) == 0) {
+		arg->type = ARG_BUFFER;
+		arg->size = all_digits(spec + 4, 0) && strlen(spec + 4) <= 4 ? atoi(spec + 4) : 0;
+		return arg->size >= 1 && arg->size <= MAX_BUFFER ? NULL : "buf:SIZE takes a size of 1 to 4096 bytes";
+	}
+	if (strncmp(spec, "bad:", 4) == 0) {
+		arg->type = ARG_BAD;
+		return is_bad_kind(spec + 4) ? NULL : "bad:KIND takes null, unmapped, kernel, kernel-writable or readonly";
+	}
+	return "an argument is int:V, buf:SIZE or bad:KIND";
+}
+
+/* args mode (see the top of this file): one call of `nr` with the arguments the specs describe. */
+static int args(const char *nr_text, const char *directmap_text, int count, char **specs)
+{
+	struct argument arg[MAX_ARGS];
+	const char *kinds[MAX_ARGS];
+	struct bad_pointer bad[MAX_ARGS];
+	unsigned char *buffer[MAX_ARGS];
+	long value[MAX_ARGS] = { 0 };
+	int bads = 0, unavailable = 0;
+	char *end;
+
+	if (!all_digits(nr_text, 0)) {
+		fprintf(stderr, "probe args: NR \"%s\" is not a decimal syscall number\n", nr_text);
+		return 2;
+	}
+	if (count > MAX_ARGS) {
+		fprintf(stderr, "probe args: %d arguments, and a syscall takes 6 at most\n", count);
+		return 2;
+	}
+	unsigned long directmap = strtoul(directmap_text, &end, 0);
+	if (end == directmap_text || *end != '\0') {
+		fprintf(stderr, "probe args: DIRECTMAP \"%s\" is not a number\n", directmap_text);
+		return 2;
+	}
+	for (int i = 0; i < count; i++) {
+		const char *wrong = parse_argument(specs[i], &arg[i]);
+		if (wrong) {
+			fprintf(stderr, "probe args: argument %d \"%s\": %s\n", i, specs[i], wrong);
+			return 2;
+		}
+		if (arg[i].type == ARG_BAD) {
+			kinds[bads] = specs[i] + 4;
+			arg[i].bad = bads++;
+		}
+	}
+	long page = sysconf(_SC_PAGESIZE);
+	/* The buffers first: no mapping may take an unmapped bad pointer's place. */
+	for (int i = 0; i < count; i++)
+		if (arg[i].type == ARG_BUFFER && (buffer[i] = fenced_buffer(arg[i].size, page)) == NULL)
+			return 2;
+	if (make_bad_pointers(kinds, bads, directmap, page, bad) != 0)
+		return 2;
+	/* No call without every pointer asked for: it would not test what was asked. */
+	for (int i = 0; i < count; i++)
+		if (arg[i].type == ARG_BAD && bad[arg[i].bad].unavailable)
+			printf("%sunavailable%d=%s", unavailable++ ? " " : "", i, bad[arg[i].bad].unavailable);
+	if (unavailable) {
+		printf("\n");
+		return 0;
+	}
+	for (int i = 0; i < count; i++) {
+		if (arg[i].type == ARG_INT) {
+			value[i] = (long)arg[i].value;
+		} else if (arg[i].type == ARG_BUFFER) {
+			value[i] = (long)(uintptr_t)buffer[i];
+		} else {
+			value[i] = (long)(uintptr_t)bad[arg[i].bad].pointer;
+		}
+	}
+	errno = 0;
+	long ret = syscall(strtol(nr_text, NULL, 10), value[0], value[1], value[2], value[3], value[4], value[5]);
+	int error = errno;
+	printf("ret=%ld errno=%d", ret, error);
+	for (int i = 0; i < count; i++) {
+		if (arg[i].type == ARG_BUFFER) {
+			printf(" buf%d=", i);
+			for (int b = 0; b < arg[i].size; b++)
+				printf("%02x", buffer[i][b]);
+			printf(" guard%d=%s", i, guard_state(buffer[i] + arg[i].size));
+		} else if (arg[i].type == ARG_BAD && page_state(&bad[arg[i].bad], page)) {
+			printf(" page%d=%s", i, page_state(&bad[arg[i].bad], page));
+		}
+	}
+	printf("\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int error;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: probe call|proc|alternate|hold|enosys|efault ...\n");
+		fprintf(stderr, "usage: probe call|proc|alternate|hold|enosys|efault|args ...\n");
 		return 2;
 	}
 	long nr = strtol(argv[2], NULL, 10);
@@ -278,6 +528,8 @@ int main(int argc, char **argv)
 		}
 	} else if (strcmp(argv[1], "efault") == 0 && argc > 3) {
 		return efault(nr, strtoul(argv[3], NULL, 0));
+	} else if (strcmp(argv[1], "args") == 0 && argc > 3) {
+		return args(argv[2], argv[3], argc - 4, argv + 4);
 	} else {
 		fprintf(stderr, "unknown mode %s, or a missing argument\n", argv[1]);
 		return 2;
