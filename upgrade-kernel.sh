@@ -56,6 +56,10 @@ Changes:
   --config-fragment F    extra Kconfig options merged after the plan's fragments; repeatable
   --localversion S       CONFIG_LOCALVERSION (uname -r tells builds apart); default -stock
                          without --patches, else -patched-<8 hex digits of the patches' sha256>
+  --sparse FILE          after the build, check FILE (a .c file of the tree, e.g. one the patches
+                         add) with sparse: make C=2 FILE.o; repeatable. Its messages go to
+                         sparse.log in the --build-only folder ("sparse-missing" when sparse is
+                         not installed); the plan names the files and sparse's version
 
   Make targets and fragments by version, backend, profile and feature: src/kernel/config/plan.tsv.
   --print-plan VERSION   print the plan the build with the same options would use, one
@@ -104,7 +108,7 @@ patch_dirs=() fragments=() localversion="" work="/usr/local/src" in_tree="" jobs
 build_only="" check_only=false install_root=/ cmdline="" append="" prebuilt="" fingerprint=""
 backend=qemu profile=default features=() print_plan="" check_inputs="" fetch_only=""
 sources_dir="" debian_mirror="" debian_security_mirror="" debian_version="" debian_package=""
-patches=() user_patches=() cleanup=() release_override=() background=()
+patches=() user_patches=() cleanup=() release_override=() background=() sparse_files=()
 # The plan (make_plan): what this build does, decided by the version alone, before any tree is read.
 plan_version="" plan_compat=() plan_make=() plan_fragments=() plan_options=() plan_option_files=()
 # Background readers (copy_from_tarball's listing) are stopped, scratch files removed.
@@ -593,6 +597,14 @@ print_plan_lines() { # prefix
   for x in ${plan_fragments[@]+"${plan_fragments[@]}"}; do printf '%sfragment %s\n' "$p" "$x"; done
   for x in ${plan_options[@]+"${plan_options[@]}"}; do printf '%soption %s\n' "$p" "$x"; done
   printf '%slocalversion %s\n' "$p" "$localversion"
+  [ ${#sparse_files[@]} -eq 0 ] && return
+  for x in "${sparse_files[@]}"; do printf '%ssparse %s\n' "$p" "$x"; done
+  printf '%ssparse-tool %s\n' "$p" "$(sparse_tool)"
+}
+
+# sparse's version (part of the plan, so a new sparse checks again), or "missing".
+sparse_tool() {
+  if command -v sparse >/dev/null; then sparse --version 2>&1 | head -n1; else printf 'missing\n'; fi
 }
 
 # X.Y or X.Y.Z from a kernel Makefile on stdin (EXTRAVERSION left out).
@@ -1041,6 +1053,27 @@ build() {
   kmake -j"$jobs" bzImage || die $EX_SOFTWARE "the kernel did not build (see the messages above)"
 }
 
+# --sparse: each file checked with sparse (C=2 checks it even when its object is up to date).
+# Warnings are the harness's to judge: only a failure to run make is an error here.
+check_sparse() {
+  local log f
+  log="$(record_dir "$tree" sparse.log)"
+  : >"$log"
+  [ ${#sparse_files[@]} -eq 0 ] && return
+  phase sparse
+  if ! command -v sparse >/dev/null; then
+    say "notice: sparse is not installed: --sparse files not checked (fix: apt-get install sparse)"
+    printf 'sparse-missing\n' >"$log"
+    return
+  fi
+  for f in "${sparse_files[@]}"; do
+    [ -f "$tree/$f" ] || die $EX_NOINPUT "--sparse $f: no such file in $tree"
+    say "sparse: make C=2 ${f%.c}.o"
+    printf '== %s\n' "$f" >>"$log"
+    kmake C=2 "${f%.c}.o" >>"$log" 2>&1 || die $EX_SOFTWARE "make C=2 ${f%.c}.o failed (see $log)"
+  done
+}
+
 syscall_table() {
   local t
   for t in arch/x86/entry/syscalls/syscall_64.tbl arch/x86/syscalls/syscall_64.tbl; do
@@ -1068,6 +1101,7 @@ collect() { # out
   fi
   tree_version "$tree" >"$out.part/version"
   cat "$(record_dir "$tree" base)/series" "$(record_dir "$tree" applied)/series" 2>/dev/null >"$out.part/patches" || true
+  cp "$(record_dir "$tree" sparse.log)" "$out.part/sparse.log" 2>/dev/null || true
   rm -rf "$out"; mv "$out.part" "$out"
   say "artefacts in $out (kernel $(cat "$out/kernelrelease"))"
 }
@@ -1209,6 +1243,7 @@ main() {
       --patches) need_arg "$@"; patch_dirs+=("$2"); shift 2 ;;
       --config-fragment) need_arg "$@"; [ -f "$2" ] || die $EX_NOINPUT "config fragment $2 does not exist"; fragments+=("$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"); shift 2 ;;
       --localversion) need_arg "$@"; localversion=$2; shift 2 ;;
+      --sparse) need_arg "$@"; [[ "$2" == *.c && "$2" != /* && "$2" != *..* ]] || die $EX_USAGE "--sparse $2: give a .c file's path inside the tree"; sparse_files+=("$2"); shift 2 ;;
       --backend) need_arg "$@"; backend=$2; shift 2 ;;
       --profile) need_arg "$@"; profile=$2; shift 2 ;;
       --feature) need_arg "$@"; features+=("$2"); shift 2 ;;
@@ -1311,6 +1346,7 @@ main() {
   say "kernel version $(tree_version "$tree")"
   configure
   build
+  check_sparse
   if [ -n "$build_only" ]; then
     collect "$build_only"
   else

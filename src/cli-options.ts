@@ -74,7 +74,13 @@ export function runOptions(y: Argv, env: NodeJS.ProcessEnv, argv: string[]): Arg
     })
     .option('json', { type: 'string', describe: 'write the JSON report here' })
     .option('junit', { type: 'string', describe: 'write a JUnit XML report here' })
-    .option('keep', { type: 'boolean', default: defaults.keep, describe: 'leave the patched VM running' });
+    .option('keep', { type: 'boolean', default: defaults.keep, describe: 'leave the patched VM running' })
+    .option('conformance', {
+      type: 'string',
+      default: defaults.conformance,
+      describe:
+        "adding-syscalls.rst's checklist: off, warn (findings shown, exit code unchanged) or fail (a finding fails the run)",
+    });
 }
 
 /** yargs' merged values (flags, SYSCALL_LAB_<envOptions>, --config file) -> the validated options. */
@@ -100,6 +106,7 @@ export async function toOptions(argv: Record<string, unknown>): Promise<Options>
     'junit',
     'keep',
     'lockTimeout',
+    'conformance',
   ];
   const raw: Record<string, unknown> = { kernel: [...asList(argv.kernel), ...asList(argv.kernelSource)] };
   for (const key of known) if (argv[key] !== undefined) raw[key] = argv[key];

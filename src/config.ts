@@ -28,6 +28,8 @@ export const optionsSchema = z
     json: z.string().min(1).optional(),
     junit: z.string().min(1).optional(),
     keep: z.boolean(),
+    /** adding-syscalls.rst's checklist: off, warn (shown; exit code unchanged) or fail (a failed item fails the run). */
+    conformance: z.enum(['off', 'warn', 'fail']).default(defaults.conformance),
     /** Seconds to wait for another run's lock on a build (its holder is alive, maybe stopped); then exit 3. */
     lockTimeout: z.number().min(0).default(defaults.lockTimeout),
   })

@@ -65,6 +65,12 @@ export const requirements: Requirement[] = [
   { what: 'ip', probe: 'ip', aptPackage: 'iproute2', why: "brings up the guest's loopback" },
   { what: 'ccache', probe: 'ccache', aptPackage: 'ccache', why: 'faster rebuilds', optional: true },
   {
+    what: 'sparse',
+    probe: 'sparse',
+    aptPackage: 'sparse',
+    why: 'conformance: checks the __user annotations (make C=2)',
+  },
+  {
     what: 'ssh',
     probe: 'ssh',
     aptPackage: 'openssh-client',

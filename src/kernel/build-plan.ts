@@ -23,6 +23,9 @@ export interface BuildPlan {
   options: string[];
   /** CONFIG_LOCALVERSION: `-stock`, or `-patched-<hash of the user's patches>`. */
   localversion: string;
+  /** The .c files sparse checks after the build (--sparse), and sparse's version ("missing" when absent). */
+  sparse: string[];
+  sparseTool: string;
 }
 
 /** The question, the same for --print-plan and for the build it describes. */
@@ -32,6 +35,8 @@ export interface PlanRequest {
   /** The user's patch folders (the compat series is the script's to add). */
   patchDirs: string[];
   configFragments: string[];
+  /** .c files of the tree for sparse to check after the build (the conformance item user-annotations). */
+  sparse?: string[];
 }
 
 /** The options that make the build follow `request`: given both to --print-plan and to the build. */
@@ -41,6 +46,7 @@ export function planArguments(request: Omit<PlanRequest, 'version'>): string[] {
     request.backend,
     ...request.patchDirs.flatMap((dir) => ['--patches', dir]),
     ...request.configFragments.flatMap((file) => ['--config-fragment', file]),
+    ...(request.sparse ?? []).flatMap((file) => ['--sparse', file]),
   ];
 }
 
@@ -68,6 +74,8 @@ export function parseBuildPlan(text: string): BuildPlan {
     fragments: [],
     options: [],
     localversion: '',
+    sparse: [],
+    sparseTool: '',
   };
   for (const line of text.split('\n')) {
     const space = line.indexOf(' ');
@@ -80,6 +88,8 @@ export function parseBuildPlan(text: string): BuildPlan {
     else if (key === 'fragment') plan.fragments.push(value);
     else if (key === 'option') plan.options.push(value);
     else if (key === 'localversion') plan.localversion = value;
+    else if (key === 'sparse') plan.sparse.push(value);
+    else if (key === 'sparse-tool') plan.sparseTool = value;
   }
   if (!plan.version || plan.makeTargets.length === 0) {
     throw new InfrastructureError(`upgrade-kernel.sh --print-plan gave no plan: ${text.trim().slice(0, 300)}`);

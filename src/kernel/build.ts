@@ -6,7 +6,6 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
-  statfsSync,
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
@@ -17,6 +16,7 @@ import { killGroup, onExit, stopGroupSync } from '../reaper.ts';
 import type { BuildPlan } from './build-plan.ts';
 import { buildKey, cache, isComplete, lockKey, publish, readText } from './cache.ts';
 import { buildFailureEvidence } from './compile-errors.ts';
+import { assertDiskSpace } from './disk-space.ts';
 import { ScratchFolder } from './scratch.ts';
 import { scriptBadInput, scriptBadInputCodes, scriptErrorLine } from './script-errors.ts';
 import type { KernelSource } from './source.ts';
@@ -30,6 +30,8 @@ export interface KernelBuild {
   release: string;
   version: string;
   syscallTable: string;
+  /** What sparse said of the --sparse files (empty without them; "sparse-missing" without sparse). */
+  sparseLog: string;
   log: string;
   cached: boolean;
   seconds: number;
@@ -79,6 +81,7 @@ export function buildKeyOf(source: KernelSource, plan: BuildPlan, compiler: stri
     options: plan.options,
     compiler,
     localversion: plan.localversion,
+    ...(plan.sparse.length > 0 && { sparse: { files: plan.sparse, tool: plan.sparseTool } }),
   });
 }
 
@@ -129,26 +132,11 @@ function describe(key: string, cached: boolean, seconds: number): KernelBuild {
     release: readText(join(dir, 'kernelrelease')),
     version: readText(join(dir, 'version')),
     syscallTable: join(dir, 'syscall_64.tbl'),
+    sparseLog: join(dir, 'sparse.log'),
     log: join(dir, 'build.log'),
     cached,
     seconds,
   };
-}
-
-/** A kernel tree, its objects and a copy for the patched build: checked before starting. */
-export const minimumFreeBytes = 6 * 1024 ** 3;
-
-export function assertDiskSpace(dir: string, needed = minimumFreeBytes): void {
-  mkdirSync(dir, { recursive: true });
-  const stats = statfsSync(dir);
-  const free = stats.bavail * stats.bsize;
-  if (free < needed) {
-    const gib = (bytes: number): string => `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
-    throw new InfrastructureError(
-      `only ${gib(free)} free in ${dir}; a kernel build needs about ${gib(needed)}`,
-      'free some space, run `syscall-lab clean --all`, or point SYSCALL_LAB_CACHE at a bigger disk',
-    );
-  }
 }
 
 async function runScript(request: BuildRequest, key: string, treeKey: string): Promise<void> {

@@ -19,6 +19,8 @@ export interface BuildKeyInput {
   options: string[];
   compiler: string;
   localversion: string;
+  /** The files sparse checks after the build, and sparse's version (absent: no sparse step, the key as before). */
+  sparse?: { files: string[]; tool: string };
 }
 
 export function buildKey(input: BuildKeyInput): string {
@@ -52,6 +54,8 @@ export const cache = {
   controls: (): string => join(cacheRoot(), 'controls'),
   /** Programs compiled in a guest, by the guest toolchain and the program (src/stages/guest-programs.ts). */
   programs: (): string => join(cacheRoot(), 'programs'),
+  /** Static conformance results (checkpatch), and the checkpatch script taken from a kernel source. */
+  conformance: (): string => join(cacheRoot(), 'conformance'),
 };
 
 export function isComplete(buildDir: string): boolean {

@@ -5,6 +5,7 @@ import { upgradeKernelScript } from '../paths.ts';
 import { scriptBadInput, scriptErrorLine } from './script-errors.ts';
 import { runTool } from '../spawn.ts';
 import { parseSyscallTable, type SyscallEntry } from './syscalls.ts';
+import type { SeriesPatch } from './registration/port.ts';
 
 /** A patch set: the patch files of one folder, in the order they apply. */
 export interface PatchSet {
@@ -34,6 +35,11 @@ export async function readPatchSet(dir: string): Promise<PatchSet> {
   const files = result.stdout.split('\n').filter(Boolean);
   for (const file of files) assertIsPatch(file);
   return { dir, files, notices };
+}
+
+/** The patches of a set as names and texts, in the order they apply. */
+export function seriesPatches(set: PatchSet): SeriesPatch[] {
+  return set.files.map((file) => ({ name: basename(file), text: readFileSync(file, 'utf8') }));
 }
 
 export function assertIsPatch(file: string): void {

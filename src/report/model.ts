@@ -54,12 +54,34 @@ export interface KernelInfo {
   patchedRelease?: string;
 }
 
+/** A conformance item's outcome: `n/a` when the rule does not apply (a 64-bit-only syscall's 32-bit items). */
+export type ConformanceStatus = 'pass' | 'fail' | 'n/a';
+
+/** One item of adding-syscalls.rst's checklist, judged statically or by a generated runtime check. */
+export interface ConformanceResult {
+  /** `conformance:<item>` (static) or `conformance:<item>:<syscall>[:<argument>]` (runtime). */
+  name: string;
+  status: ConformanceStatus;
+  /** Whether a failure fails the run (--conformance fail) or is only shown (warn). */
+  enforced: boolean;
+  /** The rule, in one sentence, and where it comes from. */
+  rule: string;
+  section: string;
+  actual: string;
+  /** Evidence: the tool's findings, the probe's output, the lines shown beside the findings. */
+  details: string;
+  /** A static result remembered for the same series, tree and tools: where and when it ran. */
+  cachedFrom?: { run: string; date: string };
+}
+
 export interface RunReport {
   kernel: KernelInfo;
   backend: string;
   accel: string;
   phases: PhaseTiming[];
   checks: CheckResult[];
+  /** adding-syscalls.rst's checklist (--conformance warn|fail), apart from the functional checks. */
+  conformance?: ConformanceResult[];
   logs: { console: string[]; build: string[] };
   /** A one-line command that reproduces this run. */
   reproduce: string;

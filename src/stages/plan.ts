@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { splitKernelSpec, userlandSources, type Options } from '../config.ts';
 import { askBuildPlan, planArguments, type BuildPlan, type PlanRequest } from '../kernel/build-plan.ts';
-import { addedSyscallsOfSet, type PatchSet } from '../kernel/patches.ts';
+import { readSeriesFacts, type SeriesFacts } from '../conformance/series-facts.ts';
+import { addedSyscallsOfSet, seriesPatches, type PatchSet } from '../kernel/patches.ts';
 import { fetchSource, resolveSource, type KernelSource } from '../kernel/source.ts';
 import { projectRoot } from '../paths.ts';
 import { readSeries, seriesForKernel } from './series.ts';
@@ -22,6 +23,8 @@ export interface PlannedRun {
   builds: BuildPlans;
   userlandFiles: string[];
   notices: string[];
+  /** What the conformance items read from the series applied (absent under --conformance off). */
+  conformance?: SeriesFacts;
 }
 
 /**
@@ -61,15 +64,32 @@ export async function planRuns(options: Options): Promise<PlannedRun[]> {
     if (addedSyscallsOfSet(patchSet).length === 0) {
       notices.push(`${chosen.dir} adds no entry to syscall_64.tbl: the built-in syscall checks will be skipped`);
     }
-    const builds = await planBuilds(source.version, patchSet, options);
+    const conformance = options.conformance === 'off' ? undefined : readSeriesFacts(seriesPatches(patchSet));
+    const builds = await planBuilds(source.version, patchSet, options, conformance?.cFiles ?? []);
     for (const dir of builds.stock.plan.compat) notices.push(`applying the toolchain-compatibility series ${dir}`);
-    plans.push({ source, patchSet, givenSeries: chosen.dir, builds, userlandFiles, notices });
+    plans.push({
+      source,
+      patchSet,
+      givenSeries: chosen.dir,
+      builds,
+      userlandFiles,
+      notices,
+      ...(conformance && { conformance }),
+    });
   }
   return plans;
 }
 
-/** The stock build (the compat series only) and the patched one (plus the user's patches). */
-async function planBuilds(version: string, patchSet: PatchSet, options: Options): Promise<BuildPlans> {
+/**
+ * The stock build (the compat series only) and the patched one (plus the user's patches, and
+ * sparse on the C files they add or change: the conformance item user-annotations).
+ */
+async function planBuilds(
+  version: string,
+  patchSet: PatchSet,
+  options: Options,
+  sparse: string[],
+): Promise<BuildPlans> {
   const common = {
     version,
     backend: options.backend,
@@ -81,6 +101,6 @@ async function planBuilds(version: string, patchSet: PatchSet, options: Options)
   });
   return {
     stock: await ask({ ...common, patchDirs: [] }),
-    patched: await ask({ ...common, patchDirs: [patchSet.dir] }),
+    patched: await ask({ ...common, patchDirs: [patchSet.dir], ...(sparse.length > 0 && { sparse }) }),
   };
 }

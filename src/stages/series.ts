@@ -1,9 +1,9 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { BadInputError } from '../errors.ts';
 import { cache, publish } from '../kernel/cache.ts';
-import { addedSyscallsOfSet, editedSyscallTables, readPatchSet, type PatchSet } from '../kernel/patches.ts';
+import { addedSyscallsOfSet, editedSyscallTables, readPatchSet, seriesPatches, type PatchSet } from '../kernel/patches.ts';
 import { PortError, portSeries } from '../kernel/registration/port.ts';
 import { readTreeFiles } from '../kernel/registration/tree-files.ts';
 import type { Numbered } from '../kernel/registration/write.ts';
@@ -119,7 +119,7 @@ export async function seriesForKernel(source: KernelSource, given: PatchSet): Pr
   if (!regenerates(source.version) || !source.path) {
     return { patchSet: given, givenDir: given.dir, syscalls: [], regenerated: false };
   }
-  const patches = given.files.map((file) => ({ name: basename(file), text: readFileSync(file, 'utf8') }));
+  const patches = seriesPatches(given);
   const key = createHash('sha256')
     .update(JSON.stringify({ recipe: portRecipeVersion, source: source.identity, version: source.version, patches }))
     .digest('hex')

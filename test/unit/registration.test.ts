@@ -293,10 +293,12 @@ describe('readRegistrationHunk', () => {
           x86_64: { number: 451, abi: 'common', entry: 'sys_hello_user' },
           prototype: ['asmlinkage long sys_hello_user(int __user *out);'],
           generic: { number: 0, entry: 'sys_hello_user' },
+          genericFiles: ['unistd.h'],
           stub: { compat: false },
         },
       ],
       directories: ['hellosys/'],
+      syscallCount: { before: 451, after: 452 },
     });
   });
 
@@ -316,6 +318,7 @@ describe('readRegistrationHunk', () => {
         name: 'hello',
         i386: { number: 451, entry: 'sys_hello', compat: 'compat_sys_hello' },
         generic: { number: 463, entry: 'sys_hello' },
+        genericFiles: ['syscall.tbl'],
         stub: { compat: true },
       },
       { name: 'old', stub: { compat: false } },

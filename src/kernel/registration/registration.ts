@@ -14,16 +14,20 @@ export interface SyscallRegistration {
   i386?: { number: number; entry: string; compat?: string };
   /** The generic table entry (asm-generic/unistd.h, and from 6.11 scripts/syscall.tbl). */
   generic?: { number: number; entry: string; compat?: string };
+  /** Which of the generic table's files register it (upstream edits both from 6.11). */
+  genericFiles?: ('unistd.h' | 'syscall.tbl')[];
   /** The prototype in include/linux/syscalls.h, its lines as written. */
   prototype?: string[];
   /** The stub for configured-out code in kernel/sys_ni.c (COND_SYSCALL / cond_syscall). */
-  stub?: { compat: boolean };
+  stub?: { compat: boolean; macro?: 'COND_SYSCALL' | 'cond_syscall' };
 }
 
 /** What one patch registers: syscalls, and folders added to the build (top Kbuild or Makefile). */
 export interface PatchRegistrations {
   syscalls: SyscallRegistration[];
   directories: string[];
+  /** The generic header's `__NR_syscalls` as the patch removes and adds it (the count must rise). */
+  syscallCount?: { before?: number; after?: number };
 }
 
 /** The files that hold registrations, from 4.2 on (the x86 tables moved to arch/x86/entry/ then). */
@@ -40,12 +44,18 @@ export const registrationFiles = {
 
 export const registrationPaths: ReadonlySet<string> = new Set(Object.values(registrationFiles));
 
+/** Before 4.2 the x86 tables were in arch/x86/syscalls/: the same registrations, read under today's names. */
+export function registrationPathOf(path: string): string {
+  return path.replace(/^arch\/x86\/syscalls\/(syscall_(?:32|64)\.tbl)$/, 'arch/x86/entry/syscalls/$1');
+}
+
 type Found = (registrations: Registrations) => void;
 
 /** Collects the registrations of one patch, by syscall name in order of appearance. */
 export class Registrations {
   private readonly byName = new Map<string, SyscallRegistration>();
   readonly directories: string[] = [];
+  syscallCount: { before?: number; after?: number } | undefined;
 
   syscall(name: string): SyscallRegistration {
     let found = this.byName.get(name);
@@ -57,8 +67,16 @@ export class Registrations {
   }
 
   result(): PatchRegistrations {
-    return { syscalls: [...this.byName.values()], directories: this.directories };
+    return {
+      syscalls: [...this.byName.values()],
+      directories: this.directories,
+      ...(this.syscallCount && { syscallCount: this.syscallCount }),
+    };
   }
+}
+
+function genericIn(syscall: SyscallRegistration, file: 'unistd.h' | 'syscall.tbl'): void {
+  syscall.genericFiles = [...new Set([...(syscall.genericFiles ?? []), file])];
 }
 
 /** A blank line or a comment: "#" in the tables, Kbuild and Makefile; only C comments in C files. */
@@ -84,10 +102,19 @@ function readLine(path: string, mark: '+' | '-', text: string, removed: string[]
     const registered = { number, entry, ...(compat !== undefined && { compat }) };
     return (r) => {
       if (path === table32) r.syscall(name).i386 = registered;
-      else r.syscall(name).generic = registered;
+      else {
+        r.syscall(name).generic = registered;
+        genericIn(r.syscall(name), 'syscall.tbl');
+      }
     };
   }
   if (path === genericHeader) {
+    const count = /^#define __NR_syscalls\s+(\d+)\s*$/.exec(text);
+    if (count)
+      return (r) => {
+        r.syscallCount ??= {};
+        r.syscallCount[mark === '-' ? 'before' : 'after'] = Number(count[1]);
+      };
     if (/^#define __NR_syscalls\b/.test(text)) return () => undefined;
     const define = /^#define __NR_(\w+)\s+(\d+)\s*$/.exec(text);
     if (define && mark === '+') return () => undefined;
@@ -97,14 +124,16 @@ function readLine(path: string, mark: '+' | '-', text: string, removed: string[]
       return (r) => {
         const syscall = r.syscall(name);
         syscall.generic ??= { number: 0, entry: sys, ...(compat ? { compat } : {}) };
+        genericIn(syscall, 'unistd.h');
       };
     }
   }
   if (path === stubs && mark === '+') {
     const modern = /^COND_SYSCALL(_COMPAT)?\((\w+)\);\s*$/.exec(text);
-    if (modern) return (r) => (r.syscall(modern[2] ?? '').stub = { compat: modern[1] !== undefined });
+    if (modern)
+      return (r) => (r.syscall(modern[2] ?? '').stub = { compat: modern[1] !== undefined, macro: 'COND_SYSCALL' });
     const old = /^cond_syscall\((compat_)?sys_(\w+)\);\s*$/.exec(text);
-    if (old) return (r) => (r.syscall(old[2] ?? '').stub = { compat: old[1] !== undefined });
+    if (old) return (r) => (r.syscall(old[2] ?? '').stub = { compat: old[1] !== undefined, macro: 'cond_syscall' });
   }
   if (path === kbuild && mark === '+') {
     const dir = /^obj-y\s*\+=\s*(\S+\/)\s*$/.exec(text);

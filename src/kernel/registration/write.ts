@@ -121,13 +121,18 @@ function writePrototype(files: TreeFiles, lastName: string | undefined, syscall:
   files.set(prototypes, insert(lines, at, syscall.prototype));
 }
 
+/** The sys_ni.c stub macro of a version: COND_SYSCALL from 4.17 (x86's syscall wrappers need it), cond_syscall before. */
+export function stubMacroFor(version: string): 'COND_SYSCALL' | 'cond_syscall' {
+  return compareVersions(version, '4.17') >= 0 ? 'COND_SYSCALL' : 'cond_syscall';
+}
+
 function writeStub(files: TreeFiles, version: string, syscall: SyscallRegistration): void {
   if (!syscall.stub) return;
   const lines = need(files, stubs, `the stub of ${syscall.name}`);
-  const modern = compareVersions(version, '4.17') >= 0;
-  const stub = modern
-    ? `COND_SYSCALL${syscall.stub.compat ? '_COMPAT' : ''}(${syscall.name});`
-    : `cond_syscall(${syscall.stub.compat ? 'compat_' : ''}sys_${syscall.name});`;
+  const stub =
+    stubMacroFor(version) === 'COND_SYSCALL'
+      ? `COND_SYSCALL${syscall.stub.compat ? '_COMPAT' : ''}(${syscall.name});`
+      : `cond_syscall(${syscall.stub.compat ? 'compat_' : ''}sys_${syscall.name});`;
   const last = lines.findLastIndex((line) => /^(COND_SYSCALL(_COMPAT)?|cond_syscall)\(/.test(line));
   if (last < 0) throw new RegistrationError(`found no COND_SYSCALL or cond_syscall line in ${stubs}`);
   files.set(stubs, insert(lines, last + 1, [stub]));
