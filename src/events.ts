@@ -1,5 +1,5 @@
 import type { RequirementStatus } from './doctor.ts';
-import type { CheckResult, PhaseTiming, RunReport } from './report/model.ts';
+import type { CheckResult, ConformanceResult, PhaseTiming, RunReport } from './report/model.ts';
 
 /**
  * What syscall-lab tells its user while it works, as data. Stages and machines emit events;
@@ -24,6 +24,8 @@ export type LabEvent =
   | { type: 'interrupted'; signal: string }
   /** One result of a check, as soon as it is known. */
   | { type: 'check'; scope: string; result: CheckResult }
+  /** One item of adding-syscalls.rst's checklist, as soon as it is judged. */
+  | { type: 'conformance'; scope: string; result: ConformanceResult }
   /** `watch`: one round's verdict, a line on stdout (`label`: "round 2"). */
   | { type: 'verdict'; label: string; report: RunReport }
   /** The reports of every kernel, at the end: the summary the user reads on stdout. */

@@ -1,7 +1,7 @@
 import { formatDoctor } from './doctor.ts';
 import type { Emit, LabEvent } from './events.ts';
 import type { CheckStatus } from './report/model.ts';
-import { formatSummary, formatVerdictLine } from './report/summary.ts';
+import { conformanceLabel, formatSummary, formatVerdictLine } from './report/summary.ts';
 
 /** Where rendered text goes: process.stdout/stderr, or a buffer in tests. */
 export interface TextStream {
@@ -34,6 +34,12 @@ export interface Renderer {
 
 const STATUS_COLOR: Record<CheckStatus, string> = { pass: '\x1b[32m', fail: '\x1b[31m', skip: '\x1b[33m' };
 const RESET = '\x1b[0m';
+const CONFORMANCE_COLOR: Record<ReturnType<typeof conformanceLabel>, string> = {
+  PASS: STATUS_COLOR.pass,
+  FAIL: STATUS_COLOR.fail,
+  WARN: '\x1b[33m',
+  'N/A': '\x1b[2m',
+};
 
 /**
  * The one place that writes syscall-lab's output. Every other module emits events (src/events.ts).
@@ -133,6 +139,12 @@ export function createRenderer(options: RenderOptions): Renderer {
       case 'check':
         line(`[${event.scope}] ${statusWord(event.result.status)} ${event.result.name}: ${event.result.actual}`);
         return;
+      case 'conformance': {
+        const label = conformanceLabel(event.result);
+        const colored = color ? `${CONFORMANCE_COLOR[label]}${label}${RESET}` : label;
+        line(`[${event.scope}] ${colored} ${event.result.name}: ${event.result.actual}`);
+        return;
+      }
     }
   };
 

@@ -1,3 +1,4 @@
+import type { SyscallSignature } from '../conformance/signature.ts';
 import type { SyscallEntry } from '../kernel/syscalls.ts';
 import type { CheckResult } from '../report/model.ts';
 import type { Machine, MachineGoneError } from '../vm/machine.ts';
@@ -34,6 +35,8 @@ export interface CheckContext {
   userlandFiles: string[];
   /** What the guest's compile step made of each userland program (by host path). */
   programs: Map<string, CompiledProgram>;
+  /** The new syscalls' signatures, for the generated conformance checks (empty under --conformance off). */
+  signatures: SyscallSignature[];
 }
 
 interface CheckBase {

@@ -1,4 +1,4 @@
-import type { ConformanceResult, ConformanceStatus } from '../report/model.ts';
+import type { CheckResult, ConformanceResult, ConformanceStatus } from '../report/model.ts';
 
 /**
  * The checklist: each item of Documentation/process/adding-syscalls.rst (and of
@@ -87,3 +87,25 @@ export function itemResult(
     details,
   };
 }
+
+/**
+ * A generated runtime result as the check runner gave it (`conformance:<item>:<syscall>`, or the
+ * runtime check itself when it did not run) turned into a conformance result: a skip is n/a.
+ */
+export function fromCheckResult(check: CheckResult, mode: ConformanceMode): ConformanceResult {
+  const id = check.name.split(':')[1] ?? '';
+  const item: ChecklistItem | undefined = id in checklist ? checklist[id as ChecklistId] : undefined;
+  return {
+    name: check.name,
+    status: check.status === 'skip' ? 'n/a' : check.status,
+    enforced: mode === 'fail',
+    rule: item?.rule ?? 'the runtime items generated from the signatures (efault, flags)',
+    section: item?.section ?? rst,
+    // A skipped item's reason is its answer (n/a: no pointer argument).
+    actual: check.status === 'skip' ? check.details : check.actual,
+    details: check.details,
+  };
+}
+
+/** Whether a check result belongs to the checklist (the generated runtime items), not to the functional checks. */
+export const isConformanceResult = (check: CheckResult): boolean => check.name.startsWith('conformance:');

@@ -73,7 +73,9 @@ export async function runCheckpatch(
   series: SeriesPatch[],
   scratch: string,
 ): Promise<CheckpatchFinding[]> {
-  const key = createHash('sha256').update(JSON.stringify({ identity: checkpatch.identity, series })).digest('hex');
+  const key = createHash('sha256')
+    .update(JSON.stringify({ identity: checkpatch.identity, series }))
+    .digest('hex');
   const remembered = join(cache.conformance(), 'checkpatch-results', `${key.slice(0, 24)}.json`);
   if (existsSync(remembered)) return JSON.parse(readFileSync(remembered, 'utf8')) as CheckpatchFinding[];
   const findings: CheckpatchFinding[] = [];

@@ -23,7 +23,13 @@ export function sparseItem(logFile: string, files: string[], mode: ConformanceMo
       mode,
     );
   if (!log.includes('== '))
-    return itemResult('user-annotations', 'fail', `no sparse output in ${logFile}: the files were not checked`, '', mode);
+    return itemResult(
+      'user-annotations',
+      'fail',
+      `no sparse output in ${logFile}: the files were not checked`,
+      '',
+      mode,
+    );
   const messages = log.split('\n').filter((line) => /^[^\s=].*:\d+:\d+: (warning|error):/.test(line));
   const ours = (line: string): boolean => files.some((file) => line.startsWith(`${file}:`));
   const findings = messages.filter((line) => ours(line) && addressSpace.test(line));

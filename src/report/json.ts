@@ -3,7 +3,17 @@ import { writeFileAtomic } from './atomic-write.ts';
 
 // The file's shape is a stable contract for CI scripts: each object keeps exactly these keys, in
 // this order, whatever extra properties a RunReport object happens to carry at runtime.
-const RUN_KEYS = ['kernel', 'backend', 'accel', 'phases', 'checks', 'logs', 'reproduce', 'error'] as const;
+const RUN_KEYS = [
+  'kernel',
+  'backend',
+  'accel',
+  'phases',
+  'checks',
+  'conformance',
+  'logs',
+  'reproduce',
+  'error',
+] as const;
 const KERNEL_KEYS = [
   'requested',
   'version',
@@ -29,6 +39,7 @@ const CHECK_KEYS = [
   'cachedFrom',
 ] as const;
 const SUBRESULT_KEYS = ['name', 'status'] as const;
+const CONFORMANCE_KEYS = ['name', 'status', 'enforced', 'rule', 'section', 'actual', 'details'] as const;
 const LOG_KEYS = ['console', 'build'] as const;
 
 /** The listed keys of `value` that are set, in the list's order. */
@@ -51,6 +62,7 @@ function runJson(r: RunReport): RunReport {
     kernel: pick(r.kernel, KERNEL_KEYS),
     phases: r.phases.map((p) => pick(p, PHASE_KEYS)),
     checks: r.checks.map(checkJson),
+    ...(r.conformance && { conformance: r.conformance.map((c) => pick(c, CONFORMANCE_KEYS)) }),
     logs: pick(r.logs, LOG_KEYS),
   };
 }

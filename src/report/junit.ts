@@ -1,4 +1,4 @@
-import type { RunReport } from './model.ts';
+import type { ConformanceResult, RunReport } from './model.ts';
 import { writeFileAtomic } from './atomic-write.ts';
 
 // Characters XML 1.0 forbids even as character references; lone surrogates are caught because
@@ -99,9 +99,50 @@ function suite(run: RunReport): Suite {
   return { xml, tests: cases.length, failures, errors, skipped, time };
 }
 
-/** JUnit XML for CI: one testsuite per run, one testcase per check and per KTAP sub-result. */
+/**
+ * The checklist's own testsuite: a finding fails its testcase only when enforced (--conformance
+ * fail); under warn it is a passing testcase with the finding in <system-out>; n/a is skipped.
+ */
+function conformanceSuite(run: RunReport, conformance: ConformanceResult[]): Suite {
+  const classname = `syscall-lab.${run.kernel.version}.conformance`;
+  let failures = 0;
+  let skipped = 0;
+  const cases = conformance.map((item) => {
+    const finding = `${item.actual}\nrule: ${item.rule} (${item.section})${item.details ? `\n${item.details}` : ''}`;
+    if (item.status === 'n/a') {
+      skipped++;
+      return testcase(classname, item.name, `      <skipped message="${escapeAttr(oneLine(item.actual, 'n/a'))}"/>`);
+    }
+    if (item.status === 'pass') return testcase(classname, item.name, '');
+    if (item.enforced) {
+      failures++;
+      const message = `${item.rule}: ${item.actual}`;
+      return testcase(
+        classname,
+        item.name,
+        `      <failure message="${escapeAttr(oneLine(message, 'failed'))}">${escapeText(finding)}</failure>`,
+      );
+    }
+    return testcase(classname, item.name, `      <system-out>${escapeText(`WARN ${finding}`)}</system-out>`);
+  });
+  const name = `syscall-lab conformance ${run.kernel.requested} (${run.backend}/${run.accel})`;
+  const xml = [
+    `  <testsuite name="${escapeAttr(name)}" tests="${cases.length}" failures="${failures}" errors="0" skipped="${skipped}" time="0.000">`,
+    ...cases,
+    '  </testsuite>',
+  ].join('\n');
+  return { xml, tests: cases.length, failures, errors: 0, skipped, time: 0 };
+}
+
+/**
+ * JUnit XML for CI: one testsuite per run, one testcase per check and per KTAP sub-result; the
+ * conformance items of a run in a testsuite of their own.
+ */
 export function toJunit(runs: RunReport[]): string {
-  const suites = runs.map(suite);
+  const suites = runs.flatMap((run) => [
+    suite(run),
+    ...(run.conformance && run.conformance.length > 0 ? [conformanceSuite(run, run.conformance)] : []),
+  ]);
   const total = (key: 'tests' | 'failures' | 'errors' | 'skipped' | 'time'): number =>
     suites.reduce((sum, s) => sum + s[key], 0);
   return [

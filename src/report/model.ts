@@ -70,8 +70,6 @@ export interface ConformanceResult {
   actual: string;
   /** Evidence: the tool's findings, the probe's output, the lines shown beside the findings. */
   details: string;
-  /** A static result remembered for the same series, tree and tools: where and when it ran. */
-  cachedFrom?: { run: string; date: string };
 }
 
 export interface RunReport {

@@ -1,4 +1,4 @@
-import type { CheckResult, CheckStatus, RunReport } from './model.ts';
+import type { CheckResult, CheckStatus, ConformanceResult, RunReport } from './model.ts';
 
 export interface StatusCounts {
   passed: number;
@@ -7,6 +7,13 @@ export interface StatusCounts {
 }
 
 const STATUS_LABEL: Record<CheckStatus, string> = { pass: 'PASS', fail: 'FAIL', skip: 'SKIP' };
+
+/** A conformance item's word: a finding is FAIL when it fails the run (--conformance fail), else WARN. */
+export function conformanceLabel(result: ConformanceResult): 'PASS' | 'FAIL' | 'WARN' | 'N/A' {
+  if (result.status === 'pass') return 'PASS';
+  if (result.status === 'n/a') return 'N/A';
+  return result.enforced ? 'FAIL' : 'WARN';
+}
 const DETAIL_LINES = 15;
 const CELL_WIDTH = 60;
 const DETAIL_INDENT = '      ';
@@ -115,6 +122,7 @@ function formatRun(run: RunReport): string[] {
       if (check !== undefined && check.status !== 'pass') out.push(...detailLines(check));
     });
   }
+  if (run.conformance && run.conformance.length > 0) out.push(...conformanceBlock(run.conformance));
   out.push(phasesLine(run));
   out.push(`console log: ${run.logs.console.length > 0 ? run.logs.console.join(', ') : '-'}`);
   out.push(`build log: ${run.logs.build.length > 0 ? run.logs.build.join(', ') : '-'}`);
@@ -124,6 +132,43 @@ function formatRun(run: RunReport): string[] {
     out.push(`error: ${first}`, ...rest.map((l) => `  ${l}`));
   }
   return out;
+}
+
+/** The checklist apart from the functional checks: its mode, then one row per item, findings under their row. */
+function conformanceBlock(items: ConformanceResult[]): string[] {
+  const mode = items.some((item) => item.enforced) ? 'fail' : 'warn';
+  const rows = table([
+    ['STATUS', 'ITEM', 'RESULT'],
+    ...items.map((i) => [conformanceLabel(i), cell(i.name), cell(i.actual)]),
+  ]);
+  const out = [`  conformance (adding-syscalls.rst checklist, --conformance ${mode}):`, `  ${rows[0] ?? ''}`];
+  items.forEach((item, index) => {
+    out.push(`  ${rows[index + 1] ?? ''}`);
+    if (item.status === 'fail') {
+      const why = {
+        name: item.name,
+        status: 'fail' as const,
+        expected: '',
+        actual: '',
+        details: `${item.actual}\nrule: ${item.rule} (${item.section})\n${item.details}`,
+      };
+      out.push(...detailLines(why));
+    }
+  });
+  return out;
+}
+
+/** How the checklist went over every run: "conformance: 5 passed, 1 warned, 1 n/a". */
+function conformanceTotals(runs: RunReport[]): string | undefined {
+  const items = runs.flatMap((run) => run.conformance ?? []);
+  if (items.length === 0) return undefined;
+  const count = (label: ReturnType<typeof conformanceLabel>): number =>
+    items.filter((i) => conformanceLabel(i) === label).length;
+  const parts = [`${count('PASS')} passed`];
+  if (count('FAIL') > 0) parts.push(`${count('FAIL')} failed`);
+  if (count('WARN') > 0) parts.push(`${count('WARN')} warned`);
+  parts.push(`${count('N/A')} n/a`);
+  return `conformance: ${parts.join(', ')}`;
 }
 
 // Two runs of the same version (e.g. kvm and tcg) need distinct column headings.
@@ -138,7 +183,7 @@ function columnLabels(runs: RunReport[]): string[] {
 function matrix(runs: RunReport[]): string[] {
   const names: string[] = [];
   for (const run of runs) {
-    for (const c of run.checks) if (!names.includes(c.name)) names.push(c.name);
+    for (const c of [...run.checks, ...(run.conformance ?? [])]) if (!names.includes(c.name)) names.push(c.name);
   }
   const rows = [
     ['CHECK', ...columnLabels(runs).map(cell)],
@@ -146,6 +191,8 @@ function matrix(runs: RunReport[]): string[] {
       cell(name),
       ...runs.map((run) => {
         const check = run.checks.find((c) => c.name === name);
+        const item = run.conformance?.find((c) => c.name === name);
+        if (item) return conformanceLabel(item);
         return check === undefined ? '-' : STATUS_LABEL[check.status];
       }),
     ]),
@@ -158,7 +205,8 @@ export function formatSummary(runs: RunReport[]): string {
   const blocks = runs.map((run) => formatRun(run).join('\n'));
   if (runs.length > 1) blocks.push(matrix(runs).join('\n'));
   const { passed, failed, skipped } = countStatuses(runs);
-  blocks.push(`${passed} passed, ${failed} failed, ${skipped} skipped`);
+  const conformance = conformanceTotals(runs);
+  blocks.push(`${passed} passed, ${failed} failed, ${skipped} skipped${conformance ? `; ${conformance}` : ''}`);
   return `${blocks.join('\n\n')}\n`;
 }
 

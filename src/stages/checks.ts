@@ -6,6 +6,7 @@ import { allChecks } from '../checks/index.ts';
 import { ExitCode } from '../errors.ts';
 import { silent, type Emit } from '../events.ts';
 import { cache } from '../kernel/cache.ts';
+import type { SyscallSignature } from '../conformance/signature.ts';
 import type { SyscallEntry } from '../kernel/syscalls.ts';
 import type { CheckResult } from '../report/model.ts';
 import { timeoutScale, type Accel } from '../vm/accel.ts';
@@ -28,6 +29,8 @@ export interface CheckFacts {
   headerFile: string;
   /** How long one guest command (a check's, a userland program) may take, in ms (commandTimeoutMs). */
   commandTimeout: number;
+  /** The new syscalls' signatures for the generated conformance checks (none under --conformance off). */
+  signatures?: SyscallSignature[];
 }
 
 /** --command-timeout SECONDS as given, else 30 s scaled for the accelerator (x4 under TCG); in ms. */
@@ -47,6 +50,7 @@ export function checkContext(machine: Machine, facts: CheckFacts, compiled: Gues
     kernelVersion: facts.kernelVersion,
     userlandFiles: facts.userlandFiles,
     programs: compiled.userland,
+    signatures: facts.signatures ?? [],
   };
 }
 

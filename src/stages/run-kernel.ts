@@ -10,6 +10,7 @@ import { buildKernels, type BuiltKernels } from './builds.ts';
 import { allChecks, builtinResults } from '../checks/index.ts';
 import { CheckAbortedError, notRun } from './check-runner.ts';
 import { commandTimeoutMs, runCheckStage, type CheckFacts } from './checks.ts';
+import { conformanceAware, emitConformance, separateConformance, staticConformance } from './conformance.ts';
 import { backendOf } from './machine.ts';
 import type { CheckedRun } from './patch-check.ts';
 import type { PlannedRun } from './plan.ts';
@@ -88,7 +89,14 @@ export async function runKernel(plan: CheckedRun, env: KernelRunEnvironment): Pr
       kernelVersion: built.patched.version,
       userlandFiles: plan.userlandFiles,
       commandTimeout: commandTimeoutMs(options.commandTimeout, accel),
+      signatures: options.conformance === 'off' ? [] : (plan.conformance?.definitions ?? []),
     };
+    if (options.conformance !== 'off') {
+      report.conformance = await clock.time('conformance', () =>
+        staticConformance(plan, built, options.conformance, folder),
+      );
+      emitConformance(emit, scope, report.conformance);
+    }
     // A stock control remembered from an earlier run of the same stock build: the machine boots the
     // patched kernel first, if its backend can (Vagrant's control runs on its box's kernel, every time).
     const controlKey = stockControlKey(built.stock.key, built.added);
@@ -136,7 +144,9 @@ export async function runKernel(plan: CheckedRun, env: KernelRunEnvironment): Pr
       emit({ type: 'info', scope, text: `rebooting into ${built.patched.release}` });
       await clock.time('boot-patched', () => vm.reboot(patchedKernel));
     }
-    const patched = await clock.time('checks-patched', () => runCheckStage('patched', vm, facts, scope, emit));
+    const patched = await clock.time('checks-patched', () =>
+      runCheckStage('patched', vm, facts, scope, conformanceAware(emit, options.conformance)),
+    );
     report.checks.push(...patched.results);
     if (env.keep)
       emit({
@@ -149,9 +159,12 @@ export async function runKernel(plan: CheckedRun, env: KernelRunEnvironment): Pr
           }),
         ),
       });
+    separateConformance(report, options.conformance);
     return { report, exitCode: verdictOf(report, stockCrashed) };
   } catch (error) {
-    return stoppedEarly(report, error);
+    const stopped = stoppedEarly(report, error);
+    separateConformance(report, options.conformance);
+    return stopped;
   }
 }
 
@@ -165,7 +178,10 @@ function verdictOf(report: RunReport, stockCrashed: boolean): number {
       'the stock kernel crashed (see kernel-console:stock): it carries no user patch, so the host or the toolchain is at fault';
     return ExitCode.infrastructure;
   }
-  return report.checks.some((check) => check.status === 'fail') ? ExitCode.checkFailed : ExitCode.ok;
+  const failed =
+    report.checks.some((check) => check.status === 'fail') ||
+    (report.conformance ?? []).some((item) => item.status === 'fail' && item.enforced);
+  return failed ? ExitCode.checkFailed : ExitCode.ok;
 }
 
 /** A stock stage that stopped early: the patched kernel's checks are reported as not run too. */

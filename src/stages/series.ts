@@ -3,7 +3,13 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { BadInputError } from '../errors.ts';
 import { cache, publish } from '../kernel/cache.ts';
-import { addedSyscallsOfSet, editedSyscallTables, readPatchSet, seriesPatches, type PatchSet } from '../kernel/patches.ts';
+import {
+  addedSyscallsOfSet,
+  editedSyscallTables,
+  readPatchSet,
+  seriesPatches,
+  type PatchSet,
+} from '../kernel/patches.ts';
 import { PortError, portSeries } from '../kernel/registration/port.ts';
 import { readTreeFiles } from '../kernel/registration/tree-files.ts';
 import type { Numbered } from '../kernel/registration/write.ts';

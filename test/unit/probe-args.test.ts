@@ -161,6 +161,7 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('probe ar
       kernelVersion: release(),
       userlandFiles: [],
       programs: new Map(),
+      signatures: [],
     };
   });
 

@@ -52,6 +52,7 @@ async function replay(check: Check, variant: string): Promise<{ result: CheckRes
     kernelVersion: '6.1.192',
     userlandFiles: [],
     programs: new Map(),
+    signatures: [],
   };
   const results =
     check.needs === undefined

@@ -294,7 +294,7 @@ describe('readRegistrationHunk', () => {
           prototype: ['asmlinkage long sys_hello_user(int __user *out);'],
           generic: { number: 0, entry: 'sys_hello_user' },
           genericFiles: ['unistd.h'],
-          stub: { compat: false },
+          stub: { compat: false, macro: 'COND_SYSCALL' },
         },
       ],
       directories: ['hellosys/'],
@@ -319,9 +319,9 @@ describe('readRegistrationHunk', () => {
         i386: { number: 451, entry: 'sys_hello', compat: 'compat_sys_hello' },
         generic: { number: 463, entry: 'sys_hello' },
         genericFiles: ['syscall.tbl'],
-        stub: { compat: true },
+        stub: { compat: true, macro: 'COND_SYSCALL' },
       },
-      { name: 'old', stub: { compat: false } },
+      { name: 'old', stub: { compat: false, macro: 'cond_syscall' } },
     ]);
   });
 

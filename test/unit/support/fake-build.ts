@@ -50,10 +50,11 @@ done
  */
 const fakeMake = `#!/bin/bash
 state=\${FAKE_MAKE_STATE:?}
-tree=. target="" extra=""
+tree=. target="" extra="" check=""
 while [ $# -gt 0 ]; do
   case "$1" in
     -C) tree=$2; shift 2 ;;
+    C=2) check=1; shift ;;
     EXTRAVERSION=*) extra=\${1#EXTRAVERSION=}; shift ;;
     -*|*=*) shift ;;
     *) target=$1; shift ;;
@@ -88,6 +89,12 @@ case "$target" in
     echo "fake bzImage$lv callcount=$(grep -c callcount $table)" > arch/x86/boot/bzImage
     echo "fake System.map" > System.map
     echo "fake vmlinux" > vmlinux
+    ;;
+  *.o)
+    # make C=2 FILE.o (upgrade-kernel.sh --sparse): kbuild's CHECK line, then what FAKE_SPARSE_SAYS.
+    [ -n "$check" ] || { echo "fake make: $target without C=2" >&2; exit 2; }
+    echo "  CHECK   \${target%.o}.c"
+    [ -z "\${FAKE_SPARSE_SAYS:-}" ] || echo "$FAKE_SPARSE_SAYS"
     ;;
   *) echo "fake make: unexpected target '$target'" >&2; exit 2 ;;
 esac

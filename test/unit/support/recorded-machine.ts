@@ -95,6 +95,7 @@ export function testContext(
     kernelVersion: '6.1.192',
     userlandFiles,
     programs,
+    signatures: [],
   };
 }
 

@@ -1,0 +1,93 @@
+import { badKinds } from '../checks/bad-pointer-efault.ts';
+import type { BadKind, ProbeArg } from '../checks/probe-args.ts';
+import type { SyscallArgument, SyscallSignature } from './signature.ts';
+
+/**
+ * The runtime checks generated from a syscall's signature: one case table that drives the probe
+ * (src/checks/conformance.ts) and, written out as C, an exported selftest.
+ */
+export interface GeneratedCase {
+  item: 'efault' | 'flags';
+  syscall: string;
+  /** What the case changes from the valid call: `num=null`, `flags=~0`. */
+  label: string;
+  args: ProbeArg[];
+  expect: 'EFAULT' | 'EINVAL';
+  /** The bad pointer's memory must stay as it was (read-only memory, the kernel's writable alias). */
+  watched: boolean;
+}
+
+/** x86-64 sizes of the pointees a type name shows; a struct, union or void gets a page (its size is not known here). */
+const sizes: [RegExp, number][] = [
+  [/^(char|unsigned char|signed char|u8|s8|__u8|__s8|bool)$/, 1],
+  [/^(short|unsigned short|u16|s16|__u16|__s16)$/, 2],
+  [/^(int|unsigned int|unsigned|u32|s32|__u32|__s32|pid_t|uid_t|gid_t|mode_t|key_serial_t)$/, 4],
+  [
+    /^(long|unsigned long|long long|unsigned long long|u64|s64|__u64|__s64|size_t|ssize_t|loff_t|off_t|__kernel_\w+|.*\*)$/,
+    8,
+  ],
+];
+const unknownSize = 4096;
+
+export function pointeeSize(argument: SyscallArgument): number {
+  return sizes.find(([pattern]) => pattern.test(argument.pointee))?.[1] ?? unknownSize;
+}
+
+/** A length argument: it gets the size of the buffer before it. */
+const isLength = (argument: SyscallArgument): boolean =>
+  !argument.pointer && /^(len|length|size|count|n|nbytes|bufsize|\w+_(len|size))$/.test(argument.name);
+
+/** The valid call: a buffer of the pointee's size for each pointer, lengths equal to it, flags and the rest 0. */
+export function validArguments(signature: SyscallSignature): ProbeArg[] {
+  let lastSize = 0;
+  return signature.arguments.map((argument) => {
+    if (argument.pointer) {
+      lastSize = pointeeSize(argument);
+      return { kind: 'buffer', size: lastSize };
+    }
+    return { kind: 'int', value: isLength(argument) ? BigInt(lastSize) : 0n };
+  });
+}
+
+/** Read-only memory is a bad pointer only for a pointer the syscall writes through (not const). */
+function kindsFor(argument: SyscallArgument, nullable: string[]): BadKind[] {
+  return badKinds.filter(
+    (kind) => !(kind === 'readonly' && argument.constant) && !(kind === 'null' && nullable.includes(argument.name)),
+  );
+}
+
+/** Every case of one syscall: each pointer argument bad in each kind; a flags argument ~0 and 1u << 31. */
+export function generatedCases(signature: SyscallSignature): GeneratedCase[] {
+  const valid = validArguments(signature);
+  const cases: GeneratedCase[] = [];
+  signature.arguments.forEach((argument, index) => {
+    const replaced = (arg: ProbeArg): ProbeArg[] => valid.map((other, k) => (k === index ? arg : other));
+    if (argument.pointer) {
+      for (const kind of kindsFor(argument, signature.nullable)) {
+        cases.push({
+          item: 'efault',
+          syscall: signature.name,
+          label: `${argument.name}=${kind}`,
+          args: replaced({ kind: 'bad', pointer: kind }),
+          expect: 'EFAULT',
+          watched: kind === 'readonly' || kind === 'kernel-writable',
+        });
+      }
+    } else if (argument.name === 'flags') {
+      for (const [label, value] of [
+        ['~0', 0xffffffffffffffffn],
+        ['1u << 31', 1n << 31n],
+      ] as const) {
+        cases.push({
+          item: 'flags',
+          syscall: signature.name,
+          label: `flags=${label}`,
+          args: replaced({ kind: 'int', value }),
+          expect: 'EINVAL',
+          watched: false,
+        });
+      }
+    }
+  });
+  return cases;
+}
