@@ -16,4 +16,3 @@ export function assertDiskSpace(dir: string, needed = minimumFreeBytes): void {
     );
   }
 }
-
