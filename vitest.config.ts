@@ -41,6 +41,18 @@ export default defineConfig({
         },
       },
       {
+        // adding-syscalls.rst's checklist on stamp(2) and its broken variants: `npm run test:conformance`
+        // (its own builds; not in `npm test`).
+        test: {
+          name: 'conformance',
+          globalSetup,
+          include: ['test/conformance/**/*.test.ts'],
+          testTimeout: 60 * 60_000,
+          hookTimeout: 60 * 60_000,
+          fileParallelism: false,
+        },
+      },
+      {
         // The watch loop on real kernels: `npm run test:watch` (its own script, not in `npm test`).
         test: {
           name: 'watch',

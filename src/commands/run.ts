@@ -1,4 +1,5 @@
 import type { Options } from '../config.ts';
+import { defaults } from '../options.ts';
 import type { Emit } from '../events.ts';
 import { shellQuote } from '../guest/ssh.ts';
 import { onInterrupt } from '../reaper.ts';
@@ -50,5 +51,6 @@ export function reproduceLine(plan: PlannedRun, options: Options): string {
   if (options.configFragment) args.push('--config-fragment', options.configFragment);
   if (options.userland) args.push('--userland', options.userland);
   if (options.accel !== 'auto') args.push('--accel', options.accel);
+  if (options.conformance !== defaults.conformance) args.push('--conformance', options.conformance);
   return args.map(shellQuote).join(' ');
 }

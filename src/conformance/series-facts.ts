@@ -1,8 +1,9 @@
-import { parsePatch } from '../kernel/registration/patch-text.ts';
+import { parsePatch, type Hunk } from '../kernel/registration/patch-text.ts';
 import type { SeriesPatch } from '../kernel/registration/port.ts';
 import {
   readRegistrationHunk,
   registrationPathOf,
+  registrationPaths,
   Registrations,
   type SyscallRegistration,
 } from '../kernel/registration/registration.ts';
@@ -20,53 +21,89 @@ export interface SeriesFacts {
   cFiles: string[];
 }
 
-function merge(into: Map<string, SyscallRegistration>, found: SyscallRegistration): void {
-  const known = into.get(found.name) ?? { name: found.name };
-  const genericFiles = [...new Set([...(known.genericFiles ?? []), ...(found.genericFiles ?? [])])];
-  into.set(found.name, { ...known, ...found, ...(genericFiles.length > 0 && { genericFiles }) });
+/**
+ * A registration file's lines as the whole series changes them: a line that one patch adds and a
+ * later one removes is gone, so a series whose last patch takes a registration back is read without it.
+ */
+class NetLines {
+  readonly added: string[] = [];
+  readonly removed: string[] = [];
+  readonly hunks: Hunk[] = [];
+
+  take(hunk: Hunk): void {
+    this.hunks.push(hunk);
+    for (const line of hunk.lines) {
+      const [mark, text] = [line[0], line.slice(1)];
+      if (mark !== '+' && mark !== '-') continue;
+      const [mine, theirs] = mark === '+' ? [this.added, this.removed] : [this.removed, this.added];
+      const cancelled = theirs.indexOf(text);
+      if (cancelled >= 0) theirs.splice(cancelled, 1);
+      else mine.push(text);
+    }
+  }
+
+  /** The net change as one hunk: what the registration reader is given. */
+  hunk(): Hunk {
+    return {
+      header: '@@ the series as a whole @@',
+      oldStart: 0,
+      lines: [...this.removed.map((text) => `-${text}`), ...this.added.map((text) => `+${text}`)],
+    };
+  }
 }
 
-/** Reads a series through the registration reader (the one owner of what a registration is) and the signature reader. */
+/** The C lines of a file section: as they are after the patch (context and added), and the added and removed ones. */
+function cLines(hunks: Hunk[], marks: string): string {
+  return hunks
+    .flatMap((hunk) => hunk.lines.filter((line) => marks.includes(line[0] ?? '')).map((line) => line.slice(1)))
+    .join('\n');
+}
+
+/**
+ * Reads a series through the registration reader (the one owner of what a registration is) and
+ * the signature reader, as the series leaves the tree: registrations from the net change of each
+ * registration file (each hunk on its own where the net change is more than registrations), and
+ * the SYSCALL_DEFINEs the last patch to touch them leaves.
+ */
 export function readSeriesFacts(series: SeriesPatch[]): SeriesFacts {
-  const registrations = new Map<string, SyscallRegistration>();
-  const definitions: SyscallSignature[] = [];
+  const nets = new Map<string, NetLines>();
+  const definitions = new Map<string, SyscallSignature>();
   const cFiles = new Set<string>();
-  let syscallCount: SeriesFacts['syscallCount'];
   for (const patch of series) {
-    const found = new Registrations();
     for (const file of parsePatch(patch.text).files) {
       const path = registrationPathOf(file.path);
-      for (const hunk of file.hunks) readRegistrationHunk(path, hunk, found);
+      if (registrationPaths.has(path)) {
+        const net = nets.get(path) ?? new NetLines();
+        nets.set(path, net);
+        for (const hunk of file.hunks) net.take(hunk);
+      }
       if (!file.path.endsWith('.c') || file.header.some((line) => line.startsWith('+++ /dev/null'))) continue;
       cFiles.add(file.path);
-      // The lines as they are after the patch: a definition split over context and added lines reads whole.
-      const after = file.hunks.flatMap((hunk) =>
-        hunk.lines.filter((line) => line.startsWith('+') || line.startsWith(' ')).map((line) => line.slice(1)),
-      );
-      const added = file.hunks.flatMap((hunk) =>
-        hunk.lines.filter((line) => line.startsWith('+')).map((line) => line.slice(1)),
-      );
-      const text = after.join('\n');
-      const addedText = added.join('\n');
+      const addedText = cLines(file.hunks, '+');
       const nullable = readNullable(addedText);
-      for (const defined of readDefinitions(text)) {
-        // Only definitions the patch adds or changes: context alone is an existing syscall.
-        if (!readDefinitions(addedText).some((d) => d.name === defined.name)) continue;
-        definitions.push({ ...defined, patch: patch.name, file: file.path, nullable });
+      for (const removed of readDefinitions(cLines(file.hunks, '-'))) {
+        if (definitions.get(removed.name)?.file === file.path) definitions.delete(removed.name);
+      }
+      // A definition split over context and added lines reads whole from the lines after the patch;
+      // only those the patch adds or changes count (context alone is an existing syscall).
+      const changed = new Set(readDefinitions(addedText).map((d) => d.name));
+      for (const defined of readDefinitions(cLines(file.hunks, ' +'))) {
+        if (changed.has(defined.name))
+          definitions.set(defined.name, { ...defined, patch: patch.name, file: file.path, nullable });
       }
     }
-    const result = found.result();
-    for (const syscall of result.syscalls) merge(registrations, syscall);
-    // The count before the first patch that raises it, after the last one.
-    const before = syscallCount?.before ?? result.syscallCount?.before;
-    const after = result.syscallCount?.after ?? syscallCount?.after;
-    if (before !== undefined || after !== undefined)
-      syscallCount = { ...(before !== undefined && { before }), ...(after !== undefined && { after }) };
   }
+  const found = new Registrations();
+  for (const [path, net] of nets) {
+    if (net.added.length + net.removed.length === 0) continue;
+    if (!readRegistrationHunk(path, net.hunk(), found))
+      for (const hunk of net.hunks) readRegistrationHunk(path, hunk, found);
+  }
+  const { syscalls, syscallCount } = found.result();
   return {
-    registrations: [...registrations.values()],
+    registrations: syscalls,
     ...(syscallCount && { syscallCount }),
-    definitions,
+    definitions: [...definitions.values()],
     cFiles: [...cFiles],
   };
 }

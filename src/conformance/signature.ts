@@ -29,6 +29,9 @@ export interface SyscallSignature {
 function argumentOf(type: string, name: string): SyscallArgument {
   const clean = type.replace(/\s+/g, ' ').trim();
   const pointer = clean.includes('*');
+  // The pointee's own qualifiers are written between the last `*` and the one before it (or the
+  // start): `const char __user * __user *` points to a pointer the syscall may write.
+  const pointeeQualifiers = clean.split('*').at(-2) ?? '';
   const pointee = clean
     .replace(/\*.*$/, '')
     .replace(/\b(__user|const|volatile)\b/g, '')
@@ -39,7 +42,7 @@ function argumentOf(type: string, name: string): SyscallArgument {
     type: clean,
     pointer,
     user: /\b__user\b/.test(clean),
-    constant: pointer && /\bconst\b/.test(clean.replace(/\*.*$/, '')),
+    constant: pointer && /\bconst\b/.test(pointeeQualifiers),
     pointee: pointer && /\*.*\*/.test(clean) ? `${pointee} *` : pointee,
   };
 }

@@ -30,6 +30,17 @@ export function sparseItem(logFile: string, files: string[], mode: ConformanceMo
       '',
       mode,
     );
+  // kbuild prints "CHECK   <file>" for each file sparse looked at: a file without one was not checked.
+  const checked = new Set(log.split('\n').map((line) => /^\s+CHECK\s+(\S+)$/.exec(line)?.[1]));
+  const unchecked = files.filter((file) => !checked.has(file));
+  if (unchecked.length > 0)
+    return itemResult(
+      'user-annotations',
+      'fail',
+      `sparse did not check ${unchecked.join(', ')} (not built in this configuration?)`,
+      log,
+      mode,
+    );
   const messages = log.split('\n').filter((line) => /^[^\s=].*:\d+:\d+: (warning|error):/.test(line));
   const ours = (line: string): boolean => files.some((file) => line.startsWith(`${file}:`));
   const findings = messages.filter((line) => ours(line) && addressSpace.test(line));

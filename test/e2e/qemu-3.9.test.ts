@@ -29,6 +29,33 @@ describe('Linux 3.9 (the seed talk kernel) with gcc 12 and binutils 2.40', () =>
     for (const name of builtinChecks) expect(statusOf(run, name), name).toBe('pass');
     expect(run.kernel.version).toBe('3.9.6');
     expect(run.kernel.patchedRelease).toMatch(/^3\.9\.6-patched-[0-9a-f]{8}$/);
+    // The talk's style, judged by adding-syscalls.rst (--conformance warn: shown, exit code unchanged):
+    // no sys_ni.c stub, no generic table entry, and checkpatch errors; the rest holds.
+    expect(Object.fromEntries((run.conformance ?? []).map((item) => [item.name, item.status])), stdout).toEqual({
+      'conformance:syscall-define': 'pass',
+      'conformance:prototype': 'pass',
+      'conformance:ni-stub': 'fail',
+      'conformance:generic-table': 'fail',
+      'conformance:x86-32-entry': 'n/a',
+      'conformance:user-annotations': 'pass',
+      'conformance:checkpatch': 'fail',
+      'conformance:efault:callcount': 'pass',
+      'conformance:flags:callcount': 'n/a',
+      'conformance:efault:taskcount': 'pass',
+      'conformance:flags:taskcount': 'n/a',
+    });
+    const item = (name: string) => run.conformance?.find((found) => found.name === `conformance:${name}`);
+    expect(item('ni-stub')?.actual).toBe(
+      'callcount: no stub in kernel/sys_ni.c (cond_syscall expected on 3.9.6); taskcount: no stub in kernel/sys_ni.c (cond_syscall expected on 3.9.6)',
+    );
+    expect(item('generic-table')?.actual).toBe(
+      'callcount: not in include/uapi/asm-generic/unistd.h; taskcount: not in include/uapi/asm-generic/unistd.h; __NR_syscalls not raised',
+    );
+    expect(item('checkpatch')?.actual).toMatch(
+      /^0001-callcount\.patch: DIFF_IN_COMMIT_MSG, 0001-callcount\.patch: MISSING_SIGN_OFF, 0002-taskcount\.patch: DIFF_IN_COMMIT_MSG, 0002-taskcount\.patch: MISSING_SIGN_OFF \(4 errors, /,
+    );
+    expect(run.conformance?.some((found) => found.enforced)).toBe(false);
+    expect(stdout).toMatch(/WARN +conformance:ni-stub/);
     expect(await leftoverQemu()).toBe('');
   });
 

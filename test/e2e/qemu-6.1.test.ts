@@ -16,8 +16,8 @@ const builtinChecks = [
 
 // Real kernels: Debian's linux-source-6.1 built (cached under ~/.cache/syscall-lab) and booted in QEMU.
 describe('Linux 6.1 in QEMU', () => {
-  it('passes every check with patches-6.1', async () => {
-    const { exitCode, report, junit, stdout } = await runCli(['--kernel', '6.1']);
+  it('passes every check with patches-6.1, and every applicable item of the checklist under --conformance fail', async () => {
+    const { exitCode, report, junit, stdout } = await runCli(['--kernel', '6.1', '--conformance', 'fail']);
     const run = report.runs[0]!;
     const failing = run.checks.filter((check) => check.status !== 'pass');
     expect(failing, stdout).toEqual([]);
@@ -33,12 +33,29 @@ describe('Linux 6.1 in QEMU', () => {
       'patch-check',
       'build-stock',
       'build-patched',
+      'conformance',
       'boot-stock',
       'checks-stock',
       'boot-patched',
       'checks-patched',
     ]);
+    // patches-6.1 is in upstream form, 64-bit only: only the 32-bit item and the flags items (no flags argument) are n/a.
+    expect(Object.fromEntries((run.conformance ?? []).map((item) => [item.name, item.status])), stdout).toEqual({
+      'conformance:syscall-define': 'pass',
+      'conformance:prototype': 'pass',
+      'conformance:ni-stub': 'pass',
+      'conformance:generic-table': 'pass',
+      'conformance:x86-32-entry': 'n/a',
+      'conformance:user-annotations': 'pass',
+      'conformance:checkpatch': 'pass',
+      'conformance:efault:callcount': 'pass',
+      'conformance:flags:callcount': 'n/a',
+      'conformance:efault:taskcount': 'pass',
+      'conformance:flags:taskcount': 'n/a',
+    });
+    expect(run.conformance?.every((item) => item.enforced)).toBe(true);
     expect(junit).toContain('name="taskcount-matches-top"');
+    expect(junit).toContain('name="conformance:efault:callcount"');
     expect(stdout).toMatch(/\d+ passed, 0 failed/);
     expect(await leftoverQemu()).toBe('');
   });

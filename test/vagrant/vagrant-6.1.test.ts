@@ -45,6 +45,7 @@ describe('Linux 6.1 in a Vagrant (libvirt) VM', () => {
       'patch-check',
       'build-stock',
       'build-patched',
+      'conformance',
       'boot-stock',
       'checks-stock',
       'boot-patched',
