@@ -216,14 +216,18 @@ export function formatSummary(runs: RunReport[]): string {
  */
 export function formatVerdictLine(label: string, run: RunReport): string {
   const { passed, failed, skipped } = countStatuses([run]);
-  const failing = run.checks.filter((check) => check.status === 'fail').map((check) => check.name);
+  // A conformance finding fails the verdict only when enforced (--conformance fail).
+  const failing = [
+    ...run.checks.filter((check) => check.status === 'fail'),
+    ...(run.conformance ?? []).filter((item) => item.status === 'fail' && item.enforced),
+  ].map((check) => check.name);
   const consoleLog = run.logs.console.at(-1);
   const log = consoleLog ? ` · console log: ${consoleLog}` : ` · build log: ${run.logs.build.at(-1) ?? '-'}`;
   if (run.error !== undefined) {
     const [first = ''] = sanitize(run.error).split('\n');
     return `${label}: ERROR ${first}${log}\n`;
   }
-  const verdict = failed > 0 ? `FAIL ${failing.join(', ')}` : 'PASS';
+  const verdict = failing.length > 0 ? `FAIL ${failing.join(', ')}` : 'PASS';
   const release = run.kernel.patchedRelease ?? run.kernel.version;
   return `${label}: ${verdict} (${release}: ${passed} passed, ${failed} failed, ${skipped} skipped)${log}\n`;
 }

@@ -51,16 +51,21 @@ export function emitConformance(emit: Emit, scope: string, results: ConformanceR
  */
 export function conformanceAware(emit: Emit, mode: ConformanceMode): Emit {
   return (event) => {
-    if (event.type === 'check' && isConformanceResult(event.result))
+    if (!(event.type === 'check' && isConformanceResult(event.result))) emit(event);
+    // Under off the runtime check only shows up as not run (a stopped run): nothing to show.
+    else if (mode !== 'off')
       emit({ type: 'conformance', scope: event.scope, result: fromCheckResult(event.result, mode) });
-    else emit(event);
   };
 }
 
-/** Moves the generated runtime results out of the functional checks, after the static ones. */
+/**
+ * Moves the generated runtime results out of the functional checks, after the static ones. Under
+ * off they are dropped: the runtime check is there only as not run, when a stopped run lists the
+ * checks it did not get to.
+ */
 export function separateConformance(report: RunReport, mode: ConformanceMode): void {
-  if (mode === 'off') return;
   const runtime = report.checks.filter(isConformanceResult);
   report.checks = report.checks.filter((check) => !isConformanceResult(check));
+  if (mode === 'off') return;
   report.conformance = [...(report.conformance ?? []), ...runtime.map((check) => fromCheckResult(check, mode))];
 }
