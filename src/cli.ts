@@ -101,6 +101,27 @@ export async function main(
       },
     )
     .command(
+      'export-selftest',
+      "write a kselftest folder (tools/testing/selftests/<name>/) of the series' generated conformance cases",
+      (y) =>
+        y
+          .option('patches', {
+            type: 'string',
+            demandOption: true,
+            describe: 'patch folder whose SYSCALL_DEFINEs to test',
+          })
+          .option('out', { type: 'string', demandOption: true, describe: 'new or empty folder for the selftest' })
+          .option('kernel', {
+            type: 'string',
+            describe:
+              'kernel version whose direct-map base the kernel-writable cases use (default 6.1: any since 4.20)',
+          }),
+      async (args) => {
+        const { exportSelftestCommand } = await import('./commands/export-selftest.ts');
+        exitCode = await exportSelftestCommand({ patches: args.patches, out: args.out, kernel: args.kernel }, emit);
+      },
+    )
+    .command(
       'test',
       'run the checks again in the VM kept by `boot` or `run --keep` (no build, no boot): edit a userland program, test again',
       (y) =>

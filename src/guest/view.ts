@@ -75,6 +75,7 @@ export function prepareGuestView(folder: RunFolder, hostEtc = '/etc'): GuestView
   chmodSync(join(view.lab, 'init'), 0o755);
   cpSync(join(projectRoot, 'src', 'guest', 'fstab'), join(view.lab, 'fstab'));
   cpSync(join(projectRoot, 'src', 'checks', 'guest', 'probe.c'), join(view.lab, 'probe.c'));
+  cpSync(join(projectRoot, 'src', 'checks', 'guest', 'bad-pointers.h'), join(view.lab, 'bad-pointers.h'));
   return view;
 }
 

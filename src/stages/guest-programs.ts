@@ -9,13 +9,20 @@ import { runTool } from '../spawn.ts';
 import type { Machine } from '../vm/machine.ts';
 
 const probeSource = join(projectRoot, 'src', 'checks', 'guest', 'probe.c');
+/** The probe's bad pointers and buffers (shared with export-selftest's tests): it goes next to probe.c. */
+const badPointersHeader = join(projectRoot, 'src', 'checks', 'guest', 'bad-pointers.h');
 
-/** A program to compile in the guest: its host source, its name there, gcc's flags, and whether it includes the syscall header. */
+/**
+ * A program to compile in the guest: its host source, its name there, gcc's flags, whether it
+ * includes the syscall header, and the files it includes by `#include "…"` (they sit next to the
+ * source on the host and are uploaded next to it).
+ */
 interface Program {
   source: string;
   name: string;
   flags: string[];
   includesHeader: boolean;
+  companions?: string[];
 }
 
 export interface GuestPrograms {
@@ -51,7 +58,13 @@ export async function compileGuestPrograms(
   const guestHeader = `${guestDir}/syscall-lab-syscalls.h`;
   const programs: Program[] = [
     // The probe takes syscall numbers as arguments: a new header does not recompile it.
-    { source: probeSource, name: 'probe', flags: ['-O2', '-pthread'], includesHeader: false },
+    {
+      source: probeSource,
+      name: 'probe',
+      flags: ['-O2', '-pthread'],
+      includesHeader: false,
+      companions: [badPointersHeader],
+    },
     ...userlandFiles.map((file) => ({
       source: file,
       name: basename(file).replace(/\.c$/, ''),
@@ -96,7 +109,8 @@ export async function compileGuestPrograms(
       await machine.copy(join(entry, 'binary'), binary(index), 0o755);
       outcomes.set(hashes[index] ?? '', { status: 0, log: readFileSync(join(entry, 'log'), 'utf8') });
     } else {
-      await machine.copy(program.source, `${sourceDirs[index] ?? ''}/${basename(program.source)}`);
+      for (const file of [program.source, ...(program.companions ?? [])])
+        await machine.copy(file, `${sourceDirs[index] ?? ''}/${basename(file)}`);
       toCompile.push(index);
     }
   }
@@ -238,6 +252,7 @@ export function programHash(program: Program, header: string): string {
     .update(program.includesHeader ? header : '')
     .update('\0')
     .update(program.flags.join(' '))
+    .update((program.companions ?? []).map((file) => `\0${basename(file)}\0${readFileSync(file, 'utf8')}`).join(''))
     .digest('hex')
     .slice(0, 16);
 }

@@ -22,6 +22,7 @@ const harnessVersion = (JSON.parse(readFileSync(join(projectRoot, 'package.json'
   .version;
 const probeHash = createHash('sha256')
   .update(readFileSync(join(projectRoot, 'src', 'checks', 'guest', 'probe.c')))
+  .update(readFileSync(join(projectRoot, 'src', 'checks', 'guest', 'bad-pointers.h')))
   .digest('hex');
 
 export function stockControlKey(stockBuildKey: string, added: SyscallEntry[]): string {

@@ -57,6 +57,7 @@ describe('the package', () => {
         'Vagrantfile',
         'src/guest/init.sh',
         'src/checks/guest/probe.c',
+        'src/checks/guest/bad-pointers.h',
         'src/kernel/config',
         'src/kernel/compat',
         'src/kernel/versions.tsv',

@@ -284,6 +284,7 @@ describe('runCheckStage', () => {
       `exec mkdir -p /tmp/syscall-lab/src/${probeHash} /tmp/syscall-lab/build/${probeHash}\n${guestToolchainScript}`,
       expect.stringMatching(/^copy \/tmp\/.*\/syscall-lab-syscalls.h -> \/tmp\/syscall-lab\/syscall-lab-syscalls.h$/),
       `copy ${probeSource} -> /tmp/syscall-lab/src/${probeHash}/probe.c`,
+      `copy ${join(projectRoot, 'src', 'checks', 'guest', 'bad-pointers.h')} -> /tmp/syscall-lab/src/${probeHash}/bad-pointers.h`,
       expect.stringMatching(
         new RegExp(
           `^exec cd /tmp/syscall-lab\n(.*\n)*compile ${probeHash} gcc -O2 -pthread -o ../../build/${probeHash}/probe probe.c &\nwait\n`,
