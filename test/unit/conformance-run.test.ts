@@ -19,27 +19,21 @@ import { InfrastructureError } from '../../src/errors.ts';
 import type { LabEvent } from '../../src/events.ts';
 import { upgradeKernelScript } from '../../src/paths.ts';
 import type { CheckResult, ConformanceResult, RunReport } from '../../src/report/model.ts';
-import { RunFolder, type KeptVm } from '../../src/run-folder.ts';
+import { RunFolder } from '../../src/run-folder.ts';
 import { buildKernels } from '../../src/stages/builds.ts';
 import { conformanceAware, separateConformance, staticConformance } from '../../src/stages/conformance.ts';
 import { compileGuestPrograms } from '../../src/stages/guest-programs.ts';
 import { checkPatchSeries, type CheckedRun } from '../../src/stages/patch-check.ts';
 import { planRuns } from '../../src/stages/plan.ts';
 import { runKernel } from '../../src/stages/run-kernel.ts';
-import type { Backend } from '../../src/vm/backend.ts';
-import {
-  MachineGoneError,
-  type BootableKernel,
-  type ConsoleLog,
-  type ExecResult,
-  type RunMachine,
-} from '../../src/vm/machine.ts';
+import { MachineGoneError, type ExecResult } from '../../src/vm/machine.ts';
 import { makeFakeBuild, pathWithout, writeScript, type FakeBuild } from './support/fake-build.ts';
 import { writeFiles } from './support/fake-kernel.ts';
 import { LocalMachine } from './support/local-machine.ts';
 import { testOptions } from './support/options.ts';
-import { compileAnswer, RecordedMachine, testContext, textConsole } from './support/recorded-machine.ts';
+import { RecordedMachine, testContext } from './support/recorded-machine.ts';
 import { useTempDirs } from './support/temp.ts';
+import { FakeMachine, fakeBackend } from './support/fake-machine.ts';
 
 const tempDir = useTempDirs('syscall-lab-conformance-run-');
 
@@ -629,79 +623,6 @@ diff -uNr a/mysyscalls/callcount.c b/mysyscalls/callcount.c
 +
 `;
 
-/** A machine that answers the probe like a correct patched kernel (stages.test.ts's), args mode included. */
-class FakeMachine implements RunMachine {
-  readonly backend = 'fake';
-  readonly accel = 'tcg';
-  readonly consoleLogs: string[] = [];
-  readonly commands: string[] = [];
-  kernel = 'stock';
-  private consoleText = '';
-
-  constructor(private readonly guest: FakeKernel = {}) {}
-
-  async start(): Promise<void> {}
-  async reboot(kernel: BootableKernel): Promise<void> {
-    this.kernel = kernel.release;
-  }
-  async exec(command: string): Promise<ExecResult> {
-    this.commands.push(command);
-    const kmsg = /^echo '<\d>(.*)' > \/dev\/kmsg$/.exec(command);
-    if (kmsg) this.consoleText += `${kmsg[1] ?? ''}\n`;
-    if (command === 'uname -r') return { code: 0, stdout: `${this.kernel}\n`, stderr: '' };
-    const compiled = compileAnswer(command);
-    if (compiled) return { code: 0, stdout: compiled.stdout ?? '', stderr: '' };
-    const args = argsAnswer(command, this.guest);
-    if (args) return { code: 0, stdout: '', stderr: '', ...args };
-    if (command.includes(' enosys ')) return { code: 0, stdout: 'nr=3 ret=-1 errno=38\n', stderr: '' };
-    if (command.includes(' call ')) {
-      const calls = [1, 2, 3].map((value, i) => `call=${i} ret=0 errno=0 value=${value} guard=ok\n`);
-      return { code: 0, stdout: calls.join(''), stderr: '' };
-    }
-    if (command.includes(' alternate ')) {
-      const calls = [4, 5, 6, 7, 8, 9].map(
-        (value, i) => `call=${i} by=${i % 2 ? 'child' : 'parent'} ret=0 errno=0 value=${value} guard=ok\n`,
-      );
-      return { code: 0, stdout: calls.join(''), stderr: '' };
-    }
-    if (command.includes(' efault ')) {
-      const bad = ['null', 'unmapped', 'kernel'].map((kind) => `kind=${kind} ret=-1 errno=14\n`).join('');
-      const pages = ['kernel-writable', 'readonly'].map((kind) => `kind=${kind} ret=-1 errno=14 page=unchanged\n`);
-      return {
-        code: 0,
-        stdout: `${bad}${pages.join('')}kind=misaligned ret=0 errno=0 value=10 guard=ok\n`,
-        stderr: '',
-      };
-    }
-    return { code: 0, stdout: '', stderr: '' };
-  }
-  async copy(): Promise<void> {}
-  async download(): Promise<void> {}
-  console(): ConsoleLog {
-    return textConsole(() => this.consoleText);
-  }
-  async stop(): Promise<void> {}
-  keep(record: KeptVm): string {
-    return record.stage;
-  }
-  async [Symbol.asyncDispose](): Promise<void> {}
-}
-
-function fakeBackend(machine: FakeMachine): Backend {
-  return {
-    name: 'qemu',
-    async create({ stock, patched, firstBoot }) {
-      machine.kernel = firstBoot === 'patched' ? patched.release : stock.release;
-      return {
-        machine,
-        stockName: stock.release,
-        patchedKernel: { image: patched.bzImage, release: patched.release },
-        firstBoot,
-      };
-    },
-  };
-}
-
 const staticIds = [
   'syscall-define',
   'prototype',
@@ -764,7 +685,7 @@ describe('the static items and runKernel on fake builds', () => {
       emit: (event) => events.push(event),
       reproduce: 'npx syscall-lab run',
       keep: false,
-      backend: fakeBackend(new FakeMachine(guest)),
+      backend: fakeBackend(new FakeMachine((command) => argsAnswer(command, guest))),
     });
     return { ...outcome, events };
   }
