@@ -55,8 +55,9 @@ describe('the adding-syscalls.rst checklist on Linux 6.1 (stamp(2) and its broke
         'fail',
       ]);
       const run = report.runs[0]!;
-      const expected: Record<string, string> = { ...allPass, ...fails };
-      for (const name of without) delete expected[name];
+      const expected = Object.fromEntries(
+        Object.entries({ ...allPass, ...fails }).filter(([name]) => !(without as string[]).includes(name)),
+      );
       expect(Object.fromEntries((run.conformance ?? []).map((item) => [item.name, item.status])), stdout).toEqual(
         expected,
       );
