@@ -37,7 +37,10 @@ export function pointeeSize(argument: SyscallArgument): number {
 const isLength = (argument: SyscallArgument): boolean =>
   !argument.pointer && /^(len|length|size|count|n|nbytes|bufsize|\w+_(len|size))$/.test(argument.name);
 
-/** The valid call: a buffer of the pointee's size for each pointer, lengths equal to it, flags and the rest 0. */
+/**
+ * The valid call: a buffer of the pointee's size for each pointer, lengths equal to it, the values
+ * the author gave (`valid(arg=VALUE)`), flags and the rest 0.
+ */
 export function validArguments(signature: SyscallSignature): ProbeArg[] {
   let lastSize = 0;
   return signature.arguments.map((argument) => {
@@ -45,6 +48,8 @@ export function validArguments(signature: SyscallSignature): ProbeArg[] {
       lastSize = pointeeSize(argument);
       return { kind: 'buffer', size: lastSize };
     }
+    const given = signature.valid?.[argument.name];
+    if (given !== undefined) return { kind: 'int', value: given };
     return { kind: 'int', value: isLength(argument) ? BigInt(lastSize) : 0n };
   });
 }

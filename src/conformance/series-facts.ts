@@ -7,7 +7,7 @@ import {
   Registrations,
   type SyscallRegistration,
 } from '../kernel/registration/registration.ts';
-import { readDefinitions, readNullable, type SyscallSignature } from './signature.ts';
+import { readDefinitions, readNullable, readValid, type SyscallSignature } from './signature.ts';
 
 /** What the conformance items read from a series: its registrations, definitions and changed C files. */
 export interface SeriesFacts {
@@ -81,6 +81,7 @@ export function readSeriesFacts(series: SeriesPatch[]): SeriesFacts {
       cFiles.add(file.path);
       const addedText = cLines(file.hunks, '+');
       const nullable = readNullable(addedText);
+      const valid = readValid(addedText);
       for (const removed of readDefinitions(cLines(file.hunks, '-'))) {
         if (definitions.get(removed.name)?.file === file.path) definitions.delete(removed.name);
       }
@@ -89,7 +90,13 @@ export function readSeriesFacts(series: SeriesPatch[]): SeriesFacts {
       const changed = new Set(readDefinitions(addedText).map((d) => d.name));
       for (const defined of readDefinitions(cLines(file.hunks, ' +'))) {
         if (changed.has(defined.name))
-          definitions.set(defined.name, { ...defined, patch: patch.name, file: file.path, nullable });
+          definitions.set(defined.name, {
+            ...defined,
+            patch: patch.name,
+            file: file.path,
+            nullable,
+            ...(Object.keys(valid).length > 0 && { valid }),
+          });
       }
     }
   }

@@ -24,6 +24,11 @@ export interface SyscallSignature {
   file: string;
   /** Arguments the author marked optional with a `syscall-lab: nullable(arg)` comment: NULL is valid there. */
   nullable: string[];
+  /**
+   * Values the author gives integer arguments for the valid call (`syscall-lab: valid(fd=0)`): by
+   * default they are 0, which a syscall may reject (EBADF) before it reads its pointers.
+   */
+  valid?: Record<string, bigint>;
 }
 
 function argumentOf(type: string, name: string): SyscallArgument {
@@ -71,4 +76,14 @@ export function readDefinitions(text: string): { name: string; arguments: Syscal
 /** `/* syscall-lab: nullable(arg) *\/` comments: the arguments their author says may be NULL. */
 export function readNullable(text: string): string[] {
   return [...text.matchAll(/syscall-lab:\s*nullable\(\s*(\w+)\s*\)/g)].map((match) => match[1] ?? '');
+}
+
+/** `/* syscall-lab: valid(arg=VALUE) *\/` comments: the value an integer argument takes in the valid call. */
+export function readValid(text: string): Record<string, bigint> {
+  return Object.fromEntries(
+    [...text.matchAll(/syscall-lab:\s*valid\(\s*(\w+)\s*=\s*(-?(?:0x[0-9a-fA-F]+|\d+))\s*\)/g)].map((match) => [
+      match[1] ?? '',
+      BigInt(match[2] ?? '0'),
+    ]),
+  );
 }

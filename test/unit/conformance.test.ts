@@ -17,7 +17,7 @@ import {
 import { checkpatchItem, parseCheckpatch, type CheckpatchFinding } from '../../src/conformance/checkpatch.ts';
 import { registrationItems } from '../../src/conformance/registration-items.ts';
 import { readSeriesFacts, type SeriesFacts } from '../../src/conformance/series-facts.ts';
-import { readDefinitions, readNullable, type SyscallSignature } from '../../src/conformance/signature.ts';
+import { readDefinitions, readNullable, readValid, type SyscallSignature } from '../../src/conformance/signature.ts';
 import { sparseItem } from '../../src/conformance/sparse.ts';
 import type { SeriesPatch } from '../../src/kernel/registration/port.ts';
 import { projectRoot } from '../../src/paths.ts';
@@ -204,6 +204,15 @@ describe('readNullable', () => {
     ].join('\n');
     expect(readNullable(text)).toEqual(['buf', 'old']);
     expect(readNullable('SYSCALL_DEFINE1(lab, int __user *, p)')).toEqual([]);
+  });
+});
+
+describe('readValid', () => {
+  it('reads each `syscall-lab: valid(arg=VALUE)` comment: decimal, negative or hex', () => {
+    const text =
+      '/* syscall-lab: valid(fd=3) */ /* syscall-lab: valid( dirfd = -100 ) */ /* syscall-lab: valid(mask=0x1f) */';
+    expect(readValid(text)).toEqual({ fd: 3n, dirfd: -100n, mask: 31n });
+    expect(readValid('/* valid(fd=3) */ /* syscall-lab: valid(fd) */')).toEqual({});
   });
 });
 
@@ -845,6 +854,16 @@ describe('the generated cases', () => {
       { kind: 'buffer', size: 4096 },
       { kind: 'int', value: 4096n },
     ]);
+  });
+
+  it('gives an integer the value its author marked valid, also in every generated case', () => {
+    const read = {
+      ...signature('SYSCALL_DEFINE3(lab_read, int, fd, u32 __user *, vals, unsigned int, flags)'),
+      valid: { fd: 3n },
+    };
+    expect(validArguments(read)[0]).toEqual({ kind: 'int', value: 3n });
+    for (const testCase of generatedCases(read))
+      expect(testCase.args[0], testCase.label).toEqual({ kind: 'int', value: 3n });
   });
 
   it('gives a flags argument ~0 and 1 << 31 for EINVAL, every other argument valid', () => {
