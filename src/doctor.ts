@@ -71,6 +71,12 @@ export const requirements: Requirement[] = [
     why: 'conformance: checks the __user annotations (make C=2)',
   },
   {
+    what: 'gcc -m32',
+    probe: '/usr/include/x86_64-linux-gnu/gnu/stubs-32.h',
+    aptPackage: 'gcc-multilib',
+    why: 'conformance: compares a struct argument between i386 and x86-64',
+  },
+  {
     what: 'ssh',
     probe: 'ssh',
     aptPackage: 'openssh-client',

@@ -4,6 +4,7 @@ import type { SyscallRegistration } from '../kernel/registration/registration.ts
 import type { ConformanceResult } from '../report/model.ts';
 import { itemResult, type ConformanceMode } from './checklist.ts';
 import type { SeriesFacts } from './series-facts.ts';
+import type { LayoutComparison } from './layout.ts';
 import type { SyscallArgument } from './signature.ts';
 
 /** The version from which upstream registers generic syscalls in scripts/syscall.tbl too. */
@@ -40,8 +41,29 @@ function scalarDiffers(argument: SyscallArgument): boolean {
   );
 }
 
+/**
+ * The struct and union types that x86-32-entry must compare between -m32 and -m64: pointees of
+ * syscalls with an i386 entry and no compat entry point.
+ */
+export function layoutQuestions(facts: SeriesFacts): string[] {
+  const types = new Set<string>();
+  for (const s of tabled(facts)) {
+    if (!s.i386 || s.i386.compat) continue;
+    const signature = facts.definitions.find((d) => d.name === s.name);
+    for (const a of signature?.arguments ?? [])
+      if (a.pointer && /^(struct|union)\s+\w+$/.test(a.pointee)) types.add(a.pointee);
+  }
+  return [...types];
+}
+
 /** The static items read from the series alone: definitions, prototypes, stubs, the generic table, the i386 entry. */
-export function registrationItems(facts: SeriesFacts, version: string, mode: ConformanceMode): ConformanceResult[] {
+export function registrationItems(
+  facts: SeriesFacts,
+  version: string,
+  mode: ConformanceMode,
+  /** Struct and union pointees of syscalls with an i386 entry and no compat one, compared (see layoutQuestions). */
+  layouts: ReadonlyMap<string, LayoutComparison> = new Map(),
+): ConformanceResult[] {
   const syscalls = tabled(facts);
   const defined = new Set(facts.definitions.map((d) => d.name));
   const inTables = new Set(syscalls.map((s) => s.name));
@@ -112,15 +134,30 @@ export function registrationItems(facts: SeriesFacts, version: string, mode: Con
   if (withI386.length === 0) {
     results.push(itemResult('x86-32-entry', 'n/a', 'n/a (64-bit only): no syscall_32.tbl entry', '', mode));
   } else {
+    const compared: string[] = [];
     const problems = withI386.flatMap((s) => {
+      if (s.i386?.compat) return [];
       const signature = facts.definitions.find((d) => d.name === s.name);
-      const differing = (signature?.arguments ?? []).filter((a) => a.pointer && scalarDiffers(a));
-      if (differing.length === 0 || s.i386?.compat) return [];
+      const pointers = (signature?.arguments ?? []).filter((a) => a.pointer);
+      const differing = pointers.filter((a) => scalarDiffers(a) || layouts.get(a.pointee)?.kind === 'differs');
+      const unknown = pointers.flatMap((a) => {
+        const layout = layouts.get(a.pointee);
+        if (layout) compared.push(layout.detail);
+        return layout?.kind === 'unknown' ? [`${a.name} (${a.type}): ${layout.detail}`] : [];
+      });
       return [
-        `${s.name}: i386 entry without compat_sys_${s.name}, but ${differing.map((a) => `${a.name} (${a.type})`).join(', ')} differs in size between i386 and x86-64`,
+        ...(differing.length > 0
+          ? [
+              `${s.name}: i386 entry without compat_sys_${s.name}, but ${differing.map((a) => `${a.name} (${a.type})`).join(', ')} differs between i386 and x86-64`,
+            ]
+          : []),
+        ...(unknown.length > 0
+          ? [`${s.name}: i386 entry without compat_sys_${s.name}, and cannot tell whether ${unknown.join('; ')}`]
+          : []),
       ];
     });
-    results.push(judged('x86-32-entry', problems, `i386 entries: ${names(withI386)}`, mode));
+    const result = judged('x86-32-entry', problems, `i386 entries: ${names(withI386)}`, mode);
+    results.push(compared.length > 0 ? { ...result, details: compared.join('\n') } : result);
   }
   return results;
 }

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { checkpatchItem, checkpatchScript, runCheckpatch, type Checkpatch } from '../conformance/checkpatch.ts';
 import { fromCheckResult, isConformanceResult, itemResult, type ConformanceMode } from '../conformance/checklist.ts';
-import { registrationItems } from '../conformance/registration-items.ts';
+import { compareLayout, uapiHeaders, type LayoutComparison } from '../conformance/layout.ts';
+import { layoutQuestions, registrationItems } from '../conformance/registration-items.ts';
 import { sparseItem } from '../conformance/sparse.ts';
 import { LabError } from '../errors.ts';
 import type { Emit } from '../events.ts';
@@ -25,13 +26,18 @@ export async function staticConformance(
 ): Promise<ConformanceResult[]> {
   const facts = plan.conformance;
   if (!facts || mode === 'off') return [];
+  const series = seriesPatches(plan.patchSet);
+  const headers = uapiHeaders(series);
+  const layouts = new Map<string, LayoutComparison>();
+  for (const type of layoutQuestions(facts))
+    layouts.set(type, await compareLayout(type, headers, join(folder.dir, 'layout')));
   const results = [
-    ...registrationItems(facts, built.patched.version, mode),
+    ...registrationItems(facts, built.patched.version, mode, layouts),
     sparseItem(built.patched.sparseLog, facts.cFiles, mode),
   ];
   try {
     const checkpatch = await findCheckpatch();
-    const findings = await runCheckpatch(checkpatch, seriesPatches(plan.patchSet), join(folder.dir, 'checkpatch'));
+    const findings = await runCheckpatch(checkpatch, series, join(folder.dir, 'checkpatch'));
     results.push(checkpatchItem(checkpatch, findings, mode));
   } catch (error) {
     if (!(error instanceof LabError)) throw error;

@@ -483,7 +483,7 @@ describe('registrationItems', () => {
       { i386: '460\ti386\tlab_get\t\t\tsys_lab_get' },
       '6.1',
       'x86-32-entry',
-      'lab_get: i386 entry without compat_sys_lab_get, but out (unsigned long __user *) differs in size between i386 and x86-64',
+      'lab_get: i386 entry without compat_sys_lab_get, but out (unsigned long __user *) differs between i386 and x86-64',
     ],
   ];
   for (const [what, shape, version, id, actual] of broken) {
