@@ -43,9 +43,13 @@ const isLength = (argument: SyscallArgument): boolean =>
  */
 export function validArguments(signature: SyscallSignature): ProbeArg[] {
   let lastSize = 0;
-  return signature.arguments.map((argument) => {
+  return signature.arguments.map((argument, index) => {
     if (argument.pointer) {
-      lastSize = pointeeSize(argument);
+      // A byte buffer with its length after it (char *buf, size_t len) is a buffer, not one byte:
+      // a page, so that a syscall that needs room (a name, a message) is called validly.
+      const next = signature.arguments[index + 1];
+      const byteBuffer = /^(void|char|unsigned char|u8|__u8)$/.test(argument.pointee) && next && isLength(next);
+      lastSize = byteBuffer ? unknownSize : pointeeSize(argument);
       return { kind: 'buffer', size: lastSize };
     }
     const given = signature.valid?.[argument.name];

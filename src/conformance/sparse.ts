@@ -33,6 +33,16 @@ export function sparseItem(logFile: string, files: string[], mode: ConformanceMo
   // kbuild prints "CHECK   <file>" for each file sparse looked at: a file without one was not checked.
   const checked = new Set(log.split('\n').map((line) => /^\s+CHECK\s+(\S+)$/.exec(line)?.[1]));
   const unchecked = files.filter((file) => !checked.has(file));
+  // Newer kernels refuse an older sparse (Linux 7.2 refuses Debian 12's 0.6.4) and check nothing.
+  const refused = /C=2 specified, but sparse is not available or not up to date/.exec(log)?.[0];
+  if (refused)
+    return itemResult(
+      'user-annotations',
+      'fail',
+      `not checked: the kernel's Makefile says "${refused}" (fix: a newer sparse, or --conformance off for this kernel)`,
+      log,
+      mode,
+    );
   if (unchecked.length > 0)
     return itemResult(
       'user-annotations',

@@ -284,7 +284,7 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('the runt
     // The probe's own lines are the evidence: one command per case.
     expect(efault.details.split('\n').filter((line) => line.startsWith('$ '))).toEqual(
       ['null', 'unmapped', 'kernel', 'kernel-writable', 'readonly'].map(
-        (kind) => `$ ${context.probe} args 318 ${directMapBase(release())} bad:${kind} int:1 int:0`,
+        (kind) => `$ ${context.probe} args 318 ${directMapBase(release())} bad:${kind} int:4096 int:0`,
       ),
     );
     expect(results['conformance:flags:getrandom']).toMatchObject({

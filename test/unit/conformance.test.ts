@@ -595,6 +595,23 @@ describe('sparseItem', () => {
     expect(item.actual).toContain('apt-get install sparse');
   });
 
+  it("fails saying so when the kernel refuses this sparse as too old (Linux 7.2's Makefile and Debian 12's 0.6.4)", () => {
+    // The lines of a real 7.2 patched build's sparse.log.
+    const refused = [
+      '== hello/hello.c',
+      "make: Entering directory '/cache/trees/x/linux-source-7.2'",
+      '/cache/trees/x/linux-source-7.2/Makefile:1305: C=2 specified, but sparse is not available or not up to date',
+      '  DESCEND objtool',
+      "make: Leaving directory '/cache/trees/x/linux-source-7.2'",
+      '',
+    ].join('\n');
+    const item = sparseItem(log(refused), ['hello/hello.c'], 'warn');
+    expect(item.status).toBe('fail');
+    expect(item.actual).toBe(
+      'not checked: the kernel\'s Makefile says "C=2 specified, but sparse is not available or not up to date" (fix: a newer sparse, or --conformance off for this kernel)',
+    );
+  });
+
   it('fails when no sparse output is there (no log, or one without a checked file)', () => {
     const missing = join(tempDir(), 'none.log');
     expect(sparseItem(missing, ['a.c'], 'warn')).toMatchObject({
@@ -837,10 +854,14 @@ describe('the generated cases', () => {
   });
 
   it('gives a length after a buffer the buffer size, and other values 0', () => {
+    // A byte buffer with its length is a page (hello(2) needs room for "hello"), a lone char one byte.
     const hello = signature('SYSCALL_DEFINE2(hello, char __user *, buf, size_t, len)');
     expect(validArguments(hello)).toEqual([
+      { kind: 'buffer', size: 4096 },
+      { kind: 'int', value: 4096n },
+    ]);
+    expect(validArguments(signature('SYSCALL_DEFINE1(lab_c, char __user *, c)'))).toEqual([
       { kind: 'buffer', size: 1 },
-      { kind: 'int', value: 1n },
     ]);
     const read = signature('SYSCALL_DEFINE4(lab_read, int, fd, u32 __user *, vals, size_t, count, int, mode)');
     expect(validArguments(read)).toEqual([
@@ -875,8 +896,8 @@ describe('the generated cases', () => {
         syscall: 'lab_flags',
         label: 'flags=~0',
         args: [
-          { kind: 'buffer', size: 1 },
-          { kind: 'int', value: 1n },
+          { kind: 'buffer', size: 4096 },
+          { kind: 'int', value: 4096n },
           { kind: 'int', value: 0xffffffffffffffffn },
         ],
         expect: 'EINVAL',
@@ -887,8 +908,8 @@ describe('the generated cases', () => {
         syscall: 'lab_flags',
         label: 'flags=1u << 31',
         args: [
-          { kind: 'buffer', size: 1 },
-          { kind: 'int', value: 1n },
+          { kind: 'buffer', size: 4096 },
+          { kind: 'int', value: 4096n },
           { kind: 'int', value: 2147483648n },
         ],
         expect: 'EINVAL',
