@@ -98,6 +98,7 @@ export class CheckInterruptedError extends Error {
 
 export const ENOSYS = 38;
 export const EFAULT = 14;
+export const EINVAL = 22;
 
 export function skipped(name: string, reason: string): CheckResult {
   return { name, status: 'skip', expected: '-', actual: '-', details: reason };

@@ -1,10 +1,9 @@
 import { generatedCases, type GeneratedCase } from '../conformance/cases.ts';
 import type { CheckResult } from '../report/model.ts';
 import type { RunCheck } from './check.ts';
-import { EFAULT, result, skipped } from './check.ts';
+import { EFAULT, EINVAL, result, skipped } from './check.ts';
 import { callWithArgs, type ArgsAnswer } from './probe-args.ts';
 
-const EINVAL = 22;
 const errnoOf = { EFAULT, EINVAL } as const;
 
 /** One generated case judged: its text and whether it is right. */

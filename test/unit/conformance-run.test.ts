@@ -4,8 +4,8 @@
 // stages.test.ts, runKernel under --conformance warn and fail, and upgrade-kernel.sh --sparse.
 // runKernel has no way to be handed a checkpatch (staticConformance's findCheckpatch is not one of
 // its options): its tests replace checkpatchScript, the one that fetches the 6.1 source, below.
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { release, tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { release } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -22,14 +22,13 @@ import type { CheckResult, ConformanceResult, RunReport } from '../../src/report
 import { RunFolder } from '../../src/run-folder.ts';
 import { buildKernels } from '../../src/stages/builds.ts';
 import { conformanceAware, separateConformance, staticConformance } from '../../src/stages/conformance.ts';
-import { compileGuestPrograms } from '../../src/stages/guest-programs.ts';
 import { checkPatchSeries, type CheckedRun } from '../../src/stages/patch-check.ts';
 import { planRuns } from '../../src/stages/plan.ts';
 import { runKernel } from '../../src/stages/run-kernel.ts';
 import { MachineGoneError, type ExecResult } from '../../src/vm/machine.ts';
 import { makeFakeBuild, pathWithout, writeScript, type FakeBuild } from './support/fake-build.ts';
 import { writeFiles } from './support/fake-kernel.ts';
-import { LocalMachine } from './support/local-machine.ts';
+import { hostProbeContext, LocalMachine } from './support/local-machine.ts';
 import { testOptions } from './support/options.ts';
 import { RecordedMachine, testContext } from './support/recorded-machine.ts';
 import { useTempDirs } from './support/temp.ts';
@@ -217,8 +216,8 @@ const byName = (results: CheckResult[]): Record<string, CheckResult> =>
 
 // The probe against this host's kernel, with x86-64's syscall numbers (as probe-args.test.ts).
 describe.runIf(process.platform === 'linux' && process.arch === 'x64')('the runtime items on the host kernel', () => {
-  let dir: string;
   let context: CheckContext;
+  let remove: () => void;
   const getrandom = signatureOf('SYSCALL_DEFINE3(getrandom, char __user *, buf, size_t, count, unsigned int, flags)');
   // getpid takes no argument: a flags argument it is said to have is ignored, not rejected.
   const getpidWithFlags = signatureOf('SYSCALL_DEFINE1(getpid, unsigned int, flags)');
@@ -226,32 +225,18 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('the runt
   const notAdded = signatureOf('SYSCALL_DEFINE1(lab_missing, int __user *, p)');
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'syscall-lab-conformance-probe-'));
-    chmodSync(dir, 0o755);
-    const header = join(dir, 'syscall-lab-syscalls.h');
-    writeFileSync(header, '');
-    const machine = new LocalMachine();
-    const compiled = await compileGuestPrograms(machine, dir, header, [], 60_000);
-    context = {
-      machine,
+    ({ context, remove } = await hostProbeContext('syscall-lab-conformance-probe-', {
       added: [
         { number: 318, abi: 'common', name: 'getrandom', entry: 'sys_getrandom' },
         { number: 39, abi: 'common', name: 'getpid', entry: 'sys_getpid' },
         { number: 63, abi: 'common', name: 'uname', entry: 'sys_newuname' },
       ],
-      probe: compiled.probe,
-      guestDir: dir,
-      commandTimeout: 30_000,
-      patchedRelease: release(),
-      kernelVersion: release(),
-      userlandFiles: [],
-      programs: new Map(),
       signatures: [getrandom, getpidWithFlags, uname, notAdded],
-    };
+    }));
   });
 
   afterAll(() => {
-    rmSync(dir, { recursive: true, force: true });
+    remove();
   });
 
   /** What a bad-pointer item reads when every kind gave EFAULT, with kernel-writable as it went. */

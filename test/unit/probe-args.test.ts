@@ -1,20 +1,17 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { release, tmpdir } from 'node:os';
+import { release } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CheckContext } from '../../src/checks/check.ts';
-import { EFAULT, parseProbeLines } from '../../src/checks/check.ts';
+import { EFAULT, EINVAL, parseProbeLines } from '../../src/checks/check.ts';
 import { directMapBase } from '../../src/checks/direct-map.ts';
 import type { ArgsAnswer, ProbeArg } from '../../src/checks/probe-args.ts';
 import { callWithArgs, parseArgsAnswer, probeArgsCommand } from '../../src/checks/probe-args.ts';
 import { projectRoot } from '../../src/paths.ts';
-import { compileGuestPrograms } from '../../src/stages/guest-programs.ts';
-import { LocalMachine } from './support/local-machine.ts';
+import { hostProbeContext } from './support/local-machine.ts';
 
 const probeSource = join(projectRoot, 'src', 'checks', 'guest', 'probe.c');
 const directMap = '0xffff888000000000';
-const EINVAL = 22;
 
 describe('probeArgsCommand', () => {
   it('writes the mode, the number, the direct map, then one spec per argument in order', () => {
@@ -120,6 +117,7 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('probe ar
   const uname = 63;
   const getpid = 39;
   let dir: string;
+  let remove: () => void;
   let context: CheckContext;
   /** The probe run directly: its exit code and output. */
   const probe = (...args: string[]): { code: number | null; stdout: string; stderr: string } => {
@@ -145,28 +143,11 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('probe ar
 
   beforeAll(async () => {
     // Compiled by the guest compile step with this host as the guest, as guest-programs.test.ts does.
-    dir = mkdtempSync(join(tmpdir(), 'syscall-lab-probe-args-'));
-    chmodSync(dir, 0o755); // the unprivileged run below reads the binary too
-    const header = join(dir, 'syscall-lab-syscalls.h');
-    writeFileSync(header, '');
-    const machine = new LocalMachine();
-    const compiled = await compileGuestPrograms(machine, dir, header, [], 60_000);
-    context = {
-      machine,
-      added: [],
-      probe: compiled.probe,
-      guestDir: dir,
-      commandTimeout: 30_000,
-      patchedRelease: release(),
-      kernelVersion: release(),
-      userlandFiles: [],
-      programs: new Map(),
-      signatures: [],
-    };
+    ({ context, dir, remove } = await hostProbeContext('syscall-lab-probe-args-', { added: [], signatures: [] }));
   });
 
   afterAll(() => {
-    rmSync(dir, { recursive: true, force: true });
+    remove();
   });
 
   it('compiles with -Wall -Wextra -Werror', () => {

@@ -1,5 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { release, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { CheckContext } from '../../../src/checks/check.ts';
+import { compileGuestPrograms } from '../../../src/stages/guest-programs.ts';
 import type { ConsoleLog, ExecOptions, ExecResult, Machine } from '../../../src/vm/machine.ts';
 
 /** A command this machine ran, with its answer. */
@@ -37,4 +41,36 @@ export class LocalMachine implements Machine {
   console(): ConsoleLog {
     return { path: '/dev/null', mark: () => 0, since: () => '', between: () => '' };
   }
+}
+
+/**
+ * The probe compiled by the guest compile step with this host as the guest, in a new folder that
+ * others may read (an unprivileged run reads the binary too): a check context for this host's
+ * kernel. `remove` deletes the folder.
+ */
+export async function hostProbeContext(
+  prefix: string,
+  facts: Pick<CheckContext, 'added' | 'signatures'>,
+): Promise<{ context: CheckContext; dir: string; remove: () => void }> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  chmodSync(dir, 0o755);
+  const header = join(dir, 'syscall-lab-syscalls.h');
+  writeFileSync(header, '');
+  const machine = new LocalMachine();
+  const compiled = await compileGuestPrograms(machine, dir, header, [], 60_000);
+  const context: CheckContext = {
+    machine,
+    ...facts,
+    probe: compiled.probe,
+    guestDir: dir,
+    commandTimeout: 30_000,
+    patchedRelease: release(),
+    kernelVersion: release(),
+    userlandFiles: [],
+    programs: new Map(),
+  };
+  const remove = (): void => {
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return { context, dir, remove };
 }
