@@ -35,6 +35,8 @@ export interface PlanRequest {
   /** The user's patch folders (the compat series is the script's to add). */
   patchDirs: string[];
   configFragments: string[];
+  /** Config features (src/kernel/config/features/; --feature), e.g. ia32-emulation for a series with an i386 entry. */
+  features?: string[];
   /** .c files of the tree for sparse to check after the build (the conformance item user-annotations). */
   sparse?: string[];
 }
@@ -45,6 +47,7 @@ export function planArguments(request: Omit<PlanRequest, 'version'>): string[] {
     '--backend',
     request.backend,
     ...request.patchDirs.flatMap((dir) => ['--patches', dir]),
+    ...(request.features ?? []).flatMap((feature) => ['--feature', feature]),
     ...request.configFragments.flatMap((file) => ['--config-fragment', file]),
     ...(request.sparse ?? []).flatMap((file) => ['--sparse', file]),
   ];

@@ -64,8 +64,12 @@ export async function planRuns(options: Options): Promise<PlannedRun[]> {
     if (addedSyscallsOfSet(patchSet).length === 0) {
       notices.push(`${chosen.dir} adds no entry to syscall_64.tbl: the built-in syscall checks will be skipped`);
     }
-    const conformance = options.conformance === 'off' ? undefined : readSeriesFacts(seriesPatches(patchSet));
-    const builds = await planBuilds(source.version, patchSet, options, conformance?.cFiles ?? []);
+    const facts = readSeriesFacts(seriesPatches(patchSet));
+    const conformance = options.conformance === 'off' ? undefined : facts;
+    const builds = await planBuilds(source.version, patchSet, options, {
+      sparse: conformance?.cFiles ?? [],
+      features: configFeatures(facts),
+    });
     for (const dir of builds.stock.plan.compat) notices.push(`applying the toolchain-compatibility series ${dir}`);
     plans.push({
       source,
@@ -81,6 +85,16 @@ export async function planRuns(options: Options): Promise<PlannedRun[]> {
 }
 
 /**
+ * The config features a series needs, on both of its builds (the stock one stays the patched one's
+ * negative control): ia32-emulation when it registers an i386 entry, so that its 32-bit entry can
+ * be called (the conformance item x86-32); none otherwise, which keeps every other series on the
+ * shared builds.
+ */
+export function configFeatures(facts: SeriesFacts): string[] {
+  return facts.registrations.some((syscall) => syscall.i386) ? ['ia32-emulation'] : [];
+}
+
+/**
  * The stock build (the compat series only) and the patched one (plus the user's patches, and
  * sparse on the C files they add or change: the conformance item user-annotations).
  */
@@ -88,12 +102,13 @@ async function planBuilds(
   version: string,
   patchSet: PatchSet,
   options: Options,
-  sparse: string[],
+  { sparse, features }: { sparse: string[]; features: string[] },
 ): Promise<BuildPlans> {
   const common = {
     version,
     backend: options.backend,
     configFragments: options.configFragment ? [options.configFragment] : [],
+    ...(features.length > 0 && { features }),
   };
   const ask = async (request: PlanRequest): Promise<{ plan: BuildPlan; args: string[] }> => ({
     plan: await askBuildPlan(request),
