@@ -37,6 +37,8 @@ export interface CheckContext {
   programs: Map<string, CompiledProgram>;
   /** The new syscalls' signatures, for the generated conformance checks (empty under --conformance off). */
   signatures: SyscallSignature[];
+  /** The i386 table entries the series adds (the conformance item x86-32 calls them from a 32-bit program). */
+  i386: { name: string; number: number }[];
 }
 
 interface CheckBase {

@@ -5,7 +5,7 @@
  */
 import type { badKinds } from './bad-pointer-efault.ts';
 import type { CheckContext, ProbeLine } from './check.ts';
-import { bigIntOf, intOf, runProbe } from './check.ts';
+import { bigIntOf, intOf, parseProbeLines } from './check.ts';
 import { directMapBase } from './direct-map.ts';
 
 /** A bad pointer the probe can make: bad-pointer-efault's kinds. */
@@ -87,19 +87,46 @@ export function parseArgsAnswer(line: ProbeLine): ArgsAnswer | undefined {
   return called !== notCalled ? answer : undefined;
 }
 
+/** One call of the probe's args mode: which probe binary (the 64-bit one, or the i386 one), the syscall number, the arguments. */
+export interface ArgsCall {
+  probe: string;
+  nr: number;
+  args: ProbeArg[];
+}
+
+/** What one call gave: its answer (missing when the probe printed none), the probe's exit status, its output. */
+export interface ArgsOutcome {
+  answer?: ArgsAnswer;
+  code: number | null;
+  output: string;
+}
+
+const callMark = (index: number): string => `=== syscall-lab call ${index} exit`;
+
 /**
- * Calls syscall `nr` once in the guest with `args`. `answer` is missing when the probe printed
- * none: it was killed (an oops), the call did not return (exit), or it rejected an argument
- * (exit 2, its message in `output`).
+ * Makes each call in the guest, in order, in one command (one SSH round trip for all of them: a
+ * generated check makes ten or more). Each probe is its own process: one killed by an oops, or
+ * rejecting an argument (exit 2, its message in `output`), leaves the next ones to run; its
+ * `answer` is then missing. The whole command may take the per-command limit once per call.
  */
-export async function callWithArgs(
-  context: CheckContext,
-  nr: number,
-  args: ProbeArg[],
-): Promise<{ answer?: ArgsAnswer; code: number | null; output: string }> {
-  const command = probeArgsCommand(nr, directMapBase(context.kernelVersion), args);
-  const { lines, code, output } = await runProbe(context, command);
-  // The last answer: a syscall that writes to stdout (write(1, …)) prints before the probe does.
-  const answer = lines.map(parseArgsAnswer).findLast((parsed) => parsed !== undefined);
-  return answer ? { answer, code, output } : { code, output };
+export async function callsWithArgs(context: CheckContext, calls: ArgsCall[]): Promise<ArgsOutcome[]> {
+  if (calls.length === 0) return [];
+  const directMap = directMapBase(context.kernelVersion);
+  const commands = calls.map((call) => [call.probe, ...probeArgsCommand(call.nr, directMap, call.args)].join(' '));
+  const script = commands.map((command, index) => `${command} 2>&1; echo "${callMark(index)} $?"`).join('\n');
+  const { stdout, stderr } = await context.machine.exec(script, { timeout: context.commandTimeout * calls.length });
+  // Each call's output runs up to its mark; a call whose mark is missing did not finish.
+  const parts = stdout.split(/^=== syscall-lab call (\d+) exit (\d+)\n?/m);
+  const finished = new Map<number, { text: string; code: number }>();
+  for (let k = 1; k + 1 < parts.length; k += 3)
+    finished.set(Number(parts[k]), { text: parts[k - 1] ?? '', code: Number(parts[k + 1]) });
+  return commands.map((command, index) => {
+    const done = finished.get(index);
+    const text = done?.text ?? (index === finished.size ? `${parts.at(-1) ?? ''}${stderr}` : '');
+    // The last answer: a syscall that writes to stdout (write(1, …)) prints before the probe does.
+    const answer = parseProbeLines(text)
+      .map(parseArgsAnswer)
+      .findLast((parsed) => parsed !== undefined);
+    return { ...(answer && { answer }), code: done?.code ?? null, output: `$ ${command}\n${text}` };
+  });
 }

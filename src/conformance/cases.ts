@@ -17,20 +17,33 @@ export interface GeneratedCase {
   watched: boolean;
 }
 
-/** x86-64 sizes of the pointees a type name shows; a struct, union or void gets a page (its size is not known here). */
-const sizes: [RegExp, number][] = [
-  [/^(char|unsigned char|signed char|u8|s8|__u8|__s8|bool)$/, 1],
-  [/^(short|unsigned short|u16|s16|__u16|__s16)$/, 2],
-  [/^(int|unsigned int|unsigned|u32|s32|__u32|__s32|pid_t|uid_t|gid_t|mode_t|key_serial_t)$/, 4],
-  [
-    /^(long|unsigned long|long long|unsigned long long|u64|s64|__u64|__s64|size_t|ssize_t|loff_t|off_t|__kernel_\w+|.*\*)$/,
-    8,
-  ],
+/** The ABI a call goes through: the x86-64 table, or the i386 one (a 32-bit program). */
+export type Abi = 'x86_64' | 'i386';
+
+/**
+ * Sizes of the pointees a type name shows, on x86-64 and on i386; a struct, union or void gets a
+ * page (its size is not known here). long, size_t and pointers are the ones that differ.
+ */
+const sizes: [RegExp, Record<Abi, number>][] = [
+  [/^(char|unsigned char|signed char|u8|s8|__u8|__s8|bool)$/, { x86_64: 1, i386: 1 }],
+  [/^(short|unsigned short|u16|s16|__u16|__s16)$/, { x86_64: 2, i386: 2 }],
+  [/^(int|unsigned int|unsigned|u32|s32|__u32|__s32|pid_t|uid_t|gid_t|mode_t|key_serial_t)$/, { x86_64: 4, i386: 4 }],
+  [/^(long long|unsigned long long|u64|s64|__u64|__s64|loff_t)$/, { x86_64: 8, i386: 8 }],
+  [/^(long|unsigned long|size_t|ssize_t|off_t|__kernel_\w+|.*\*)$/, { x86_64: 8, i386: 4 }],
 ];
 const unknownSize = 4096;
 
-export function pointeeSize(argument: SyscallArgument): number {
-  return sizes.find(([pattern]) => pattern.test(argument.pointee))?.[1] ?? unknownSize;
+export function pointeeSize(argument: SyscallArgument, abi: Abi = 'x86_64'): number {
+  return sizes.find(([pattern]) => pattern.test(argument.pointee))?.[1][abi] ?? unknownSize;
+}
+
+/**
+ * Whether a 32-bit call's bytes can be compared with a 64-bit call's: the pointee is a plain
+ * value of one size on both ABIs (a struct's layout may rightly differ, a compat entry converting it).
+ */
+export function sameOnBothAbis(argument: SyscallArgument): boolean {
+  const size = sizes.find(([pattern]) => pattern.test(argument.pointee))?.[1];
+  return size !== undefined && size.x86_64 === size.i386;
 }
 
 /** A length argument: it gets the size of the buffer before it. */
@@ -41,7 +54,7 @@ const isLength = (argument: SyscallArgument): boolean =>
  * The valid call: a buffer of the pointee's size for each pointer, lengths equal to it, the values
  * the author gave (`valid(arg=VALUE)`), flags and the rest 0.
  */
-export function validArguments(signature: SyscallSignature): ProbeArg[] {
+export function validArguments(signature: SyscallSignature, abi: Abi = 'x86_64'): ProbeArg[] {
   let lastSize = 0;
   return signature.arguments.map((argument, index) => {
     if (argument.pointer) {
@@ -49,13 +62,18 @@ export function validArguments(signature: SyscallSignature): ProbeArg[] {
       // a page, so that a syscall that needs room (a name, a message) is called validly.
       const next = signature.arguments[index + 1];
       const byteBuffer = /^(void|char|unsigned char|u8|__u8)$/.test(argument.pointee) && next && isLength(next);
-      lastSize = byteBuffer ? unknownSize : pointeeSize(argument);
+      lastSize = byteBuffer ? unknownSize : pointeeSize(argument, abi);
       return { kind: 'buffer', size: lastSize };
     }
     const given = signature.valid?.[argument.name];
-    if (given !== undefined) return { kind: 'int', value: given };
+    if (given !== undefined) return { kind: 'int', value: registerOf(given, abi) };
     return { kind: 'int', value: isLength(argument) ? BigInt(lastSize) : 0n };
   });
+}
+
+/** A value as the ABI's register holds it: i386 registers are 32 bits (~0 is 0xffffffff there). */
+export function registerOf(value: bigint, abi: Abi): bigint {
+  return abi === 'i386' ? BigInt.asUintN(32, value) : value;
 }
 
 /** Read-only memory is a bad pointer only for a pointer the syscall writes through (not const). */
@@ -65,14 +83,22 @@ function kindsFor(argument: SyscallArgument, nullable: string[]): BadKind[] {
   );
 }
 
-/** Every case of one syscall: each pointer argument bad in each kind; a flags argument ~0 and 1u << 31. */
-export function generatedCases(signature: SyscallSignature): GeneratedCase[] {
-  const valid = validArguments(signature);
+/** A 32-bit program cannot name a 64-bit kernel's addresses: its bad pointers are these. */
+const i386Kinds: readonly BadKind[] = ['null', 'unmapped', 'readonly'];
+
+/**
+ * Every case of one syscall: each pointer argument bad in each kind; a flags argument ~0 and
+ * 1u << 31. For i386, the same cases with 32-bit registers and i386 sizes, without the kernel kinds.
+ */
+export function generatedCases(signature: SyscallSignature, abi: Abi = 'x86_64'): GeneratedCase[] {
+  const valid = validArguments(signature, abi);
   const cases: GeneratedCase[] = [];
   signature.arguments.forEach((argument, index) => {
     const replaced = (arg: ProbeArg): ProbeArg[] => valid.map((other, k) => (k === index ? arg : other));
     if (argument.pointer) {
-      for (const kind of kindsFor(argument, signature.nullable)) {
+      for (const kind of kindsFor(argument, signature.nullable).filter(
+        (k) => abi === 'x86_64' || i386Kinds.includes(k),
+      )) {
         cases.push({
           item: 'efault',
           syscall: signature.name,
@@ -91,7 +117,7 @@ export function generatedCases(signature: SyscallSignature): GeneratedCase[] {
           item: 'flags',
           syscall: signature.name,
           label: `flags=${label}`,
-          args: replaced({ kind: 'int', value }),
+          args: replaced({ kind: 'int', value: registerOf(value, abi) }),
           expect: 'EINVAL',
           watched: false,
         });

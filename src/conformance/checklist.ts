@@ -59,6 +59,11 @@ export const checklist = {
     section: `${rst}: Designing the API: Planning for Extension`,
     how: 'runtime',
   },
+  'x86-32': {
+    rule: 'a syscall with an i386 entry, called by a static -m32 program, gives what the 64-bit call gives (return, errno, and the bytes it writes where their type has one size on both ABIs) and writes nothing past the variables (guard bytes); its bad pointers (NULL, unmapped, read-only) and flags as in the 64-bit cases',
+    section: `${rst}: x86 System Call Implementation; Compatibility System Calls (x86); Testing`,
+    how: 'runtime',
+  },
 } as const satisfies Record<string, ChecklistItem>;
 
 export type ChecklistId = keyof typeof checklist;
@@ -99,7 +104,7 @@ export function fromCheckResult(check: CheckResult, mode: ConformanceMode): Conf
     name: check.name,
     status: check.status === 'skip' ? 'n/a' : check.status,
     enforced: mode === 'fail',
-    rule: item?.rule ?? 'the runtime items generated from the signatures (efault, flags)',
+    rule: item?.rule ?? 'the runtime items generated from the signatures (efault, flags, x86-32)',
     section: item?.section ?? rst,
     // A skipped item's reason is its answer (n/a: no pointer argument).
     actual: check.status === 'skip' ? check.details : check.actual,

@@ -263,7 +263,7 @@ int main(void)
 /** The kselftest folder's files for `request.signatures` (directMapBase throws on a version it cannot read). */
 export function generateSelftest(request: SelftestRequest): Selftest {
   const name = selftestName(request.signatures, request.seriesName);
-  const cases = request.signatures.flatMap(generatedCases);
+  const cases = request.signatures.flatMap((signature) => generatedCases(signature));
   const syscalls = request.signatures.map((s) => `${s.name}(2)`).join(', ');
   const files = new Map<string, string>([
     ['Makefile', makefile(name, syscalls)],

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaults } from '../options.ts';
 import { lockHolder, takeLock, type LockWait } from './lock.ts';
@@ -87,4 +87,26 @@ export function isKeyLocked(key: string): boolean {
 
 export function readText(file: string): string {
   return readFileSync(file, 'utf8').trim();
+}
+
+/**
+ * Makes a cache entry (binary and gcc's log) in a staging folder beside it and moves it into place
+ * in one rename, so it appears whole or not at all; `fill` writes the binary and returns the log,
+ * or undefined for no entry. Another run that made the same entry first wins.
+ */
+export async function writeEntry(entry: string, fill: (binary: string) => Promise<string | undefined>): Promise<void> {
+  mkdirSync(join(entry, '..'), { recursive: true });
+  const staging = mkdtempSync(`${entry}.tmp-`);
+  try {
+    const log = await fill(join(staging, 'binary'));
+    if (log === undefined) return;
+    writeFileSync(join(staging, 'log'), log);
+    try {
+      renameSync(staging, entry);
+    } catch (error) {
+      if (!existsSync(join(entry, 'binary'))) throw error;
+    }
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
 }

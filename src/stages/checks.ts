@@ -31,6 +31,8 @@ export interface CheckFacts {
   commandTimeout: number;
   /** The new syscalls' signatures for the generated conformance checks (none under --conformance off). */
   signatures?: SyscallSignature[];
+  /** The i386 table entries the series adds (none when it adds none, or under --conformance off). */
+  i386?: { name: string; number: number }[];
 }
 
 /** --command-timeout SECONDS as given, else 30 s scaled for the accelerator (x4 under TCG); in ms. */
@@ -51,6 +53,7 @@ export function checkContext(machine: Machine, facts: CheckFacts, compiled: Gues
     userlandFiles: facts.userlandFiles,
     programs: compiled.userland,
     signatures: facts.signatures ?? [],
+    i386: facts.i386 ?? [],
   };
 }
 

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { CompiledProgram } from '../checks/check.ts';
 import { ExitCode, LabError } from '../errors.ts';
 import { shellCommand, shellQuote } from '../guest/ssh.ts';
+import { writeEntry } from '../kernel/cache.ts';
 import { projectRoot } from '../paths.ts';
 import { runTool } from '../spawn.ts';
 import type { Machine } from '../vm/machine.ts';
@@ -219,28 +220,6 @@ async function keepGuestBinary(machine: Machine, guestBinary: string, log: strin
     await machine.download(guestBinary, binary);
     return log;
   }).catch(() => undefined);
-}
-
-/**
- * Makes a cache entry (binary and gcc's log) in a staging folder beside it and moves it into place
- * in one rename, so it appears whole or not at all; `fill` writes the binary and returns the log,
- * or undefined for no entry. Another run that made the same entry first wins.
- */
-async function writeEntry(entry: string, fill: (binary: string) => Promise<string | undefined>): Promise<void> {
-  mkdirSync(join(entry, '..'), { recursive: true });
-  const staging = mkdtempSync(`${entry}.tmp-`);
-  try {
-    const log = await fill(join(staging, 'binary'));
-    if (log === undefined) return;
-    writeFileSync(join(staging, 'log'), log);
-    try {
-      renameSync(staging, entry);
-    } catch (error) {
-      if (!existsSync(join(entry, 'binary'))) throw error;
-    }
-  } finally {
-    rmSync(staging, { recursive: true, force: true });
-  }
 }
 
 export function programHash(program: Program, header: string): string {

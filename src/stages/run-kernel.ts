@@ -90,6 +90,9 @@ export async function runKernel(plan: CheckedRun, env: KernelRunEnvironment): Pr
       userlandFiles: plan.userlandFiles,
       commandTimeout: commandTimeoutMs(options.commandTimeout, accel),
       signatures: options.conformance === 'off' ? [] : (plan.conformance?.definitions ?? []),
+      i386: (plan.conformance?.registrations ?? []).flatMap(({ name, i386 }) =>
+        i386 ? [{ name, number: i386.number }] : [],
+      ),
     };
     if (options.conformance !== 'off') {
       report.conformance = await clock.time('conformance', () =>

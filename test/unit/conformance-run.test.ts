@@ -30,7 +30,7 @@ import { makeFakeBuild, pathWithout, writeScript, type FakeBuild } from './suppo
 import { writeFiles } from './support/fake-kernel.ts';
 import { hostProbeContext, LocalMachine } from './support/local-machine.ts';
 import { testOptions } from './support/options.ts';
-import { RecordedMachine, testContext } from './support/recorded-machine.ts';
+import { perCallAnswers, RecordedMachine, testContext } from './support/recorded-machine.ts';
 import { useTempDirs } from './support/temp.ts';
 import { FakeMachine, fakeBackend } from './support/fake-machine.ts';
 
@@ -300,11 +300,11 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('the runt
     expect(flags.details).toContain(`args 39 ${directMapBase(release())} int:2147483648`);
   });
 
-  it('skips (n/a) both items of a syscall that is not in the patched table, without calling anything', async () => {
+  it('skips (n/a) every item of a syscall that is not in the patched table, without calling anything', async () => {
     const machine = new LocalMachine();
     const results = await conformance.run({ ...context, machine, signatures: [notAdded] });
     expect(results).toEqual(
-      ['efault', 'flags'].map((item) => ({
+      ['efault', 'flags', 'x86-32'].map((item) => ({
         name: `conformance:${item}:lab_missing`,
         status: 'skip',
         expected: '-',
@@ -313,6 +313,39 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('the runt
       })),
     );
     expect(machine.recorded).toEqual([]);
+  });
+
+  it("calls getrandom and uname through this host's i386 entries from the static 32-bit probe: as 64-bit", async () => {
+    process.env.SYSCALL_LAB_CACHE = tempDir();
+    try {
+      const results = byName(
+        await conformance.run({
+          ...context,
+          signatures: [getrandom, uname],
+          i386: [
+            { name: 'getrandom', number: 355 },
+            { name: 'uname', number: 122 },
+          ],
+        }),
+      );
+      const cases =
+        'buf=null: as 64-bit; buf=unmapped: as 64-bit; buf=readonly: as 64-bit; flags=~0: as 64-bit; flags=1u << 31: as 64-bit';
+      // Random bytes differ call by call: the values are not compared, and the item says so.
+      expect(results['conformance:x86-32:getrandom']).toMatchObject({
+        status: 'pass',
+        actual: `valid call: as 64-bit; ${cases}; valid call: values not compared: the 64-bit valid call wrote different bytes each time`,
+      });
+      expect(results['conformance:x86-32:getrandom']?.details).toMatch(
+        /probe32 args 355 \S+ buf:4096 int:4096 int:0\nret=4096 errno=0/,
+      );
+      // struct new_utsname: the same bytes on both ABIs, but a struct's are not compared (a compat entry may convert it).
+      expect(results['conformance:x86-32:uname']).toMatchObject({
+        status: 'pass',
+        actual: 'valid call: as 64-bit; name=null: as 64-bit; name=unmapped: as 64-bit; name=readonly: as 64-bit',
+      });
+    } finally {
+      restoreEnv();
+    }
   });
 
   it('returns nothing without signatures (--conformance off)', async () => {
@@ -330,27 +363,41 @@ interface FakeKernel {
   clobbersGuard?: boolean;
   /** A probe killed by an oops on this kind: no answer, no exit code. */
   killedOn?: string;
+  /** A valid call writes a number that grows call by call (a stamp) instead of the same one (42). */
+  counter?: boolean;
+  /** How the i386 entry (the calls of the static 32-bit probe) goes wrong. */
+  i386?: { overrun?: boolean; shortWrite?: boolean; ignoresFlags?: boolean };
 }
 
 /** The probe's answer to `probe args NR DIRECTMAP SPEC...` on `kernel`; undefined for any other command. */
-function argsAnswer(command: string, kernel: FakeKernel): Partial<ExecResult> | undefined {
+function argsAnswer(command: string, kernel: FakeKernel, calls = { count: 0 }): Partial<ExecResult> | undefined {
   const words = command.split(' ');
   if (words[1] !== 'args') return undefined;
+  const i386 = words[0]?.endsWith('/probe32') ? (kernel.i386 ?? {}) : undefined;
   const specs = words.slice(4);
   const fields: string[] = [];
   const bad = specs.findIndex((spec) => spec.startsWith('bad:'));
   const kind = bad >= 0 ? specs[bad]!.slice(4) : undefined;
   if (kind !== undefined && kernel.killedOn === kind) return { code: null, stdout: '', stderr: '' };
   if (kind !== undefined && kernel.unavailable?.includes(kind)) return { stdout: `unavailable${bad}=mlock-failed\n` };
-  const flags = specs.some((spec) => spec === 'int:18446744073709551615' || spec === 'int:2147483648');
-  const fails = kind !== undefined ? !(kind === 'null' && kernel.nullSucceeds) : flags && !kernel.ignoresFlags;
+  const flags = specs.some((spec) => ['int:18446744073709551615', 'int:4294967295', 'int:2147483648'].includes(spec));
+  const ignoresFlags = i386?.ignoresFlags ?? kernel.ignoresFlags;
+  const fails = kind !== undefined ? !(kind === 'null' && kernel.nullSucceeds) : flags && !ignoresFlags;
   fields.push(fails ? `ret=-1 errno=${kind !== undefined ? 14 : 22}` : 'ret=0 errno=0');
+  // A valid call writes its number into each buffer, little-endian (a short write leaves the fill in the upper half).
+  const value = kernel.counter ? ++calls.count : 42;
   specs.forEach((spec, index) => {
-    if (spec.startsWith('buf:'))
-      fields.push(
-        `buf${index}=${'a5'.repeat(Number(spec.slice(4)))}`,
-        `guard${index}=${kernel.clobbersGuard ? 'clobbered' : 'ok'}`,
-      );
+    if (spec.startsWith('buf:')) {
+      const size = Number(spec.slice(4));
+      const bytes = Buffer.alloc(size, 0xa5);
+      if (!fails && kind === undefined) {
+        const written = i386?.shortWrite ? Math.ceil(size / 2) : size;
+        bytes.fill(0, 0, written);
+        bytes.writeUIntLE(value, 0, Math.min(written, 6));
+      }
+      const clobbered = kernel.clobbersGuard || (i386?.overrun === true && !fails);
+      fields.push(`buf${index}=${bytes.toString('hex')}`, `guard${index}=${clobbered ? 'clobbered' : 'ok'}`);
+    }
     if (spec === 'bad:readonly' || spec === 'bad:kernel-writable')
       fields.push(`page${index}=${kernel.writesThroughReadonly && spec === 'bad:readonly' ? 'changed' : 'unchanged'}`);
   });
@@ -361,15 +408,18 @@ describe('the runtime items on a fake machine', () => {
   const lab = { number: 460, abi: 'common', name: 'lab_get', entry: 'sys_lab_get' };
   const labGet = signatureOf('SYSCALL_DEFINE3(lab_get, u32 __user *, out, size_t, len, unsigned int, flags)');
   const run = async (kernel: FakeKernel, signatures = [labGet]) => {
-    const machine = new RecordedMachine((command) => argsAnswer(command, kernel) ?? { code: 127 });
+    const shell = perCallAnswers((command) => argsAnswer(command, kernel));
+    const machine = new RecordedMachine((command) => shell.answer(command) ?? { code: 127 });
     const results = await conformance.run({ ...testContext(machine, { added: [lab] }), signatures });
-    return { results: byName(results), machine };
+    return { results: byName(results), machine, calls: shell.calls };
   };
 
   it('calls each case with every other argument valid, and passes a kernel that gets them all right', async () => {
-    const { results, machine } = await run({});
+    const { results, machine, calls } = await run({});
     const directMap = directMapBase('6.1.192');
-    expect(machine.commands).toEqual([
+    // Every case in one guest command: one SSH round trip.
+    expect(machine.commands).toHaveLength(1);
+    expect(calls).toEqual([
       ...['null', 'unmapped', 'kernel', 'kernel-writable', 'readonly'].map(
         (kind) => `/tmp/syscall-lab/probe args 460 ${directMap} bad:${kind} int:4 int:0`,
       ),
@@ -412,7 +462,7 @@ describe('the runtime items on a fake machine', () => {
       'a probe killed by an oops',
       { killedOn: 'kernel' },
       'efault',
-      'out=kernel: no answer (probe exit killed) <- wrong',
+      'out=kernel: no answer (probe killed by signal 9) <- wrong',
     ],
     [
       'the guard bytes after a valid buffer clobbered',
@@ -433,9 +483,116 @@ describe('the runtime items on a fake machine', () => {
 
   it('skips an item with nothing to generate: no pointer, no flags', async () => {
     const { results, machine } = await run({}, [signatureOf('SYSCALL_DEFINE1(lab_get, int, mode)')]);
+    expect(results['conformance:x86-32:lab_get']).toMatchObject({
+      status: 'skip',
+      details: '64-bit only: the series adds no i386 entry for lab_get',
+    });
     expect(results['conformance:efault:lab_get']).toMatchObject({ status: 'skip', details: 'no pointer argument' });
     expect(results['conformance:flags:lab_get']).toMatchObject({ status: 'skip', details: 'no argument named flags' });
     expect(machine.commands).toEqual([]);
+  });
+});
+
+describe('the x86-32 item on a fake machine (the static 32-bit probe compiled on this host)', () => {
+  const lab = { number: 460, abi: 'common', name: 'lab_get', entry: 'sys_lab_get' };
+  const labGet = signatureOf('SYSCALL_DEFINE3(lab_get, u32 __user *, out, size_t, len, unsigned int, flags)');
+  const i386 = [{ name: 'lab_get', number: 470 }];
+  let cacheDir: string;
+  beforeAll(() => {
+    cacheDir = tempDir();
+    process.env.SYSCALL_LAB_CACHE = cacheDir;
+  });
+  afterAll(restoreEnv);
+  const run = async (kernel: FakeKernel) => {
+    const counter = { count: 0 };
+    const shell = perCallAnswers((command) => argsAnswer(command, kernel, counter));
+    const machine = new RecordedMachine((command) => shell.answer(command) ?? { code: 127 });
+    const results = await conformance.run({ ...testContext(machine, { added: [lab] }), signatures: [labGet], i386 });
+    return { results: byName(results), machine, calls: shell.calls };
+  };
+
+  it('calls the i386 entry from the uploaded static probe: the valid call between two 64-bit ones, then the cases a 32-bit program can make', async () => {
+    const { results, machine, calls } = await run({});
+    const directMap = directMapBase('6.1.192');
+    const [binary] = readdirSync(join(cacheDir, 'programs', 'i386-static'));
+    const probe32 = join(cacheDir, 'programs', 'i386-static', binary!, 'binary');
+    // A static i386 ELF: runs in any x86-64 guest with IA32 emulation, whatever it has installed.
+    expect(readFileSync(probe32).subarray(0, 5)).toEqual(Buffer.from([0x7f, 0x45, 0x4c, 0x46, 1]));
+    expect(machine.copies).toEqual([`${probe32} -> /tmp/syscall-lab/probe32`]);
+    // The 64-bit cases in one command, the 32-bit item's calls in another.
+    expect(machine.commands).toHaveLength(2);
+    expect(calls.slice(7)).toEqual([
+      `/tmp/syscall-lab/probe args 460 ${directMap} buf:4 int:4 int:0`,
+      `/tmp/syscall-lab/probe32 args 470 ${directMap} buf:4 int:4 int:0`,
+      `/tmp/syscall-lab/probe args 460 ${directMap} buf:4 int:4 int:0`,
+      ...['null', 'unmapped', 'readonly'].map(
+        (kind) => `/tmp/syscall-lab/probe32 args 470 ${directMap} bad:${kind} int:4 int:0`,
+      ),
+      `/tmp/syscall-lab/probe32 args 470 ${directMap} buf:4 int:4 int:4294967295`,
+      `/tmp/syscall-lab/probe32 args 470 ${directMap} buf:4 int:4 int:2147483648`,
+    ]);
+    expect(results['conformance:x86-32:lab_get']).toMatchObject({
+      status: 'pass',
+      expected: "i386 entry 470 (static -m32 program): the 64-bit call's return, errno and values; guard bytes intact",
+      actual:
+        'valid call: as 64-bit; out=null: as 64-bit; out=unmapped: as 64-bit; out=readonly: as 64-bit; flags=~0: as 64-bit; flags=1u << 31: as 64-bit',
+    });
+  });
+
+  const wrong: [string, FakeKernel, string][] = [
+    [
+      'writing past the variable (the guard bytes)',
+      { i386: { overrun: true } },
+      'valid call: guard bytes of argument 0 clobbered <- wrong',
+    ],
+    [
+      'writing half of it',
+      { i386: { shortWrite: true } },
+      'valid call: argument 0 (out) holds 2a00a5a5, 64-bit 2a000000 <- wrong',
+    ],
+    [
+      'ignoring unknown flags where the 64-bit entry refuses them',
+      { i386: { ignoresFlags: true } },
+      'flags=~0: 0/errno 0 (64-bit: -1/errno 22) <- wrong; flags=1u << 31: 0/errno 0 (64-bit: -1/errno 22) <- wrong',
+    ],
+  ];
+  for (const [what, kernel, actual] of wrong) {
+    it(`fails x86-32 alone for an i386 entry ${what}`, async () => {
+      const { results } = await run(kernel);
+      expect(results['conformance:x86-32:lab_get']?.status).toBe('fail');
+      expect(results['conformance:x86-32:lab_get']?.actual).toContain(actual);
+      expect(results['conformance:efault:lab_get']?.status).toBe('pass');
+      expect(results['conformance:flags:lab_get']?.status).toBe('pass');
+    });
+  }
+
+  it('compares no values when the 64-bit valid call writes different ones each time (a stamp), and says so', async () => {
+    const { results } = await run({ counter: true, i386: { shortWrite: true } });
+    expect(results['conformance:x86-32:lab_get']).toMatchObject({ status: 'pass' });
+    expect(results['conformance:x86-32:lab_get']?.actual).toContain(
+      'valid call: values not compared: the 64-bit valid call wrote different bytes each time',
+    );
+  });
+
+  it('skips the item, naming the fix, when gcc has no i386 libc (no gcc-multilib)', async () => {
+    const bin = tempDir();
+    // gcc -print-file-name prints the bare name of a file it cannot find.
+    writeScript(
+      join(bin, 'gcc'),
+      '#!/bin/sh\nif [ "$2" = -print-file-name=libc.a ]; then echo libc.a; else exec /usr/bin/gcc "$@"; fi',
+    );
+    process.env.PATH = `${bin}${delimiter}${saved.path ?? ''}`;
+    try {
+      const { results, machine } = await run({});
+      expect(results['conformance:x86-32:lab_get']).toMatchObject({
+        status: 'skip',
+        details:
+          'no 32-bit probe: gcc -m32 finds no i386 libc.a (fix: install gcc-multilib (apt-get install gcc-multilib; `syscall-lab doctor` lists it))',
+      });
+      expect(machine.copies).toEqual([]);
+    } finally {
+      process.env.PATH = saved.path;
+    }
   });
 });
 
@@ -632,6 +789,7 @@ const conformant = {
   checkpatch: 'pass',
   'efault:callcount': 'pass',
   'flags:callcount': 'n/a',
+  'x86-32:callcount': 'n/a',
 };
 
 describe('the static items and runKernel on fake builds', () => {
@@ -670,7 +828,7 @@ describe('the static items and runKernel on fake builds', () => {
       emit: (event) => events.push(event),
       reproduce: 'npx syscall-lab run',
       keep: false,
-      backend: fakeBackend(new FakeMachine((command) => argsAnswer(command, guest))),
+      backend: fakeBackend(new FakeMachine(perCallAnswers((command) => argsAnswer(command, guest)).answer)),
     });
     return { ...outcome, events };
   }
@@ -765,6 +923,7 @@ describe('the static items and runKernel on fake builds', () => {
           ...staticIds.map((id) => `conformance:${id}`),
           'conformance:efault:callcount',
           'conformance:flags:callcount',
+          'conformance:x86-32:callcount',
         ]);
         expect(statusOf(report.conformance)).toEqual(conformant);
         expect(report.conformance?.every((item) => item.enforced === (mode === 'fail'))).toBe(true);

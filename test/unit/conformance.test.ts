@@ -21,6 +21,7 @@ import { readDefinitions, readNullable, readValid, type SyscallSignature } from 
 import { sparseItem } from '../../src/conformance/sparse.ts';
 import type { SeriesPatch } from '../../src/kernel/registration/port.ts';
 import { projectRoot } from '../../src/paths.ts';
+import { configFeatures } from '../../src/stages/plan.ts';
 import { createRenderer } from '../../src/render.ts';
 import { toJson } from '../../src/report/json.ts';
 import { toJunit } from '../../src/report/junit.ts';
@@ -401,6 +402,15 @@ const allPass = {
   'generic-table': 'pass',
   'x86-32-entry': 'n/a',
 };
+
+describe('configFeatures', () => {
+  it('asks for ia32-emulation for a series with an i386 entry (stamp), for no other (patches-6.1, patches-3.9.11)', () => {
+    const stamp = join(projectRoot, 'test', 'fixtures', 'conformance', 'stamp-6.1');
+    expect(configFeatures(readSeriesFacts(readSeries(stamp)))).toEqual(['ia32-emulation']);
+    for (const dir of ['patches-6.1', 'patches-3.9.11'])
+      expect(configFeatures(readSeriesFacts(readSeries(join(projectRoot, dir)))), dir).toEqual([]);
+  });
+});
 
 describe('registrationItems', () => {
   it('passes patches-6.1 on 6.1, x86-32-entry n/a (64-bit only)', () => {
@@ -942,7 +952,7 @@ describe('fromCheckResult and isConformanceResult', () => {
     });
     // The runtime check itself (it threw, or did not run): the generated items' rule.
     expect(fromCheckResult({ ...check, name: 'conformance:runtime', status: 'fail' }, 'warn')).toMatchObject({
-      rule: 'the runtime items generated from the signatures (efault, flags)',
+      rule: 'the runtime items generated from the signatures (efault, flags, x86-32)',
       section: 'adding-syscalls.rst',
     });
   });

@@ -195,6 +195,18 @@ describe('upgrade-kernel.sh --print-plan: backends, profiles, features', () => {
     expect(old.option.slice(-2)).toEqual(['CONFIG_DEBUG_KERNEL=y', 'CONFIG_DEBUG_INFO=y']);
   });
 
+  it('ia32-emulation: CONFIG_IA32_EMULATION over the backend fragment, on every version', async () => {
+    const ia32 = join(configDir, 'features', 'ia32-emulation.config');
+    for (const [version, base] of [
+      ['6.1', vmConfig],
+      ['3.9.11', vmDefconfig],
+    ] as const) {
+      const plan = await printPlan(version, '--feature', 'ia32-emulation');
+      expect(plan.fragment, version).toEqual([base, ia32]);
+      expect(plan.option.at(-1), version).toBe('CONFIG_IA32_EMULATION=y');
+    }
+  });
+
   it('a feature given twice counts once', async () => {
     const plan = await printPlan('6.1', '--feature', 'debug-info', '--feature', 'debug-info');
     expect(plan.fragment).toEqual([vmConfig, debugInfo]);
@@ -227,7 +239,7 @@ describe('upgrade-kernel.sh --print-plan: backends, profiles, features', () => {
     [['--profile', 'tiny'], 'unknown profile tiny (known: default) (fix: pass one of them to --profile, or add rows'],
     [
       ['--feature', 'kasan'],
-      'unknown feature kasan (known: debug-info) (fix: pass one of them to --feature, or add rows',
+      'unknown feature kasan (known: debug-info, ia32-emulation) (fix: pass one of them to --feature, or add rows',
     ],
   ])('refuses %j: exit 2 with the known names and a fix', async (args, message) => {
     const result = await script(['--print-plan', '6.1', ...args]);
@@ -478,7 +490,9 @@ describe('upgrade-kernel.sh builds by the same plan (fake make)', () => {
       ...['--work', work, '--feature', 'kasan'],
     ]);
     expect(download.exitCode).toBe(2);
-    expect(download.stderr).toContain('upgrade-kernel.sh: error: unknown feature kasan (known: debug-info)');
+    expect(download.stderr).toContain(
+      'upgrade-kernel.sh: error: unknown feature kasan (known: debug-info, ia32-emulation)',
+    );
     expect(download.stdout).not.toContain('downloading');
     expect(existsSync(work)).toBe(false);
   });

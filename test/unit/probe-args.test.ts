@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CheckContext } from '../../src/checks/check.ts';
 import { EFAULT, EINVAL, parseProbeLines } from '../../src/checks/check.ts';
 import { directMapBase } from '../../src/checks/direct-map.ts';
-import type { ArgsAnswer, ProbeArg } from '../../src/checks/probe-args.ts';
-import { callWithArgs, parseArgsAnswer, probeArgsCommand } from '../../src/checks/probe-args.ts';
+import type { ArgsAnswer, ArgsOutcome, ProbeArg } from '../../src/checks/probe-args.ts';
+import { callsWithArgs, parseArgsAnswer, probeArgsCommand } from '../../src/checks/probe-args.ts';
 import { projectRoot } from '../../src/paths.ts';
 import { hostProbeContext } from './support/local-machine.ts';
 
@@ -124,8 +124,10 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('probe ar
     const run = spawnSync(context.probe, args, { encoding: 'utf8' });
     return { code: run.status, stdout: run.stdout, stderr: run.stderr };
   };
+  const callWithArgs = async (nr: number, args: ProbeArg[]): Promise<ArgsOutcome> =>
+    (await callsWithArgs(context, [{ probe: context.probe, nr, args }]))[0]!;
   const call = async (nr: number, args: ProbeArg[]): Promise<ArgsAnswer> => {
-    const { answer, code, output } = await callWithArgs(context, nr, args);
+    const { answer, code, output } = await callWithArgs(nr, args);
     expect(code, output).toBe(0);
     expect(answer, output).toBeDefined();
     return answer!;
@@ -160,7 +162,7 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('probe ar
   });
 
   it('hands the kernel version its direct map', async () => {
-    const { output } = await callWithArgs(context, getpid, []);
+    const { output } = await callWithArgs(getpid, []);
     expect(output.split('\n')[0]).toBe(`$ ${context.probe} args ${getpid} ${directMapBase(release())}`);
   });
 
@@ -303,8 +305,8 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('probe ar
     }
   });
 
-  it('has callWithArgs report a refused argument as no answer, with exit 2 and the message', async () => {
-    const result = await callWithArgs(context, getrandom, [{ kind: 'buffer', size: 0 }]);
+  it('has callsWithArgs report a refused argument as no answer, with exit 2 and the message', async () => {
+    const result = await callWithArgs(getrandom, [{ kind: 'buffer', size: 0 }]);
     expect(result.answer).toBeUndefined();
     expect(result.code).toBe(2);
     expect(result.output).toContain('buf:SIZE takes a size of 1 to 4096 bytes');

@@ -53,6 +53,7 @@ async function replay(check: Check, variant: string): Promise<{ result: CheckRes
     userlandFiles: [],
     programs: new Map(),
     signatures: [],
+    i386: [],
   };
   const results =
     check.needs === undefined

@@ -50,7 +50,7 @@ export class LocalMachine implements Machine {
  */
 export async function hostProbeContext(
   prefix: string,
-  facts: Pick<CheckContext, 'added' | 'signatures'>,
+  facts: Pick<CheckContext, 'added' | 'signatures'> & Partial<Pick<CheckContext, 'i386'>>,
 ): Promise<{ context: CheckContext; dir: string; remove: () => void }> {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   chmodSync(dir, 0o755);
@@ -60,6 +60,7 @@ export async function hostProbeContext(
   const compiled = await compileGuestPrograms(machine, dir, header, [], 60_000);
   const context: CheckContext = {
     machine,
+    i386: [],
     ...facts,
     probe: compiled.probe,
     guestDir: dir,

@@ -96,6 +96,7 @@ export function testContext(
     userlandFiles,
     programs,
     signatures: [],
+    i386: [],
   };
 }
 
@@ -113,4 +114,32 @@ export function compileAnswer(command: string, errors: Record<string, string> = 
     return failing === undefined ? `=== ${hash} 0` : `=== ${hash} 1\n${errors[failing] ?? ''}`;
   });
   return { stdout: `${outcomes.join('\n')}\n` };
+}
+
+/**
+ * The guest shell's side of a batch of probe calls (callsWithArgs in src/checks/probe-args.ts: one
+ * command per line, each followed by its exit-status mark): each call answered by `answer` on its
+ * own, in order (one it does not answer: 127), a probe killed (code null) reported as the shell
+ * does (137). Any other command is answered as it is. `calls` records each call's command.
+ */
+export function perCallAnswers(answer: (command: string) => Partial<ExecResult> | undefined): {
+  answer: (command: string) => Partial<ExecResult> | undefined;
+  calls: string[];
+} {
+  const calls: string[] = [];
+  const mark = /^(.*) 2>&1; echo "(=== syscall-lab call \d+ exit) \$\?"$/;
+  return {
+    calls,
+    answer: (script) => {
+      const lines = script.split('\n');
+      if (!lines.every((line) => mark.test(line))) return answer(script);
+      const stdout = lines.map((line) => {
+        const [, command = '', done = ''] = mark.exec(line) ?? [];
+        calls.push(command);
+        const { code = 0, stdout: out = '', stderr = '' } = answer(command) ?? { code: 127 };
+        return `${out}${stderr}${done} ${code ?? 137}\n`;
+      });
+      return { stdout: stdout.join('') };
+    },
+  };
 }
