@@ -10,8 +10,8 @@ import { generatedCases } from '../../src/conformance/cases.ts';
 import { readSeriesFacts } from '../../src/conformance/series-facts.ts';
 import { generateSelftest, type Selftest } from '../../src/conformance/selftest.ts';
 import { readDefinitions, type SyscallSignature } from '../../src/conformance/signature.ts';
-import { cache } from '../../src/kernel/cache.ts';
 import { projectRoot } from '../../src/paths.ts';
+import { debianTarball, extractSelftests, noDebianTarball } from './support/kselftest-files.ts';
 import { useTempDirs } from './support/temp.ts';
 
 const tempDir = useTempDirs('syscall-lab-selftest-');
@@ -93,23 +93,9 @@ describe('generateSelftest on the stamp fixture', () => {
   });
 });
 
-/** Linux 6.1's Debian source tarball in the cache, when a run has fetched it. */
-function debianTarball(): string | undefined {
-  const debian = join(cache.sources(), 'debian');
-  if (!existsSync(debian)) return undefined;
-  for (const name of readdirSync(debian)
-    .filter((n) => n.startsWith('linux-source-6.1_'))
-    .sort()
-    .reverse()) {
-    const tarball = join(debian, name, 'linux-source-6.1.tar.xz');
-    if (existsSync(tarball)) return tarball;
-  }
-  return undefined;
-}
-
 describe("the generated test, built with Linux 6.1's kselftest.h and lib.mk and run on the host", () => {
   const tarball = debianTarball();
-  const absent = `no Linux 6.1 Debian source tarball in the cache (${join(cache.sources(), 'debian', 'linux-source-6.1_*', 'linux-source-6.1.tar.xz')}): a run with --kernel 6.1 fetches it`;
+  const absent = noDebianTarball;
   /** tools/testing/selftests/ with the real kselftest.h: each test goes in a folder of its own there. */
   let selftests = '';
   let kept = '';
@@ -118,16 +104,8 @@ describe("the generated test, built with Linux 6.1's kselftest.h and lib.mk and 
     if (!tarball) return;
     // Its own folder, kept for every test of this block (tempDir's go after each test).
     kept = mkdtempSync(join(tmpdir(), 'syscall-lab-kselftest-'));
-    const extracted = join(kept, 'source');
-    mkdirSync(extracted);
-    const { stdout } = await execa('sh', ['-c', `tar -tJf "$1" | head -1`, 'sh', tarball]);
-    const top = stdout.trim().replace(/\/.*$/, '');
     // What a selftest folder's Makefile uses: kselftest.h, and lib.mk with the headers its rule names.
-    const members = ['kselftest.h', 'kselftest_harness.h', 'lib.mk'].map(
-      (name) => `${top}/tools/testing/selftests/${name}`,
-    );
-    await execa('tar', ['-xJf', tarball, '-C', extracted, '--occurrence=1', ...members]);
-    selftests = join(extracted, top, 'tools', 'testing', 'selftests');
+    selftests = await extractSelftests(tarball, join(kept, 'source'), ['kselftest.h', 'kselftest_harness.h', 'lib.mk']);
   }, 120_000);
   afterAll(() => {
     if (kept) rmSync(kept, { recursive: true, force: true });
