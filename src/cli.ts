@@ -3,6 +3,7 @@ import { hideBin } from 'yargs/helpers';
 import type { bootCommand } from './commands/boot.ts';
 import type { buildCommand } from './commands/build.ts';
 import type { runCommand } from './commands/run.ts';
+import { ciCommand, reportCommand } from './cli-ci.ts';
 import { fromEnv, runOptions, toOptions } from './cli-options.ts';
 import { configFile } from './options.ts';
 import { ExitCode, LabError } from './errors.ts';
@@ -34,6 +35,9 @@ export async function main(
 ): Promise<number> {
   const { emit } = output;
   let exitCode: number = ExitCode.ok;
+  const done = (code: number): void => {
+    exitCode = code;
+  };
   const parser = fromEnv(yargs(argv), env, ['cache'])
     .scriptName('syscall-lab')
     .config('config', 'JSON file with option values (same names as the flags)', (path) => configFile(path, env))
@@ -143,9 +147,17 @@ export async function main(
     .command(
       'doctor',
       'list what the host needs, with the apt-get line',
-      (y) => y,
-      async () => {
-        const { checkRequirements } = await import('./doctor.ts');
+      (y) =>
+        y.option('apt-packages', {
+          type: 'boolean',
+          describe: "print only the apt packages of every requirement, one line (CI installs them: the action's list)",
+        }),
+      async (args) => {
+        const { checkRequirements, aptPackages } = await import('./doctor.ts');
+        if (args.aptPackages) {
+          emit({ type: 'apt-packages', packages: aptPackages() });
+          return;
+        }
         const statuses = await checkRequirements();
         emit({ type: 'doctor', statuses });
         exitCode = statuses.some((s) => !s.present && !s.optional) ? ExitCode.infrastructure : ExitCode.ok;
@@ -186,6 +198,8 @@ export async function main(
         exitCode = await sshCommand(args.run, [...(args.command ?? []), ...afterDashes]);
       },
     )
+    .command(reportCommand(emit, done))
+    .command(ciCommand(emit, done))
     .fail((message, error) => {
       // yargs passes no error for its own validation failures (unknown option, missing value), and a
       // YError for the other problems of the command line (a --config file that cannot be read).

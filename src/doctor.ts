@@ -99,6 +99,11 @@ export async function checkRequirements(): Promise<RequirementStatus[]> {
   return Promise.all(requirements.map(async (req) => ({ ...req, present: await isPresent(req.probe) })));
 }
 
+/** Every requirement's package, optional ones too, each once: what a CI runner installs up front. */
+export function aptPackages(): string[] {
+  return [...new Set(requirements.map((req) => req.aptPackage))];
+}
+
 export function installLine(packages: string[]): string {
   return `apt-get install -y --no-install-recommends ${[...new Set(packages)].join(' ')}`;
 }

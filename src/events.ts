@@ -35,7 +35,16 @@ export type LabEvent =
   /** `syscall-lab box build`'s result (stdout). */
   | { type: 'box'; name: string; file: string }
   /** `syscall-lab doctor`'s result (stdout). */
-  | { type: 'doctor'; statuses: RequirementStatus[] };
+  | { type: 'doctor'; statuses: RequirementStatus[] }
+  /** `syscall-lab doctor --apt-packages`: every requirement's package, one line for `apt-get install` (stdout). */
+  | { type: 'apt-packages'; packages: string[] }
+  /**
+   * `syscall-lab report merge`: the runs of several JSON reports as one (stdout), as JSON or as the
+   * Markdown kernels × checks table, whose failures link to `consoleLogUrl` (filled in per run) when given.
+   */
+  | { type: 'merged-reports'; reports: RunReport[]; format: 'json' | 'markdown'; consoleLogUrl?: string }
+  /** `syscall-lab report annotate`: GitHub's `::error`/`::warning` lines for the reports' failures (stdout). */
+  | { type: 'annotations'; reports: RunReport[] };
 
 export type Emit = (event: LabEvent) => void;
 

@@ -1,6 +1,9 @@
 import { formatDoctor } from './doctor.ts';
 import type { Emit, LabEvent } from './events.ts';
 import type { CheckStatus } from './report/model.ts';
+import { githubAnnotations } from './report/annotations.ts';
+import { toJson } from './report/json.ts';
+import { formatMarkdownMatrix } from './report/markdown.ts';
 import { conformanceLabel, formatSummary, formatVerdictLine } from './report/summary.ts';
 
 /** Where rendered text goes: process.stdout/stderr, or a buffer in tests. */
@@ -110,6 +113,23 @@ export function createRenderer(options: RenderOptions): Renderer {
         return;
       case 'doctor':
         options.stdout.write(`${formatDoctor(event.statuses)}\n`);
+        return;
+      case 'apt-packages':
+        options.stdout.write(`${event.packages.join(' ')}\n`);
+        return;
+      case 'merged-reports':
+        options.stdout.write(
+          event.format === 'json'
+            ? toJson(event.reports)
+            : formatMarkdownMatrix(event.reports, { consoleLogUrl: event.consoleLogUrl }),
+        );
+        return;
+      case 'annotations':
+        options.stdout.write(
+          githubAnnotations(event.reports)
+            .map((annotation) => `${annotation}\n`)
+            .join(''),
+        );
         return;
       case 'warning':
         line(prefixed(event.scope, `warning: ${event.text}`));

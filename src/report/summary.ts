@@ -1,4 +1,7 @@
-import type { CheckResult, CheckStatus, ConformanceResult, RunReport } from './model.ts';
+import { checkMatrix, conformanceLabel, STATUS_LABEL } from './matrix.ts';
+import type { CheckResult, ConformanceResult, RunReport } from './model.ts';
+
+export { conformanceLabel } from './matrix.ts';
 
 export interface StatusCounts {
   passed: number;
@@ -6,14 +9,6 @@ export interface StatusCounts {
   skipped: number;
 }
 
-const STATUS_LABEL: Record<CheckStatus, string> = { pass: 'PASS', fail: 'FAIL', skip: 'SKIP' };
-
-/** A conformance item's word: a finding is FAIL when it fails the run (--conformance fail), else WARN. */
-export function conformanceLabel(result: ConformanceResult): 'PASS' | 'FAIL' | 'WARN' | 'N/A' {
-  if (result.status === 'pass') return 'PASS';
-  if (result.status === 'n/a') return 'N/A';
-  return result.enforced ? 'FAIL' : 'WARN';
-}
 const DETAIL_LINES = 15;
 const CELL_WIDTH = 60;
 const DETAIL_INDENT = '      ';
@@ -35,8 +30,8 @@ export function countStatuses(runs: RunReport[]): StatusCounts {
 }
 
 // Guest consoles emit \r, ANSI escapes and stray control bytes; echoing them raw would garble the
-// terminal that shows the report.
-function sanitize(text: string): string {
+// terminal that shows the report (or a Markdown table, an annotation).
+export function sanitize(text: string): string {
   return (
     text
       .replace(/\r\n?/g, '\n')
@@ -171,43 +166,25 @@ function conformanceTotals(runs: RunReport[]): string | undefined {
   return `conformance: ${parts.join(', ')}`;
 }
 
-// Two runs of the same version (e.g. kvm and tcg) need distinct column headings.
-function columnLabels(runs: RunReport[]): string[] {
-  const base = runs.map((r) => r.kernel.requested);
-  const detailed = runs.map((r, i) =>
-    base.filter((b) => b === base[i]).length > 1 ? `${r.kernel.requested} ${r.backend}/${r.accel}` : (base[i] ?? ''),
-  );
-  return detailed.map((label, i) => (detailed.filter((d) => d === label).length > 1 ? `${label} #${i + 1}` : label));
-}
-
 function matrix(runs: RunReport[]): string[] {
-  const names: string[] = [];
-  for (const run of runs) {
-    for (const c of [...run.checks, ...(run.conformance ?? [])]) if (!names.includes(c.name)) names.push(c.name);
-  }
-  const rows = [
-    ['CHECK', ...columnLabels(runs).map(cell)],
-    ...names.map((name) => [
-      cell(name),
-      ...runs.map((run) => {
-        const check = run.checks.find((c) => c.name === name);
-        const item = run.conformance?.find((c) => c.name === name);
-        if (item) return conformanceLabel(item);
-        return check === undefined ? '-' : STATUS_LABEL[check.status];
-      }),
-    ]),
-  ];
-  return ['== matrix', ...table(rows).map((l) => `  ${l}`)];
+  const { columns, rows } = checkMatrix(runs);
+  const lines = table([['CHECK', ...columns.map(cell)], ...rows.map((row) => [cell(row.name), ...row.cells])]);
+  return ['== matrix', ...lines.map((l) => `  ${l}`)];
 }
 
 /** The terminal report: one block per run, a check matrix when comparing kernels, then the totals. */
 export function formatSummary(runs: RunReport[]): string {
   const blocks = runs.map((run) => formatRun(run).join('\n'));
   if (runs.length > 1) blocks.push(matrix(runs).join('\n'));
+  blocks.push(totalsLine(runs));
+  return `${blocks.join('\n\n')}\n`;
+}
+
+/** The closing line of every summary: "12 passed, 0 failed, 0 skipped; conformance: 9 passed, 2 n/a". */
+export function totalsLine(runs: RunReport[]): string {
   const { passed, failed, skipped } = countStatuses(runs);
   const conformance = conformanceTotals(runs);
-  blocks.push(`${passed} passed, ${failed} failed, ${skipped} skipped${conformance ? `; ${conformance}` : ''}`);
-  return `${blocks.join('\n\n')}\n`;
+  return `${passed} passed, ${failed} failed, ${skipped} skipped${conformance ? `; ${conformance}` : ''}`;
 }
 
 /**
