@@ -75,6 +75,18 @@ export function runOptions(y: Argv, env: NodeJS.ProcessEnv, argv: string[]): Arg
     .option('json', { type: 'string', describe: 'write the JSON report here' })
     .option('junit', { type: 'string', describe: 'write a JUnit XML report here' })
     .option('keep', { type: 'boolean', default: defaults.keep, describe: 'leave the patched VM running' })
+    .option('commits', {
+      type: 'string',
+      describe: 'with --kernel GIT-TREE: A..B builds stock from commit A, patched from B (each commit one patch)',
+    })
+    .option('each', {
+      type: 'boolean',
+      describe: 'with --commits: a patched build and verdict for every commit of A..B',
+    })
+    .option('dirty', {
+      type: 'boolean',
+      describe: "add a git kernel tree's uncommitted changes to the last patched build (refused otherwise)",
+    })
     .option('conformance', {
       type: 'string',
       default: defaults.conformance,
@@ -105,8 +117,12 @@ export async function toOptions(argv: Record<string, unknown>): Promise<Options>
     'json',
     'junit',
     'keep',
+    'dryRun',
     'lockTimeout',
     'conformance',
+    'commits',
+    'each',
+    'dirty',
   ];
   const raw: Record<string, unknown> = { kernel: [...asList(argv.kernel), ...asList(argv.kernelSource)] };
   for (const key of known) if (argv[key] !== undefined) raw[key] = argv[key];

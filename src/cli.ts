@@ -2,8 +2,10 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import type { bootCommand } from './commands/boot.ts';
 import type { buildCommand } from './commands/build.ts';
+import type { dryRunCommand } from './commands/dry-run.ts';
 import type { runCommand } from './commands/run.ts';
 import { ciCommand, reportCommand } from './cli-ci.ts';
+import { checkReportTargets, dryRunOption, stdoutReportValues, withConventions } from './cli-conventions.ts';
 import { fromEnv, runOptions, toOptions } from './cli-options.ts';
 import { configFile } from './options.ts';
 import { ExitCode, LabError } from './errors.ts';
@@ -19,6 +21,8 @@ export const commands = {
   build: async (...args: Parameters<typeof buildCommand>) =>
     (await import('./commands/build.ts')).buildCommand(...args),
   boot: async (...args: Parameters<typeof bootCommand>) => (await import('./commands/boot.ts')).bootCommand(...args),
+  dryRun: async (...args: Parameters<typeof dryRunCommand>) =>
+    (await import('./commands/dry-run.ts')).dryRunCommand(...args),
 };
 
 /** What main writes through: the renderer, which `ready` (when a command runs, after --quiet is known) may load first. */
@@ -38,13 +42,14 @@ export async function main(
   const done = (code: number): void => {
     exitCode = code;
   };
-  const parser = fromEnv(yargs(argv), env, ['cache'])
+  const parser = withConventions(fromEnv(yargs(stdoutReportValues(argv)), env, ['cache']))
     .scriptName('syscall-lab')
     .config('config', 'JSON file with option values (same names as the flags)', (path) => configFile(path, env))
     .option('cache', { type: 'string', global: true, describe: 'cache folder (default ~/.cache/syscall-lab)' })
     .option('quiet', { type: 'boolean', global: true, describe: 'print only warnings, errors and the summary' })
     .middleware(async (args) => {
       if (args.cache) process.env.SYSCALL_LAB_CACHE = args.cache;
+      checkReportTargets(args);
       output.quiet = args.quiet === true;
       await output.ready?.();
     })
@@ -52,30 +57,33 @@ export async function main(
     .command(
       ['run', '$0'],
       'build stock + patched kernels, boot them, check the new syscalls',
-      (y) => runOptions(y, env, argv),
+      (y) => dryRunOption(runOptions(y, env, argv)),
       async (args) => {
-        exitCode = await run.run(await toOptions(args), emit);
+        const options = await toOptions(args);
+        exitCode = await (options.dryRun ? run.dryRun(options, 'run', emit) : run.run(options, emit));
       },
     )
     .command(
       'build',
       'only build the stock and patched kernels (cached)',
-      (y) => runOptions(y, env, argv),
+      (y) => dryRunOption(runOptions(y, env, argv)),
       async (args) => {
-        exitCode = await run.build(await toOptions(args), emit);
+        const options = await toOptions(args);
+        exitCode = await (options.dryRun ? run.dryRun(options, 'build', emit) : run.build(options, emit));
       },
     )
     .command(
       'boot',
       'build (cached) and boot the patched kernel (--stock: the stock one), and leave the VM running to log into',
       (y) =>
-        runOptions(y, env, argv).option('stock', {
+        dryRunOption(runOptions(y, env, argv)).option('stock', {
           type: 'boolean',
           default: false,
           describe: 'boot the stock kernel instead',
         }),
       async (args) => {
-        exitCode = await run.boot(await toOptions(args), args.stock ? 'stock' : 'patched', emit);
+        const [options, which] = [await toOptions(args), args.stock ? 'stock' : 'patched'] as const;
+        exitCode = await (options.dryRun ? run.dryRun(options, 'boot', emit, which) : run.boot(options, which, emit));
       },
     )
     .command(
@@ -206,8 +214,7 @@ export async function main(
       if (error instanceof Error && error.name !== 'YError') throw error;
       throw new LabError(message || error.message, ExitCode.badInput, 'see `syscall-lab --help`');
     })
-    .help()
-    .version(false);
+    .help();
   await parser.parseAsync();
   return exitCode;
 }

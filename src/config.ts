@@ -2,6 +2,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { BadInputError } from './errors.ts';
+import { checkCommitOptions } from './kernel/git-options.ts';
 import { defaults } from './options.ts';
 
 /**
@@ -28,10 +29,18 @@ export const optionsSchema = z
     json: z.string().min(1).optional(),
     junit: z.string().min(1).optional(),
     keep: z.boolean(),
+    /** Print the plan and exit: nothing installed, downloaded, built or booted (src/commands/dry-run.ts). */
+    dryRun: z.boolean().optional(),
     /** adding-syscalls.rst's checklist: off, warn (shown; exit code unchanged) or fail (a failed item fails the run). */
     conformance: z.enum(['off', 'warn', 'fail']).default(defaults.conformance),
     /** Seconds to wait for another run's lock on a build (its holder is alive, maybe stopped); then exit 3. */
     lockTimeout: z.number().min(0).default(defaults.lockTimeout),
+    /** A git kernel tree: stock from A, patched from B (src/stages/git-plan.ts). */
+    commits: z.string().min(1).optional(),
+    /** With --commits: one patched build and verdict per commit of the range. */
+    each: z.boolean().default(false),
+    /** A git kernel tree: its uncommitted changes are added to the last patched build instead of refused. */
+    dirty: z.boolean().default(false),
   })
   .strict();
 
@@ -79,7 +88,10 @@ export function parseOptions(raw: Record<string, unknown>): Options {
     );
   }
   if (options.userland !== undefined) userlandPrograms(options.userland);
-  for (const spec of options.kernel) splitKernelSpec(spec);
+  checkCommitOptions(
+    options,
+    options.kernel.map((spec) => splitKernelSpec(spec)),
+  );
   return {
     ...options,
     patches: options.patches && resolve(options.patches),

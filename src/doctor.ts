@@ -114,11 +114,11 @@ async function canInstall(): Promise<boolean> {
 }
 
 /** "qemu-system-x86_64 (package qemu-system-x86), libc headers (package libc6-dev)" */
-function describeMissing(missing: Requirement[]): string {
+export function describeMissing(missing: Requirement[]): string {
   return missing.map((req) => `${req.what} (package ${req.aptPackage})`).join(', ');
 }
 
-function packagesOf(missing: Requirement[]): string[] {
+export function packagesOf(missing: Requirement[]): string[] {
   return [...new Set(missing.map((req) => req.aptPackage))];
 }
 

@@ -28,8 +28,26 @@ export type LabEvent =
   | { type: 'conformance'; scope: string; result: ConformanceResult }
   /** `watch`: one round's verdict, a line on stdout (`label`: "round 2"). */
   | { type: 'verdict'; label: string; report: RunReport }
-  /** The reports of every kernel, at the end: the summary the user reads on stdout. */
-  | { type: 'summary'; reports: RunReport[] }
+  /**
+   * The reports of every kernel, at the end: the summary the user reads on stdout, or on stderr
+   * when a report goes to stdout (`--json -`, `--junit -`), so that stdout holds the report alone.
+   */
+  | { type: 'summary'; reports: RunReport[]; toStderr?: boolean }
+  /** `--json -` / `--junit -`: the report itself, written to stdout as it is. */
+  | { type: 'report-stream'; text: string }
+  /** `--dry-run`: one fact of the plan (a source, a build, a boot, a check), a plain line on stdout. */
+  | { type: 'plan'; scope?: string; text: string }
+  /**
+   * `run --each`: after the summary (and where it goes), the first commit of the range whose build or
+   * checks failed; none: no judged commit failed (`judged` of `commits` got a verdict).
+   */
+  | {
+      type: 'first-failing-commit';
+      commit?: { sha: string; subject: string };
+      judged: number;
+      commits: number;
+      toStderr?: boolean;
+    }
   /** `syscall-lab build`'s result: one kernel in the cache (stdout). */
   | { type: 'built'; release: string; dir: string; cached: boolean }
   /** `syscall-lab box build`'s result (stdout). */

@@ -25,9 +25,8 @@ export const defaults = {
 /**
  * The options a `SYSCALL_LAB_<NAME>` environment variable may set (NAME: the flag in capitals, `-`
  * as `_`): what to build and the machine it runs on. Never an option that changes what a run does
- * or how it is judged (keep, json, junit, quiet, config-fragment, sha256, kernel-source,
- * build-in-guest, and later ones such as dry-run or check): a stray variable must not turn a run
- * green with nothing run. Every other SYSCALL_LAB_* name is ignored (SYSCALL_LAB_VM_* are the
+ * or how it is judged (those are flagOnlyOptions, below: keep, json, junit, dry-run ...): a stray
+ * variable must not turn a run green with nothing run. Every other SYSCALL_LAB_* name is ignored (SYSCALL_LAB_VM_* are the
  * Vagrantfile's). Order: flags, then these variables, then the --config file, then defaults.
  */
 export const envOptions = [
@@ -47,6 +46,31 @@ export const envOptions = [
 ] as const;
 
 export type EnvOption = (typeof envOptions)[number];
+
+/**
+ * The other options of the commands that build and boot, each named here so that a new option is
+ * a decision: it joins envOptions (an input or a machine setting) or this list (it changes what a
+ * run does or how it is judged, so no variable sets it). test/unit/cli-conventions.test.ts holds
+ * every option of `run --help` to one of the two.
+ */
+export const flagOnlyOptions = [
+  'kernel-source',
+  'sha256',
+  'config-fragment',
+  'build-in-guest',
+  'command-timeout',
+  'json',
+  'junit',
+  'keep',
+  'conformance',
+  'dry-run',
+  'stock',
+  'commits',
+  'each',
+  'dirty',
+  'quiet',
+  'config',
+] as const;
 
 export const envName = (option: EnvOption): string => `SYSCALL_LAB_${option.toUpperCase().replaceAll('-', '_')}`;
 

@@ -4,7 +4,7 @@ import type { CheckStatus } from './report/model.ts';
 import { githubAnnotations } from './report/annotations.ts';
 import { toJson } from './report/json.ts';
 import { formatMarkdownMatrix } from './report/markdown.ts';
-import { conformanceLabel, formatSummary, formatVerdictLine } from './report/summary.ts';
+import { conformanceLabel, formatFirstFailingCommit, formatSummary, formatVerdictLine } from './report/summary.ts';
 
 /** Where rendered text goes: process.stdout/stderr, or a buffer in tests. */
 export interface TextStream {
@@ -99,11 +99,20 @@ export function createRenderer(options: RenderOptions): Renderer {
     switch (event.type) {
       case 'summary':
         endStatus();
-        options.stdout.write(formatSummary(event.reports));
+        (event.toStderr ? options.stderr : options.stdout).write(formatSummary(event.reports));
+        return;
+      case 'report-stream':
+        options.stdout.write(event.text);
+        return;
+      case 'plan':
+        options.stdout.write(`${event.scope === undefined ? '' : `[${event.scope}] `}${event.text}\n`);
         return;
       case 'verdict':
         endStatus();
         options.stdout.write(formatVerdictLine(event.label, event.report));
+        return;
+      case 'first-failing-commit':
+        (event.toStderr ? options.stderr : options.stdout).write(`${formatFirstFailingCommit(event)}\n`);
         return;
       case 'built':
         options.stdout.write(`${event.release}: ${event.dir}${event.cached ? ' (cached)' : ''}\n`);

@@ -6,6 +6,8 @@ import { onInterrupt } from '../reaper.ts';
 import type { RunReport } from '../report/model.ts';
 import { RunFolder } from '../run-folder.ts';
 import type { PlannedRun } from '../stages/plan.ts';
+import { emitFirstFailingCommit } from '../stages/commit-verdict.ts';
+import { kernelArguments } from '../stages/git-plan.ts';
 import { prepareRuns } from '../stages/prepare.ts';
 import { writeReports } from '../stages/report.ts';
 import { runKernel } from '../stages/run-kernel.ts';
@@ -21,6 +23,7 @@ export async function runCommand(options: Options, emit: Emit): Promise<number> 
   const { accel, notice } = chooseAccel(options.accel);
   if (notice) emit({ type: 'notice', text: notice });
   const reports: RunReport[] = [];
+  const exitCodes: number[] = [];
   let worst = 0;
   const interrupted = new AbortController();
   const stopListening = onInterrupt(() => {
@@ -37,16 +40,19 @@ export async function runCommand(options: Options, emit: Emit): Promise<number> 
       keep: options.keep && index === plans.length - 1,
     });
     reports.push(outcome.report);
+    exitCodes.push(outcome.exitCode);
     worst = Math.max(worst, outcome.exitCode);
   }
   stopListening();
   await writeReports(reports, options, emit);
+  // `--each`: the commit that broke the range, after the summary (with it on stderr when stdout is a report).
+  if (options.each) emitFirstFailingCommit(plans, exitCodes, emit, options.json === '-' || options.junit === '-');
   return worst;
 }
 
 /** The command that runs this kernel again, one line. */
 export function reproduceLine(plan: PlannedRun, options: Options): string {
-  const args = ['npx', 'syscall-lab', 'run', '--kernel', plan.source.requested, '--patches', plan.patchSet.dir];
+  const args = ['npx', 'syscall-lab', 'run', ...kernelArguments(plan)];
   if (options.sha256) args.push('--sha256', options.sha256);
   if (options.configFragment) args.push('--config-fragment', options.configFragment);
   if (options.userland) args.push('--userland', options.userland);

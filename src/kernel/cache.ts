@@ -56,6 +56,10 @@ export const cache = {
   programs: (): string => join(cacheRoot(), 'programs'),
   /** Static conformance results (checkpatch), and the checkpatch script taken from a kernel source. */
   conformance: (): string => join(cacheRoot(), 'conformance'),
+  /** One export per git repository given as --kernel, with its private index (src/kernel/git-export.ts). */
+  gitExports: (): string => join(cacheRoot(), 'git-exports'),
+  /** Commits of a git kernel tree as patch folders, one per build (src/stages/git-plan.ts). */
+  gitSeries: (): string => join(cacheRoot(), 'git-series'),
 };
 
 export function isComplete(buildDir: string): boolean {

@@ -8,6 +8,7 @@ import { causeAndFix, scriptBadInput, scriptBadInputCodes, scriptErrorLine } fro
 import { BadInputError, InfrastructureError } from '../errors.ts';
 import { runTool } from '../spawn.ts';
 import { remembered } from './file-facts.ts';
+import type { GitSource } from './git.ts';
 import { isVersionString, parseVersion, pinnedVersions, versionFromMakefile } from './versions.ts';
 
 /** Where a kernel's source comes from, validated before anything is built. */
@@ -25,6 +26,8 @@ export interface KernelSource {
   debian?: { suite: string; package: string; version?: string };
   /** Local file or folder (tarball, tree, fetched Debian tarball). */
   path?: string;
+  /** A git work tree: the commit its export holds, and what the patched build adds (src/kernel/git.ts). */
+  git?: GitSource;
 }
 
 export async function sha256File(file: string): Promise<string> {
@@ -181,13 +184,25 @@ export async function fetchSource(source: KernelSource): Promise<KernelSource> {
     const { cause, fix } = causeAndFix(line);
     throw new InfrastructureError(`could not fetch the source of Linux ${source.version}: ${cause}`, fix);
   }
+  return debianSourceAt(source, tarball, answer.get('debian-version') ?? '');
+}
+
+/**
+ * A Debian row's source once its tarball is on disk (fetched now, or found in the cache by a dry
+ * run): built with --source, versioned by its Makefile, keyed by its content.
+ */
+export async function debianSourceAt(
+  source: KernelSource,
+  tarball: string,
+  debianVersion: string,
+): Promise<KernelSource> {
   const digest = await remembered(tarball, 'sha256', () => sha256File(tarball));
   return {
     ...source,
     version: await remembered(tarball, 'makefile version', () => versionOfTarball(tarball)),
     scriptArgs: ['--source', tarball],
     identity: `sha256:${digest}`,
-    debian: { ...source.debian, version: answer.get('debian-version') ?? '' },
+    ...(source.debian && { debian: { ...source.debian, version: debianVersion } }),
     path: tarball,
   };
 }

@@ -25,6 +25,7 @@ const KERNEL_KEYS = [
   'syscalls',
   'stockRelease',
   'patchedRelease',
+  'git',
 ] as const;
 const PHASE_KEYS = ['name', 'seconds', 'cached'] as const;
 const CHECK_KEYS = [

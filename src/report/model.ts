@@ -52,6 +52,19 @@ export interface KernelInfo {
   syscalls?: { name: string; number: number }[];
   stockRelease?: string;
   patchedRelease?: string;
+  /** A git kernel tree (--kernel TREE): the commits its stock and patched kernels are. */
+  git?: GitInfo;
+}
+
+/** A git kernel tree's run: `base` (stock: A of --commits A..B, else HEAD) and the commit judged. */
+export interface GitInfo {
+  repository: string;
+  base: string;
+  /** --commits: the commit the patched kernel is, and its subject (absent: the tree's HEAD and --patches). */
+  commit?: string;
+  subject?: string;
+  /** The uncommitted changes were added to this patched build (--dirty). */
+  dirty: boolean;
 }
 
 /** A conformance item's outcome: `n/a` when the rule does not apply (a 64-bit-only syscall's 32-bit items). */

@@ -85,7 +85,8 @@ function header(run: RunReport): string {
   if (k.patchedRelease !== undefined) releases.push(`patched ${k.patchedRelease}`);
   const uname = releases.length > 0 ? `, uname -r: ${releases.join(', ')}` : '';
   const debian = k.debian ? `, Debian ${k.debian.package} ${k.debian.version}` : '';
-  return `== kernel ${k.requested} (version ${k.version}${debian}${uname}) | backend ${run.backend} | accel ${run.accel}`;
+  const commit = k.git?.commit ? `, commit ${k.git.commit.slice(0, 12)} "${k.git.subject ?? ''}"` : '';
+  return `== kernel ${k.requested} (version ${k.version}${debian}${commit}${uname}) | backend ${run.backend} | accel ${run.accel}`;
 }
 
 function phasesLine(run: RunReport): string {
@@ -207,4 +208,18 @@ export function formatVerdictLine(label: string, run: RunReport): string {
   const verdict = failing.length > 0 ? `FAIL ${failing.join(', ')}` : 'PASS';
   const release = run.kernel.patchedRelease ?? run.kernel.version;
   return `${label}: ${verdict} (${release}: ${passed} passed, ${failed} failed, ${skipped} skipped)${log}\n`;
+}
+
+/** `run --each`'s closing line: the first commit whose build or checks failed, or none of those judged. */
+export function formatFirstFailingCommit(verdict: {
+  commit?: { sha: string; subject: string };
+  judged: number;
+  commits: number;
+}): string {
+  if (verdict.commit) {
+    return `first failing commit: ${verdict.commit.sha.slice(0, 12)} ${sanitize(verdict.commit.subject)}`;
+  }
+  const unjudged = verdict.commits - verdict.judged;
+  const note = unjudged > 0 ? `; ${unjudged} stopped early or did not run: see their errors` : '';
+  return `first failing commit: none (${verdict.judged} of ${verdict.commits} commits judged${note})`;
 }

@@ -45,7 +45,11 @@ export async function checkPatchSeries(plans: PlannedRun[]): Promise<CheckedRun[
   return checked;
 }
 
-async function checkInputs(plan: PlannedRun, builtAlready: boolean): Promise<void> {
+/**
+ * upgrade-kernel.sh's check of one kernel's series: every patch's paths, symlinks and hunks, and
+ * unless the builds are made already (or a dry run asks), the series tried on the source's files.
+ */
+export async function checkInputs(plan: PlannedRun, builtAlready: boolean): Promise<void> {
   const args = builtAlready
     ? ['--check-inputs', plan.source.version, ...plan.builds.patched.args]
     : [...plan.source.scriptArgs, '--check-patches', ...plan.builds.patched.args, '--work', cache.scratch()];

@@ -3,7 +3,8 @@ import { splitKernelSpec, userlandSources, type Options } from '../config.ts';
 import { askBuildPlan, planArguments, type BuildPlan, type PlanRequest } from '../kernel/build-plan.ts';
 import { readSeriesFacts, type SeriesFacts } from '../conformance/series-facts.ts';
 import { addedSyscallsOfSet, seriesPatches, type PatchSet } from '../kernel/patches.ts';
-import { fetchSource, resolveSource, type KernelSource } from '../kernel/source.ts';
+import { fetchSource, type KernelSource } from '../kernel/source.ts';
+import { commitKernels, resolveKernel, withUncommitted } from './git-plan.ts';
 import { projectRoot } from '../paths.ts';
 import { readSeries, seriesForKernel } from './series.ts';
 
@@ -32,28 +33,38 @@ export interface PlannedRun {
  * folders, userland programs), every Debian source of the matrix is fetched, and
  * upgrade-kernel.sh is asked what each build will do. Nothing is built or booted before this passes.
  */
-export async function planRuns(options: Options): Promise<PlannedRun[]> {
+export async function planRuns(
+  options: Options,
+  // A dry run finds the source without fetching it (src/stages/dry-run.ts).
+  getSource: (source: KernelSource) => Promise<KernelSource> = fetchSource,
+): Promise<PlannedRun[]> {
   const userlandFiles = [
     ...userlandSources(join(projectRoot, 'userland', 'examples')),
     ...userlandSources(options.userland ?? join(projectRoot, 'userland', 'tests')),
   ];
   // Every kernel's input first (no network): a bad folder stops the run before any download.
-  const kernels = await Promise.all(
-    options.kernel.map(async (spec) => {
-      const { kernel, patches: own } = splitKernelSpec(spec);
-      const source = await resolveSource(kernel, options.sha256);
-      return { source, own, series: await readSeries(source.version, own, options.patches) };
-    }),
-  );
+  // A git tree with --commits is the run's one kernel, planned once per build (src/stages/git-plan.ts).
+  const kernels =
+    options.commits !== undefined
+      ? await commitKernels(options)
+      : await Promise.all(
+          options.kernel.map(async (spec) => {
+            const { kernel, patches: own } = splitKernelSpec(spec);
+            const source = await resolveKernel(kernel, options);
+            return { source, own, series: await readSeries(source.version, own, options.patches) };
+          }),
+        );
   const plans: PlannedRun[] = [];
   for (const { source: resolved, own, series } of kernels) {
     // Then each source is fetched; a Debian one holds a fuller version (5.10 -> 5.10.262),
     // which may choose another series.
-    const source = await fetchSource(resolved);
+    const source = await getSource(resolved);
     const { chosen, given } =
       source.version === resolved.version ? series : await readSeries(source.version, own, options.patches);
     const notices = [...(chosen.notice ? [chosen.notice] : []), ...given.notices];
-    const { patchSet, syscalls, regenerated } = await seriesForKernel(source, given);
+    const ported = await seriesForKernel(source, given);
+    const { syscalls, regenerated } = ported;
+    const patchSet = await withUncommitted(source, ported.patchSet);
     if (regenerated) {
       notices.push(
         `${chosen.dir}: syscall registration regenerated for Linux ${source.version} (${syscalls

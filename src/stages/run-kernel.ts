@@ -11,6 +11,7 @@ import { allChecks, builtinResults } from '../checks/index.ts';
 import { CheckAbortedError, notRun } from './check-runner.ts';
 import { commandTimeoutMs, runCheckStage, type CheckFacts } from './checks.ts';
 import { conformanceAware, emitConformance, separateConformance, staticConformance } from './conformance.ts';
+import { gitInfo } from './commit-verdict.ts';
 import { backendOf } from './machine.ts';
 import type { CheckedRun } from './patch-check.ts';
 import type { PlannedRun } from './plan.ts';
@@ -57,6 +58,7 @@ export async function runKernel(plan: CheckedRun, env: KernelRunEnvironment): Pr
       series: plan.givenSeries,
       regenerated: plan.patchSet.dir !== plan.givenSeries,
       patches: plan.patchSet.files,
+      ...(plan.source.git && { git: gitInfo(plan.source.git) }),
     },
     backend: options.backend,
     accel,

@@ -122,7 +122,8 @@ export interface SeriesForKernel {
  * kernels apply their series as written: the regeneration never crosses the 4.2 table move.
  */
 export async function seriesForKernel(source: KernelSource, given: PatchSet): Promise<SeriesForKernel> {
-  if (!regenerates(source.version) || !source.path) {
+  // A git tree's commits are applied as committed: each verdict is of the tree at that commit.
+  if (!regenerates(source.version) || !source.path || source.git?.commit) {
     return { patchSet: given, givenDir: given.dir, syscalls: [], regenerated: false };
   }
   const patches = seriesPatches(given);
