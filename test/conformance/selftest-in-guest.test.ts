@@ -57,8 +57,9 @@ describe('the exported selftest in the patched guest', () => {
       );
       expect(copied.exitCode, copied.all).toBe(0);
 
-      // lib.mk's default KHDR_INCLUDES is the tree's usr/include, where the headers went.
-      const ran = await cli(['ssh', '--', `make -C ${guestDir}/tools/testing/selftests TARGETS=stamp run_tests 2>&1`]);
+      // In the test's own folder, as `make -C tools/testing/selftests TARGETS=stamp run_tests` goes
+      // there; lib.mk's default KHDR_INCLUDES is the tree's usr/include, where the headers went.
+      const ran = await cli(['ssh', '--', `make -C ${guestDir}/tools/testing/selftests/stamp run_tests 2>&1`]);
       expect(ran.exitCode, ran.all).toBe(0);
       const outer = parseKtap(ran.stdout);
       expect(
