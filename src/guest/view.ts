@@ -76,8 +76,20 @@ export function prepareGuestView(folder: RunFolder, hostEtc = '/etc'): GuestView
   cpSync(join(projectRoot, 'src', 'guest', 'fstab'), join(view.lab, 'fstab'));
   cpSync(join(projectRoot, 'src', 'checks', 'guest', 'probe.c'), join(view.lab, 'probe.c'));
   cpSync(join(projectRoot, 'src', 'checks', 'guest', 'bad-pointers.h'), join(view.lab, 'bad-pointers.h'));
+  // What udev makes on any distribution and devtmpfs does not: kselftest's runner.sh writes to
+  // /dev/stdout, bash's process substitution uses /dev/fd. init copies them into /dev.
+  mkdirSync(join(view.lab, 'dev'));
+  for (const [name, target] of devLinks) symlinkSync(target, join(view.lab, 'dev', name));
   return view;
 }
+
+/** The links of a standard /dev, by name: their targets. */
+export const devLinks = [
+  ['fd', '/proc/self/fd'],
+  ['stdin', '/proc/self/fd/0'],
+  ['stdout', '/proc/self/fd/1'],
+  ['stderr', '/proc/self/fd/2'],
+] as const;
 
 /**
  * The guest's /etc: the files it uses, copied or generated. shadow and gshadow hold `*` for

@@ -59,12 +59,13 @@ describe('the exported selftest in the patched guest', () => {
 
       // In the test's own folder, as `make -C tools/testing/selftests TARGETS=stamp run_tests` goes
       // there; lib.mk's default KHDR_INCLUDES is the tree's usr/include, where the headers went.
-      // Output to a file: kselftest's runner.sh reopens /dev/stdout, which fails for SSH's socket
-      // (the test's own KTAP would be lost), not for a file.
+      // Output appended to a file: kselftest's runner.sh opens /dev/stdout again (O_APPEND) for the
+      // test's own output; make's writes at their own offset would overwrite it in a file opened
+      // with `>`, and the guest's /dev/stdout exists because init makes it (src/guest/view.ts).
       const ran = await cli([
         'ssh',
         '--',
-        `make -C ${guestDir}/tools/testing/selftests/stamp run_tests >${guestDir}/out 2>&1; s=$?; cat ${guestDir}/out; exit $s`,
+        `make -C ${guestDir}/tools/testing/selftests/stamp run_tests >>${guestDir}/out 2>&1; s=$?; cat ${guestDir}/out; exit $s`,
       ]);
       expect(ran.exitCode, ran.all).toBe(0);
       const outer = parseKtap(ran.stdout);

@@ -1,7 +1,17 @@
-import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { hostTopLevel, viewArguments, writeEtc, type GuestView } from '../../src/guest/view.ts';
+import { hostTopLevel, prepareGuestView, viewArguments, writeEtc, type GuestView } from '../../src/guest/view.ts';
+import { RunFolder } from '../../src/run-folder.ts';
 import { useTempDirs } from './support/temp.ts';
 
 // The guest's root is a view built on the host: nothing but the allow-list may be in it.
@@ -126,5 +136,23 @@ describe("the guest's /etc", () => {
     expect(readFileSync(join(out, 'ld.so.conf.d', 'x86_64-linux-gnu.conf'), 'utf8')).toContain('/usr/lib');
     for (const secret of ['shadow-', 'ssh', 'machine-id']) expect(existsSync(join(out, secret)), secret).toBe(false);
     expect(readFileSync(join(out, 'shadow'), 'utf8')).not.toContain('$6$');
+  });
+});
+
+describe('prepareGuestView', () => {
+  it("gives the guest /dev's standard links (init copies them into the kernel's devtmpfs)", () => {
+    const folder = new RunFolder(tempDir());
+    const view = prepareGuestView(folder);
+    expect(
+      Object.fromEntries(
+        readdirSync(join(view.lab, 'dev')).map((name) => [name, readlinkSync(join(view.lab, 'dev', name))]),
+      ),
+    ).toEqual({
+      fd: '/proc/self/fd',
+      stdin: '/proc/self/fd/0',
+      stdout: '/proc/self/fd/1',
+      stderr: '/proc/self/fd/2',
+    });
+    expect(readFileSync(join(view.lab, 'init'), 'utf8')).toContain('cp -P /syscall-lab/dev/* /dev/');
   });
 });
