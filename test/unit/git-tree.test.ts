@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { basename, delimiter, join, relative } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import { execa } from 'execa';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { BadInputError } from '../../src/errors.ts';
 import type { LabEvent } from '../../src/events.ts';
 import { exportCommit, exportRoot } from '../../src/kernel/git-export.ts';
@@ -16,7 +16,7 @@ import { kernelArguments } from '../../src/stages/git-plan.ts';
 import { checkPatchSeries } from '../../src/stages/patch-check.ts';
 import { planRuns } from '../../src/stages/plan.ts';
 import { runKernel } from '../../src/stages/run-kernel.ts';
-import { makeFakeBuild, type FakeBuild } from './support/fake-build.ts';
+import { useFakeBuild, type FakeBuild } from './support/fake-build.ts';
 import { callcountPatch, taskcountPatch } from './support/fake-kernel.ts';
 import { FakeMachine, fakeBackend } from './support/fake-machine.ts';
 import { testOptions } from './support/options.ts';
@@ -26,7 +26,7 @@ import { thrown } from './support/thrown.ts';
 // A kernel developer's git tree as the kernel: small repositories made here from the fake kernel
 // tree of the unit suite's fake builds (a fake `make`, no compiler, no VM).
 const tempDir = useTempDirs('syscall-lab-git-');
-const saved = { path: process.env.PATH, cache: process.env.SYSCALL_LAB_CACHE, state: process.env.FAKE_MAKE_STATE };
+const fakeBuild = useFakeBuild(tempDir);
 let fake: FakeBuild;
 let repo: string;
 
@@ -63,22 +63,8 @@ async function makeRepository(dir: string): Promise<{ base: string; callcount: s
 }
 
 beforeEach(() => {
-  fake = makeFakeBuild(tempDir());
+  fake = fakeBuild();
   repo = fake.tree;
-  process.env.PATH = `${fake.fakeBin}${delimiter}${saved.path ?? ''}`;
-  process.env.SYSCALL_LAB_CACHE = tempDir();
-  process.env.FAKE_MAKE_STATE = fake.state;
-});
-
-afterEach(() => {
-  for (const [name, value] of [
-    ['PATH', saved.path],
-    ['SYSCALL_LAB_CACHE', saved.cache],
-    ['FAKE_MAKE_STATE', saved.state],
-  ] as const) {
-    if (value === undefined) Reflect.deleteProperty(process.env, name);
-    else process.env[name] = value;
-  }
 });
 
 const options = (extra: Record<string, unknown> = {}) => testOptions({ kernel: [repo], ...extra });

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { BadInputError } from '../../src/errors.ts';
 import type { LabEvent } from '../../src/events.ts';
 import { shortHash } from '../../src/kernel/cache.ts';
@@ -11,7 +11,7 @@ import { checkPatchSeries } from '../../src/stages/patch-check.ts';
 import { planRuns } from '../../src/stages/plan.ts';
 import { writeReports } from '../../src/stages/report.ts';
 import { runKernel } from '../../src/stages/run-kernel.ts';
-import { makeFakeBuild, type FakeBuild } from './support/fake-build.ts';
+import { useFakeBuild, type FakeBuild } from './support/fake-build.ts';
 import { FakeMachine, fakeBackend } from './support/fake-machine.ts';
 import { testOptions } from './support/options.ts';
 import { callcountPatch } from './support/fake-kernel.ts';
@@ -20,25 +20,11 @@ import { useTempDirs } from './support/temp.ts';
 // Each stage on its own, as kunit_tool's are: a fake kernel tree and a fake `make` for the builds,
 // a fake machine for the checks. No VM, no compiler.
 const tempDir = useTempDirs('syscall-lab-stages-');
-const saved = { path: process.env.PATH, cache: process.env.SYSCALL_LAB_CACHE, state: process.env.FAKE_MAKE_STATE };
+const fakeBuild = useFakeBuild(tempDir);
 let fake: FakeBuild;
 
 beforeEach(() => {
-  fake = makeFakeBuild(tempDir());
-  process.env.PATH = `${fake.fakeBin}${delimiter}${saved.path ?? ''}`;
-  process.env.SYSCALL_LAB_CACHE = tempDir();
-  process.env.FAKE_MAKE_STATE = fake.state;
-});
-
-afterEach(() => {
-  for (const [name, value] of [
-    ['PATH', saved.path],
-    ['SYSCALL_LAB_CACHE', saved.cache],
-    ['FAKE_MAKE_STATE', saved.state],
-  ] as const) {
-    if (value === undefined) Reflect.deleteProperty(process.env, name);
-    else process.env[name] = value;
-  }
+  fake = fakeBuild();
 });
 
 const options = (extra: Record<string, unknown> = {}) =>

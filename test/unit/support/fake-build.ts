@@ -10,6 +10,7 @@ import {
 } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { execa } from 'execa';
+import { afterEach, beforeEach } from 'vitest';
 import { projectRoot } from '../../../src/paths.ts';
 import { callcountPatch, writeFakeTree } from './fake-kernel.ts';
 
@@ -269,4 +270,33 @@ export function processesMentioning(text: string): string[] {
     if (command.includes(text) && isRunning(Number(name))) found.push(`${name} ${command}`);
   }
   return found;
+}
+
+/**
+ * A fake build for each test of the file: its fake tools first on PATH, a cache of its own and
+ * the fake make's state in the environment, which is put back as it was after each test. Returns
+ * the current test's fake build.
+ */
+export function useFakeBuild(tempDir: () => string): () => FakeBuild {
+  const path = process.env.PATH;
+  const saved = (['PATH', 'SYSCALL_LAB_CACHE', 'FAKE_MAKE_STATE'] as const).map(
+    (name) => [name, process.env[name]] as const,
+  );
+  let current: FakeBuild | undefined;
+  beforeEach(() => {
+    current = makeFakeBuild(tempDir());
+    process.env.PATH = `${current.fakeBin}${delimiter}${path ?? ''}`;
+    process.env.SYSCALL_LAB_CACHE = tempDir();
+    process.env.FAKE_MAKE_STATE = current.state;
+  });
+  afterEach(() => {
+    for (const [name, value] of saved) {
+      if (value === undefined) Reflect.deleteProperty(process.env, name);
+      else process.env[name] = value;
+    }
+  });
+  return () => {
+    if (!current) throw new Error('useFakeBuild: no test is running');
+    return current;
+  };
 }
