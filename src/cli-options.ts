@@ -87,6 +87,20 @@ export function runOptions(y: Argv, env: NodeJS.ProcessEnv, argv: string[]): Arg
       type: 'boolean',
       describe: "add a git kernel tree's uncommitted changes to the last patched build (refused otherwise)",
     })
+    .option('check', {
+      type: 'string',
+      array: true,
+      describe:
+        'judge only this check (repeatable; a family such as userland, or userland:<file>): the others run, not judged',
+    })
+    .option('bisect', {
+      type: 'boolean',
+      describe: 'for `git bisect run`: exit 0 pass, 1 fail, 125 cannot test this commit, 128 stop the bisection',
+    })
+    .option('bisect-skip-build-failures', {
+      type: 'boolean',
+      describe: 'with --bisect or `bisect`: a patched kernel that does not build is skipped (125), not bad',
+    })
     .option('conformance', {
       type: 'string',
       default: defaults.conformance,
@@ -123,9 +137,13 @@ export async function toOptions(argv: Record<string, unknown>): Promise<Options>
     'commits',
     'each',
     'dirty',
+    'check',
+    'bisect',
+    'bisectSkipBuildFailures',
   ];
   const raw: Record<string, unknown> = { kernel: [...asList(argv.kernel), ...asList(argv.kernelSource)] };
   for (const key of known) if (argv[key] !== undefined) raw[key] = argv[key];
+  if (argv.check !== undefined) raw.check = asList(argv.check);
   // zod (config.ts) loads only here, when a command runs: `--help` never pays for it.
   const { parseOptions } = await import('./config.ts');
   return parseOptions(raw);

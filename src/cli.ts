@@ -96,6 +96,22 @@ export async function main(
       },
     )
     .command(
+      'bisect',
+      'find the first commit of a git kernel tree (--good..--bad) that fails a check: cached builds, a binary search, the culprit confirmed',
+      (y) =>
+        runOptions(y, env, argv)
+          .option('good', {
+            type: 'string',
+            demandOption: true,
+            describe: 'a commit whose checks pass (the stock kernel)',
+          })
+          .option('bad', { type: 'string', demandOption: true, describe: 'a later commit whose checks fail' }),
+      async (args) => {
+        const { bisectCommand } = await import('./commands/bisect.ts');
+        exitCode = await bisectCommand(await toOptions(args), { good: args.good, bad: args.bad }, emit);
+      },
+    )
+    .command(
       'port',
       'write the series a run would apply to a kernel (syscall registration regenerated for it) into a folder',
       (y) =>

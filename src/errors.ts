@@ -1,9 +1,21 @@
-/** Exit codes: 0 every check passed, 1 a check failed, 2 bad input, 3 infrastructure. */
-export const ExitCode = { ok: 0, checkFailed: 1, badInput: 2, infrastructure: 3 } as const;
+/**
+ * Exit codes: 0 every check passed, 1 a check failed, 2 bad input, 3 infrastructure; under
+ * `run --bisect` (for `git bisect run`) 125 this commit cannot be tested and 128 stop the bisection.
+ */
+export const ExitCode = { ok: 0, checkFailed: 1, badInput: 2, infrastructure: 3, cannotTest: 125, abort: 128 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+/**
+ * Failures that share an exit code with others but that `run --bisect` must tell apart
+ * (src/stages/bisect-exit.ts): tagged where they are found, by withKind.
+ */
+export type FailureKind = 'series-does-not-apply' | 'stock-build' | 'patched-build' | 'stock-crash';
 
 /** An error that names its cause and the fix, and says which exit code it means. */
 export class LabError extends Error {
+  /** Which of the FailureKinds this is, if one. */
+  kind?: FailureKind;
+
   constructor(
     message: string,
     readonly exitCode: ExitCode,
@@ -30,3 +42,9 @@ export class InfrastructureError extends LabError {
 
 /** A bounded wait ran out. */
 export class TimeoutError extends InfrastructureError {}
+
+/** `error`, tagged as a failure of that kind. */
+export function withKind<E extends LabError>(error: E, kind: FailureKind): E {
+  error.kind = kind;
+  return error;
+}

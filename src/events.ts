@@ -1,4 +1,5 @@
 import type { RequirementStatus } from './doctor.ts';
+import type { BisectVerdict } from './report/bisect-verdict.ts';
 import type { CheckResult, ConformanceResult, PhaseTiming, RunReport } from './report/model.ts';
 
 /**
@@ -48,6 +49,8 @@ export type LabEvent =
       commits: number;
       toStderr?: boolean;
     }
+  /** `syscall-lab bisect`: after the summary (and where it goes), the first bad commit and its evidence. */
+  | { type: 'bisect-verdict'; verdict: BisectVerdict; toStderr?: boolean }
   /** `syscall-lab build`'s result: one kernel in the cache (stdout). */
   | { type: 'built'; release: string; dir: string; cached: boolean }
   /** `syscall-lab box build`'s result (stdout). */

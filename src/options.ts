@@ -68,6 +68,11 @@ export const flagOnlyOptions = [
   'commits',
   'each',
   'dirty',
+  'check',
+  'bisect',
+  'bisect-skip-build-failures',
+  'good',
+  'bad',
   'quiet',
   'config',
 ] as const;

@@ -100,6 +100,13 @@ export function isAlive(pid: number): boolean {
 const signalHandlers: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 const signalExitCodes: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
 const interruptListeners = new Set<(signal: NodeJS.Signals) => void>();
+/** An exit code that replaces the signal's own (`run --bisect`: 128, which stops `git bisect run`). */
+let interruptExitCode: number | undefined;
+
+/** Makes Ctrl-C and SIGTERM exit with `code` instead of 130/143. */
+export function exitOnInterruptWith(code: number): void {
+  interruptExitCode = code;
+}
 
 /** Called on Ctrl-C/SIGTERM, before cleanups run, so a run can say so and stop waiting. */
 export function onInterrupt(listener: (signal: NodeJS.Signals) => void): () => void {
@@ -116,7 +123,7 @@ function install(): void {
     process.on(signal, () => {
       for (const listener of interruptListeners) listener(signal);
       runCleanups();
-      process.exit(signalExitCodes[signal] ?? 1);
+      process.exit(interruptExitCode ?? signalExitCodes[signal] ?? 1);
     });
   }
 }

@@ -2,6 +2,7 @@ import { formatDoctor } from './doctor.ts';
 import type { Emit, LabEvent } from './events.ts';
 import type { CheckStatus } from './report/model.ts';
 import { githubAnnotations } from './report/annotations.ts';
+import { formatBisectVerdict } from './report/bisect-verdict.ts';
 import { toJson } from './report/json.ts';
 import { formatMarkdownMatrix } from './report/markdown.ts';
 import { conformanceLabel, formatFirstFailingCommit, formatSummary, formatVerdictLine } from './report/summary.ts';
@@ -113,6 +114,9 @@ export function createRenderer(options: RenderOptions): Renderer {
         return;
       case 'first-failing-commit':
         (event.toStderr ? options.stderr : options.stdout).write(`${formatFirstFailingCommit(event)}\n`);
+        return;
+      case 'bisect-verdict':
+        (event.toStderr ? options.stderr : options.stdout).write(`${formatBisectVerdict(event.verdict).join('\n')}\n`);
         return;
       case 'built':
         options.stdout.write(`${event.release}: ${event.dir}${event.cached ? ' (cached)' : ''}\n`);

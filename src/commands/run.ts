@@ -2,7 +2,7 @@ import type { Options } from '../config.ts';
 import { defaults } from '../options.ts';
 import type { Emit } from '../events.ts';
 import { shellQuote } from '../guest/ssh.ts';
-import { onInterrupt } from '../reaper.ts';
+import { exitOnInterruptWith, onInterrupt } from '../reaper.ts';
 import type { RunReport } from '../report/model.ts';
 import { RunFolder } from '../run-folder.ts';
 import type { PlannedRun } from '../stages/plan.ts';
@@ -10,7 +10,16 @@ import { emitFirstFailingCommit } from '../stages/commit-verdict.ts';
 import { kernelArguments } from '../stages/git-plan.ts';
 import { prepareRuns } from '../stages/prepare.ts';
 import { writeReports } from '../stages/report.ts';
-import { runKernel } from '../stages/run-kernel.ts';
+import { runKernel, type KernelRunOutcome } from '../stages/run-kernel.ts';
+import {
+  bisectExitCode,
+  combineBisectCodes,
+  outcomeOf,
+  thrownOutcome,
+  type BisectCode,
+} from '../stages/bisect-exit.ts';
+import { checkJudgedNames } from '../stages/judged.ts';
+import { BadInputError, ExitCode, LabError } from '../errors.ts';
 import { chooseAccel } from '../vm/accel.ts';
 
 /**
@@ -19,6 +28,34 @@ import { chooseAccel } from '../vm/accel.ts';
  * check (1), since such a run could not say whether the syscalls work.
  */
 export async function runCommand(options: Options, emit: Emit): Promise<number> {
+  return options.bisect ? bisectRun(options, emit) : runMatrix(options, emit);
+}
+
+/** `run --bisect` (`git bisect run`): each kernel's outcome mapped to 0, 1, 125 or 128 (bisect-exit.ts). */
+async function bisectRun(options: Options, emit: Emit): Promise<number> {
+  exitOnInterruptWith(ExitCode.abort);
+  const codes: BisectCode[] = [];
+  try {
+    await runMatrix(options, emit, (outcome) => {
+      codes.push(bisectExitCode(outcomeOf(outcome.exitCode, outcome.failure), options.bisectSkipBuildFailures));
+    });
+  } catch (error) {
+    // The cause and fix are printed as always; only the exit code is git's.
+    const code = bisectExitCode(thrownOutcome(error), options.bisectSkipBuildFailures);
+    if (error instanceof LabError) throw new LabError(error.message, code, error.fix, error.details);
+    throw new LabError(error instanceof Error ? error.message : String(error), code, undefined, (error as Error).stack);
+  }
+  return combineBisectCodes(codes);
+}
+
+async function runMatrix(
+  options: Options,
+  emit: Emit,
+  onOutcome: (outcome: KernelRunOutcome) => void = () => undefined,
+): Promise<number> {
+  if (options.bisectSkipBuildFailures && !options.bisect)
+    throw new BadInputError('--bisect-skip-build-failures applies with --bisect', 'add --bisect, or drop the option');
+  if (options.check) checkJudgedNames(options.check);
   const plans = await prepareRuns(options, emit);
   const { accel, notice } = chooseAccel(options.accel);
   if (notice) emit({ type: 'notice', text: notice });
@@ -41,6 +78,7 @@ export async function runCommand(options: Options, emit: Emit): Promise<number> 
     });
     reports.push(outcome.report);
     exitCodes.push(outcome.exitCode);
+    onOutcome(outcome);
     worst = Math.max(worst, outcome.exitCode);
   }
   stopListening();

@@ -9,7 +9,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { ExitCode, InfrastructureError, LabError } from '../errors.ts';
+import { ExitCode, InfrastructureError, LabError, withKind } from '../errors.ts';
 import type { Emit } from '../events.ts';
 import { upgradeKernelScript } from '../paths.ts';
 import { killGroup, onExit, stopGroupSync } from '../reaper.ts';
@@ -267,7 +267,7 @@ function scriptError(code: number, tail: string[], request: BuildRequest): LabEr
   // The compiler's own errors, wherever they are in the log (under -j2 the tail is the other job's CC lines).
   const evidence = buildFailureEvidence(readLog(request.log), request.log, tail);
   const isPatched = request.reuseTreeOf !== undefined;
-  return new LabError(
+  const error = new LabError(
     `the ${isPatched ? 'patched' : 'stock'} kernel did not build (upgrade-kernel.sh exit ${code})${errorLine ? `: ${errorLine}` : ''}; full log: ${request.log}`,
     // A patch that does not compile is the patch's failure; a stock build failing is the machine's.
     isPatched ? ExitCode.checkFailed : ExitCode.infrastructure,
@@ -276,6 +276,7 @@ function scriptError(code: number, tail: string[], request: BuildRequest): LabEr
       : 'see the log; run `syscall-lab doctor` to check the host',
     evidence,
   );
+  return withKind(error, isPatched ? 'patched-build' : 'stock-build');
 }
 
 /** The whole build log, or undefined when it cannot be read (the evidence is then the tail). */

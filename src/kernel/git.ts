@@ -124,20 +124,25 @@ export async function subjectOf(repo: GitRepository, sha: string): Promise<strin
  * not descend from (the commits would not apply to A's tree) and any merge commit (a merge is no
  * single patch).
  */
-export async function commitRange(repo: GitRepository, range: string): Promise<{ base: Commit; commits: Commit[] }> {
+export async function commitRange(
+  repo: GitRepository,
+  range: string,
+  // How the range was given, for the messages (`bisect`: its --good and --bad).
+  what = `--commits ${range}`,
+): Promise<{ base: Commit; commits: Commit[] }> {
   const at = range.indexOf('..');
   if (at <= 0 || range.includes('...')) {
     throw new BadInputError(
-      `--commits ${range} is not a range A..B`,
+      `${what} is not a range A..B`,
       'give --commits A..B: stock is built from A, the patched kernel from B (A.. means A..HEAD)',
     );
   }
-  const from = await resolveCommit(repo, range.slice(0, at), '--commits');
-  const to = await resolveCommit(repo, range.slice(at + 2) || 'HEAD', '--commits');
+  const from = await resolveCommit(repo, range.slice(0, at), what);
+  const to = await resolveCommit(repo, range.slice(at + 2) || 'HEAD', what);
   const ancestor = await runIsAncestor(repo, from, to);
   if (!ancestor) {
     throw new BadInputError(
-      `--commits ${range}: ${from.slice(0, 12)} is not an ancestor of ${to.slice(0, 12)}, so the commits of the range do not start from its tree`,
+      `${what}: ${from.slice(0, 12)} is not an ancestor of ${to.slice(0, 12)}, so the commits of the range do not start from its tree`,
       'give a range whose first commit B descends from (git merge-base --is-ancestor A B)',
     );
   }
@@ -154,14 +159,14 @@ export async function commitRange(repo: GitRepository, range: string): Promise<{
     const commit = { sha, subject: subject.join('\t') };
     if (parents.split(' ').filter(Boolean).length > 1) {
       throw new BadInputError(
-        `--commits ${range}: ${sha.slice(0, 12)} "${commit.subject}" is a merge commit, which is no single patch`,
+        `${what}: ${sha.slice(0, 12)} "${commit.subject}" is a merge commit, which is no single patch`,
         'give a range without merges (rebase the branch onto A: git rebase A B), or start the range after the merge',
       );
     }
     commits.push(commit);
   }
   if (commits.length === 0) {
-    throw new BadInputError(`--commits ${range} holds no commit`, 'give a range A..B where B has commits A lacks');
+    throw new BadInputError(`${what} holds no commit`, 'give a range A..B where B has commits A lacks');
   }
   return { base: { sha: from, subject: await subjectOf(repo, from) }, commits };
 }

@@ -38,6 +38,7 @@ const CHECK_KEYS = [
   'started',
   'seconds',
   'cachedFrom',
+  'judged',
 ] as const;
 const SUBRESULT_KEYS = ['name', 'status'] as const;
 const CONFORMANCE_KEYS = ['name', 'status', 'enforced', 'rule', 'section', 'actual', 'details'] as const;

@@ -60,7 +60,9 @@ function suite(run: RunReport): Suite {
       skipped++;
       body = `      <skipped message="${escapeAttr(oneLine(check.details, 'skipped'))}"/>`;
     }
-    cases.push(testcase(classname, check.name, body, check.seconds));
+    // --check named other checks: this one's status is kept, and its name says it does not judge the run.
+    const name = check.judged === false ? `${check.name} (not judged)` : check.name;
+    cases.push(testcase(classname, name, body, check.seconds));
 
     for (const sub of check.subresults ?? []) {
       let subBody = '';

@@ -20,6 +20,8 @@ export interface CheckResult {
   seconds?: number;
   /** A result remembered (a stock control from an earlier run, a kept VM's earlier checks): where and when it ran. */
   cachedFrom?: { run: string; date: string };
+  /** false: --check named other checks, so this one ran and is shown but does not judge the run. */
+  judged?: false;
 }
 
 /** Results remembered for reuse, with the run folder and date they came from. */

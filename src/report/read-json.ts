@@ -17,6 +17,7 @@ const check: z.ZodType<CheckResult> = z.object({
   started: z.string().optional(),
   seconds: z.number().optional(),
   cachedFrom: z.object({ run: z.string(), date: z.string() }).optional(),
+  judged: z.literal(false).optional(),
 });
 
 const conformance: z.ZodType<ConformanceResult> = z.object({

@@ -105,7 +105,7 @@ function formatRun(run: RunReport): string[] {
       ...run.checks.map((c) => [
         STATUS_LABEL[c.status],
         // A remembered result says so where the eye reads the verdict, not in a cut ACTUAL cell.
-        cell(c.cachedFrom ? `${c.name} (cached)` : c.name),
+        cell(`${c.name}${c.cachedFrom ? ' (cached)' : ''}${c.judged === false ? ' (not judged)' : ''}`),
         cell(c.expected),
         cell(c.actual),
       ]),

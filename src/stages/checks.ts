@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Check, CheckContext } from '../checks/check.ts';
 import { judgeConsole, type ConsoleSpan } from '../checks/kernel-console.ts';
 import { allChecks } from '../checks/index.ts';
-import { ExitCode } from '../errors.ts';
+import { ExitCode, withKind } from '../errors.ts';
 import { silent, type Emit } from '../events.ts';
 import { cache } from '../kernel/cache.ts';
 import type { SyscallSignature } from '../conformance/signature.ts';
@@ -120,7 +120,9 @@ export async function runCheckStage(
     const outcome = judge(error.results, true);
     // The stock kernel carries no user patch: its crash or reset is the machine's problem (exit 3).
     const exitCode = stage === 'stock' ? ExitCode.infrastructure : error.exitCode;
-    throw new CheckAbortedError(error.message, outcome.results, exitCode, error.details);
+    const aborted = new CheckAbortedError(error.message, outcome.results, exitCode, error.details);
+    // A crash or reset (not a machine gone) of the stock kernel: `run --bisect` cannot test this commit.
+    throw stage === 'stock' && error.exitCode === ExitCode.checkFailed ? withKind(aborted, 'stock-crash') : aborted;
   }
   return judge(results, await flushConsole(machine, commandTimeout));
 }

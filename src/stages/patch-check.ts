@@ -1,4 +1,4 @@
-import { ExitCode, LabError } from '../errors.ts';
+import { ExitCode, LabError, withKind } from '../errors.ts';
 import { elapsedSeconds } from '../events.ts';
 import { buildKeyOf, compilerIdentity, isBuildReady } from '../kernel/build.ts';
 import { cache } from '../kernel/cache.ts';
@@ -56,7 +56,11 @@ export async function checkInputs(plan: PlannedRun, builtAlready: boolean): Prom
   const result = await runTool(upgradeKernelScript, args, { reject: false, all: true });
   if (result.exitCode === 0) return;
   const line = scriptErrorLine(result.all);
-  if (scriptBadInputCodes.has(result.exitCode ?? 0)) throw scriptBadInput(line ?? 'the patch series does not apply');
+  if (scriptBadInputCodes.has(result.exitCode ?? 0)) {
+    const error = scriptBadInput(line ?? 'the patch series does not apply');
+    // Tried on the source (not only read): it does not apply to this commit (`run --bisect`: 125).
+    throw builtAlready ? error : withKind(error, 'series-does-not-apply');
+  }
   throw new LabError(
     `could not check the patch series: ${result.all.split('\n').slice(-5).join(' ')}`,
     ExitCode.infrastructure,

@@ -1,5 +1,5 @@
 import type { Options } from '../config.ts';
-import { ExitCode, LabError } from '../errors.ts';
+import { ExitCode, LabError, type FailureKind } from '../errors.ts';
 import { PhaseClock, type Emit } from '../events.ts';
 import type { RememberedResults, RunReport } from '../report/model.ts';
 import type { KeptVm, RunFolder } from '../run-folder.ts';
@@ -12,6 +12,7 @@ import { CheckAbortedError, notRun } from './check-runner.ts';
 import { commandTimeoutMs, runCheckStage, type CheckFacts } from './checks.ts';
 import { conformanceAware, emitConformance, separateConformance, staticConformance } from './conformance.ts';
 import { gitInfo } from './commit-verdict.ts';
+import { judgedFailures, markNotJudged } from './judged.ts';
 import { backendOf } from './machine.ts';
 import type { CheckedRun } from './patch-check.ts';
 import type { PlannedRun } from './plan.ts';
@@ -36,6 +37,8 @@ export interface KernelRunOutcome {
   report: RunReport;
   /** 0 every check passed, 1 one failed, else why the run stopped early. */
   exitCode: number;
+  /** Which failure, when `run --bisect` must tell it from others of its exit code. */
+  failure?: FailureKind;
 }
 
 /**
@@ -165,10 +168,12 @@ export async function runKernel(plan: CheckedRun, env: KernelRunEnvironment): Pr
         ),
       });
     separateConformance(report, options.conformance);
-    return { report, exitCode: verdictOf(report, stockCrashed) };
+    markNotJudged(report, options.check);
+    return { report, exitCode: verdictOf(report, stockCrashed), ...(stockCrashed && { failure: 'stock-crash' }) };
   } catch (error) {
     const stopped = stoppedEarly(report, error);
     separateConformance(report, options.conformance);
+    markNotJudged(report, options.check);
     return stopped;
   }
 }
@@ -184,7 +189,7 @@ function verdictOf(report: RunReport, stockCrashed: boolean): number {
     return ExitCode.infrastructure;
   }
   const failed =
-    report.checks.some((check) => check.status === 'fail') ||
+    judgedFailures(report.checks).length > 0 ||
     (report.conformance ?? []).some((item) => item.status === 'fail' && item.enforced);
   return failed ? ExitCode.checkFailed : ExitCode.ok;
 }
@@ -217,7 +222,9 @@ function stoppedEarly(report: RunReport, error: unknown): KernelRunOutcome {
     : error instanceof LabError
       ? error.exitCode
       : ExitCode.infrastructure;
-  return { report, exitCode };
+  const stockCrashedAtBoot = error instanceof BootError && error.kernelCrashed && !patchedCrashedAtBoot;
+  const failure = stockCrashedAtBoot ? 'stock-crash' : error instanceof LabError ? error.kind : undefined;
+  return { report, exitCode, ...(failure && { failure }) };
 }
 
 export function machineRequest(
