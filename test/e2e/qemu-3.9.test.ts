@@ -41,8 +41,10 @@ describe('Linux 3.9 (the seed talk kernel) with gcc 12 and binutils 2.40', () =>
       'conformance:checkpatch': 'fail',
       'conformance:efault:callcount': 'pass',
       'conformance:flags:callcount': 'n/a',
+      'conformance:x86-32:callcount': 'n/a',
       'conformance:efault:taskcount': 'pass',
       'conformance:flags:taskcount': 'n/a',
+      'conformance:x86-32:taskcount': 'n/a',
     });
     const item = (name: string) => run.conformance?.find((found) => found.name === `conformance:${name}`);
     expect(item('ni-stub')?.actual).toBe(

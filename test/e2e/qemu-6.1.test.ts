@@ -39,7 +39,7 @@ describe('Linux 6.1 in QEMU', () => {
       'boot-patched',
       'checks-patched',
     ]);
-    // patches-6.1 is in upstream form, 64-bit only: only the 32-bit item and the flags items (no flags argument) are n/a.
+    // patches-6.1 is in upstream form, 64-bit only: only the 32-bit items and the flags items (no flags argument) are n/a.
     expect(Object.fromEntries((run.conformance ?? []).map((item) => [item.name, item.status])), stdout).toEqual({
       'conformance:syscall-define': 'pass',
       'conformance:prototype': 'pass',
@@ -50,8 +50,10 @@ describe('Linux 6.1 in QEMU', () => {
       'conformance:checkpatch': 'pass',
       'conformance:efault:callcount': 'pass',
       'conformance:flags:callcount': 'n/a',
+      'conformance:x86-32:callcount': 'n/a',
       'conformance:efault:taskcount': 'pass',
       'conformance:flags:taskcount': 'n/a',
+      'conformance:x86-32:taskcount': 'n/a',
     });
     expect(run.conformance?.every((item) => item.enforced)).toBe(true);
     expect(junit).toContain('name="taskcount-matches-top"');
