@@ -75,8 +75,8 @@ function writeReport(name: string, runs: RunReport[]): string {
   return file;
 }
 
-/** Runs the CLI in this process; what it writes on stdout, and its exit code or error. */
-async function cli(argv: string[]): Promise<{ stdout: string; exitCode: number }> {
+/** The CLI run in this process (`done`: its exit code, or its error) and what it wrote on stdout so far. */
+function start(argv: string[]): { done: Promise<number>; stdout: () => string } {
   let stdout = '';
   const renderer = createRenderer({
     stdout: { write: (text: string) => (stdout += text) },
@@ -85,8 +85,14 @@ async function cli(argv: string[]): Promise<{ stdout: string; exitCode: number }
     quiet: true,
     color: false,
   });
-  const exitCode = await main(argv, renderer);
-  return { stdout, exitCode };
+  return { done: main(argv, renderer), stdout: () => stdout };
+}
+
+/** Runs the CLI in this process; what it writes on stdout, and its exit code. */
+async function cli(argv: string[]): Promise<{ stdout: string; exitCode: number }> {
+  const run = start(argv);
+  const exitCode = await run.done;
+  return { stdout: run.stdout(), exitCode };
 }
 
 describe('reading JSON reports back', () => {
@@ -237,19 +243,12 @@ describe('syscall-lab report', () => {
       [['report'], /give a report command: merge or annotate/],
     ];
     for (const [argv, says] of bad) {
-      let stdout = '';
-      const renderer = createRenderer({
-        stdout: { write: (text: string) => (stdout += text) },
-        stderr: { write: () => true },
-        tty: false,
-        quiet: true,
-        color: false,
-      });
-      await expect(main(argv, renderer), argv.join(' ')).rejects.toMatchObject({
+      const run = start(argv);
+      await expect(run.done, argv.join(' ')).rejects.toMatchObject({
         exitCode: ExitCode.badInput,
         message: expect.stringMatching(says) as unknown,
       });
-      expect(stdout).toBe('');
+      expect(run.stdout()).toBe('');
     }
   });
 });
