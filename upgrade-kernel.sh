@@ -1102,6 +1102,13 @@ collect() { # out
   tree_version "$tree" >"$out.part/version"
   cat "$(record_dir "$tree" base)/series" "$(record_dir "$tree" applied)/series" 2>/dev/null >"$out.part/patches" || true
   cp "$(record_dir "$tree" sparse.log)" "$out.part/sparse.log" 2>/dev/null || true
+  # kselftest's headers, for userland programs that include them: kept with the build, as the tree
+  # moves on to other series. The folder is made always: empty, it says the tree has none (3.9).
+  mkdir -p "$out.part/kselftest"
+  local header
+  for header in kselftest.h kselftest_harness.h; do
+    [ ! -f "$tree/tools/testing/selftests/$header" ] || cp "$tree/tools/testing/selftests/$header" "$out.part/kselftest/"
+  done
   rm -rf "$out"; mv "$out.part" "$out"
   say "artefacts in $out (kernel $(cat "$out/kernelrelease"))"
 }

@@ -4,6 +4,7 @@ import { BadInputError } from './errors.ts';
 import type { SyscallEntry } from './kernel/syscalls.ts';
 import type { RememberedResults } from './report/model.ts';
 import type { Accel } from './vm/accel.ts';
+import type { KselftestHeaders } from './stages/kselftest-headers.ts';
 import { cache } from './kernel/cache.ts';
 import { commandLineNames, isAlive, killGroup, killProcess } from './reaper.ts';
 
@@ -73,6 +74,11 @@ export class RunFolder {
   /** The header that gives userland programs SYS_<name> for the new syscalls. */
   get syscallHeader(): string {
     return join(this.dir, 'syscall-lab-syscalls.h');
+  }
+
+  /** kselftest's headers of the patched kernel's tree (src/stages/kselftest-headers.ts). */
+  get kselftestHeaders(): string {
+    return join(this.dir, 'kselftest');
   }
 
   /** QEMU's serial console of boot number `boot`. */
@@ -189,6 +195,8 @@ export interface KeptVm {
   kernelVersion: string;
   added: SyscallEntry[];
   headerFile: string;
+  /** kselftest's headers for the userland programs (absent in a VM kept by an older syscall-lab). */
+  kselftest?: KselftestHeaders;
   userlandFiles: string[];
   console: string;
   accel: Accel;

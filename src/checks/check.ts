@@ -14,6 +14,8 @@ export interface CompiledProgram {
   status: number | null;
   /** gcc's warnings and errors. */
   log: string;
+  /** What a failure means, when syscall-lab knows (a kselftest header the kernel's tree lacks). */
+  hint?: string;
 }
 
 /** What every check gets: the machine (the only way to the guest) and the facts of the run. */

@@ -57,7 +57,8 @@ async function compileAndRun(context: CheckContext, file: string): Promise<Check
   const compiled = context.programs.get(file);
   if (!compiled?.ok) {
     const why = compiled ? `gcc exit ${compiled.status ?? 'none'}` : 'not compiled';
-    return result(name, false, plainExpected, `does not compile (${why})`, compiled?.log ?? '');
+    const hint = compiled?.hint ? `: ${compiled.hint}` : '';
+    return result(name, false, plainExpected, `does not compile (${why})${hint}`, compiled?.log ?? '');
   }
   const binary = compiled.binary;
   const warnings = compiled.log;

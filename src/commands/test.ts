@@ -54,6 +54,7 @@ export async function testCommand(request: TestRequest, emit: Emit): Promise<num
     kernelVersion: kept.kernelVersion,
     userlandFiles,
     headerFile: kept.headerFile,
+    kselftest: kept.kselftest,
     commandTimeout: kept.commandTimeout ?? commandTimeoutMs(undefined, kept.accel),
   };
   // The kernel and the boot are the ones the built-in checks already ran on: unless --all, only the

@@ -30,6 +30,8 @@ export interface KernelBuild {
   release: string;
   version: string;
   syscallTable: string;
+  /** kselftest's headers of its tree (empty: the tree has none; absent: cached before they were kept). */
+  kselftestDir: string;
   /** What sparse said of the --sparse files (empty without them; "sparse-missing" without sparse). */
   sparseLog: string;
   log: string;
@@ -132,6 +134,7 @@ function describe(key: string, cached: boolean, seconds: number): KernelBuild {
     release: readText(join(dir, 'kernelrelease')),
     version: readText(join(dir, 'version')),
     syscallTable: join(dir, 'syscall_64.tbl'),
+    kselftestDir: join(dir, 'kselftest'),
     sparseLog: join(dir, 'sparse.log'),
     log: join(dir, 'build.log'),
     cached,

@@ -4,6 +4,7 @@ import { PhaseClock, silent, type Emit } from '../events.ts';
 import { buildKernel, type KernelBuild } from '../kernel/build.ts';
 import { newSyscalls, parseSyscallTable, syscallHeader, type SyscallEntry } from '../kernel/syscalls.ts';
 import type { RunFolder } from '../run-folder.ts';
+import { keepKselftestHeaders, type KselftestHeaders } from './kselftest-headers.ts';
 import type { CheckedRun } from './patch-check.ts';
 
 /** The stock and patched kernels of one planned run, and what the patch set added to the syscall table. */
@@ -14,6 +15,8 @@ export interface BuiltKernels {
   added: SyscallEntry[];
   /** The header (in the run folder) that gives userland programs SYS_<name> for them. */
   headerFile: string;
+  /** kselftest's headers of the patched tree, in the run folder: the userland programs may include them. */
+  kselftest: KselftestHeaders;
 }
 
 export interface BuildEnvironment {
@@ -76,5 +79,7 @@ export async function buildKernels(plan: CheckedRun, env: BuildEnvironment): Pro
   );
   const headerFile = env.folder.syscallHeader;
   writeFileSync(headerFile, syscallHeader(added, patched.release));
-  return { stock, patched, added, headerFile };
+  // The patched build was made in the stock build's tree.
+  const kselftest = keepKselftestHeaders(patched, stock.key, env.folder.kselftestHeaders);
+  return { stock, patched, added, headerFile, kselftest };
 }

@@ -14,6 +14,7 @@ import { scanConsole } from '../vm/console.ts';
 import type { Machine } from '../vm/machine.ts';
 import { CheckAbortedError, runChecks } from './check-runner.ts';
 import { compileGuestPrograms, type GuestPrograms } from './guest-programs.ts';
+import type { KselftestHeaders } from './kselftest-headers.ts';
 import { willRun } from '../checks/userland.ts';
 
 /** Where a run's files live in the guest: the same on every backend. */
@@ -27,6 +28,8 @@ export interface CheckFacts {
   userlandFiles: string[];
   /** The generated syscall header on the host (uploaded to the guest). */
   headerFile: string;
+  /** kselftest's headers of the kernel's tree, uploaded with it (none: the programs get no -I for them). */
+  kselftest?: KselftestHeaders;
   /** How long one guest command (a check's, a userland program) may take, in ms (commandTimeoutMs). */
   commandTimeout: number;
   /** The new syscalls' signatures for the generated conformance checks (none under --conformance off). */
@@ -111,6 +114,7 @@ export async function runCheckStage(
       programs,
       commandTimeout,
       cache.programs(),
+      facts.kselftest,
     );
     context = checkContext(machine, facts, compiled);
     const checks = allChecks.filter((check) => check.stage === stage && include(check));

@@ -5,6 +5,7 @@ import type { CompiledProgram } from '../checks/check.ts';
 import { ExitCode, LabError } from '../errors.ts';
 import { shellCommand, shellQuote } from '../guest/ssh.ts';
 import { writeEntry } from '../kernel/cache.ts';
+import { kselftestUpload, missingKselftestHint, type KselftestHeaders } from './kselftest-headers.ts';
 import { projectRoot } from '../paths.ts';
 import { runTool } from '../spawn.ts';
 import type { Machine } from '../vm/machine.ts';
@@ -36,7 +37,7 @@ export interface GuestPrograms {
 /**
  * The guest's one compile step: the probe and every userland program, uploaded and compiled at
  * once, in parallel (the guest has as many vCPUs as the machine; under TCG gcc takes seconds per
- * file). Each binary lives under build/<hash of its source, the syscall header and its flags>:
+ * file). Each binary lives under build/<hash of its source, the headers it gets and its flags>:
  * a program that did not change since the last compile in this boot (`syscall-lab test` on a
  * kept VM) is not compiled again. Programs still run one at a time, later (an oops is attributed
  * to its program). A plain POSIX shell script, not make: a Vagrant box need not have make.
@@ -54,8 +55,11 @@ export async function compileGuestPrograms(
   userlandFiles: string[],
   timeout: number,
   binaryCache?: string,
+  kselftest?: KselftestHeaders,
 ): Promise<GuestPrograms> {
-  const header = readFileSync(headerFile, 'utf8');
+  const upload = kselftestUpload(kselftest, guestDir);
+  // What the userland programs include: the syscall header and kselftest's (a new one recompiles them).
+  const header = readFileSync(headerFile, 'utf8') + upload.fingerprint;
   const guestHeader = `${guestDir}/syscall-lab-syscalls.h`;
   const programs: Program[] = [
     // The probe takes syscall numbers as arguments: a new header does not recompile it.
@@ -70,7 +74,7 @@ export async function compileGuestPrograms(
       source: file,
       name: basename(file).replace(/\.c$/, ''),
       // No -Werror: warnings are shown, only errors fail the program.
-      flags: ['-Wall', '-O2', '-include', guestHeader],
+      flags: ['-Wall', '-O2', '-include', guestHeader, ...upload.flags],
       includesHeader: true,
     })),
   ];
@@ -78,7 +82,13 @@ export async function compileGuestPrograms(
   // Each source keeps its name (gcc's messages name it) in a folder of its own.
   const sourceDirs = hashes.map((hash) => `${guestDir}/src/${hash}`);
   const binary = (index: number): string => `${guestDir}/build/${hashes[index] ?? ''}/${programs[index]?.name ?? ''}`;
-  const mkdirs = shellCommand(['mkdir', '-p', ...sourceDirs, ...hashes.map((hash) => `${guestDir}/build/${hash}`)]);
+  const mkdirs = shellCommand([
+    'mkdir',
+    '-p',
+    ...upload.guestFolders,
+    ...sourceDirs,
+    ...hashes.map((hash) => `${guestDir}/build/${hash}`),
+  ]);
   const prepared = await machine.exec(binaryCache ? `${mkdirs}\n${guestToolchainScript}` : mkdirs, { timeout });
   const toolchain = binaryCache ? prepared.stdout.trim() : '';
   const entryOf = (index: number): string | undefined =>
@@ -86,6 +96,8 @@ export async function compileGuestPrograms(
   const hostCompiles = binaryCache !== undefined && toolchain !== '' && (await hostToolchain(toolchain)) === toolchain;
 
   await machine.copy(headerFile, guestHeader);
+  for (const { host, guest } of upload.copies) await machine.copy(host, guest);
+  const hostPaths = new Map([[guestHeader, headerFile], ...upload.hostPaths]);
   const outcomes = new Map<string, Outcome>();
   const missing = programs.flatMap((_, index) => {
     const entry = entryOf(index);
@@ -97,7 +109,7 @@ export async function compileGuestPrograms(
         const program = programs[index];
         const entry = entryOf(index);
         if (!program || !entry) return;
-        const outcome = await compileOnHost(program, { guestHeader, headerFile, path: pathOf(toolchain) }, entry);
+        const outcome = await compileOnHost(program, { hostPaths, path: pathOf(toolchain) }, entry);
         if (outcome.status !== 0) outcomes.set(hashes[index] ?? '', outcome);
       }),
     );
@@ -140,6 +152,7 @@ export async function compileGuestPrograms(
       ok: outcome?.status === 0,
       status: outcome?.status ?? null,
       log: outcome?.log ?? `no compile result (${stderr})`,
+      hint: outcome?.status === 0 ? undefined : missingKselftestHint(outcome?.log ?? '', kselftest),
     });
   }
   return { probe: binary(0), userland };
@@ -188,17 +201,17 @@ function hostToolchain(guestToolchain: string): Promise<string> {
 }
 
 /**
- * Compiles a program on the host as the guest would (the same flags, the header at its host
- * path, gcc run in the source's folder so that its messages name the file as the guest's would,
+ * Compiles a program on the host as the guest would (the same flags, the headers at their host
+ * paths, gcc run in the source's folder so that its messages name the file as the guest's would,
  * with the guest's PATH). A binary goes into the cache entry, whole or not at all; gcc's errors
  * are returned.
  */
 async function compileOnHost(
   program: Program,
-  host: { guestHeader: string; headerFile: string; path: string },
+  host: { hostPaths: Map<string, string>; path: string },
   entry: string,
 ): Promise<Outcome> {
-  const flags = program.flags.map((flag) => (flag === host.guestHeader ? host.headerFile : flag));
+  const flags = program.flags.map((flag) => host.hostPaths.get(flag) ?? flag);
   let outcome: Outcome = { status: null, log: '' };
   await writeEntry(entry, async (binary) => {
     const run = await runTool('gcc', [...flags, '-o', binary, basename(program.source)], {

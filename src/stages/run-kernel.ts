@@ -262,6 +262,7 @@ export function keptRecord(
     kernelVersion: built.patched.version,
     added: built.added,
     headerFile: built.headerFile,
+    kselftest: built.kselftest,
     userlandFiles: plan.userlandFiles,
     console: consoleLogs.at(-1) ?? '',
     accel,
