@@ -3,6 +3,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from '../paths.ts';
 import { runTool } from '../spawn.ts';
+import { compilerIdentity } from '../kernel/build.ts';
 import { cache, writeEntry } from '../kernel/cache.ts';
 import type { CheckContext } from './check.ts';
 
@@ -22,8 +23,6 @@ async function probe32Key(): Promise<string | undefined> {
   const libc = await runTool('gcc', ['-m32', '-print-file-name=libc.a'], { reject: false });
   const libcPath = libc.stdout.trim();
   if (libc.exitCode !== 0 || !libcPath.startsWith('/') || !existsSync(libcPath)) return undefined;
-  const gcc = await runTool('gcc', ['--version'], { reject: false });
-  const ld = await runTool('ld', ['--version'], { reject: false });
   const { size, mtimeMs } = statSync(libcPath);
   const hash = createHash('sha256');
   for (const file of sources)
@@ -31,7 +30,7 @@ async function probe32Key(): Promise<string | undefined> {
       .update(`${file}\0`)
       .update(readFileSync(join(guestSources, file)))
       .update('\0');
-  hash.update([...flags, gcc.stdout.split('\n')[0], ld.stdout.split('\n')[0], libcPath, size, mtimeMs].join('\0'));
+  hash.update([...flags, await compilerIdentity(), libcPath, size, mtimeMs].join('\0'));
   return hash.digest('hex').slice(0, 16);
 }
 
