@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compileGuestPrograms, parseOutcomes } from '../../src/stages/guest-programs.ts';
-import { LocalMachine } from './support/local-machine.ts';
+import { LocalMachine, recordingGccMachine } from './support/local-machine.ts';
 import { useTempDirs } from './support/temp.ts';
 
 describe('the guest compile step', () => {
@@ -12,21 +12,11 @@ describe('the guest compile step', () => {
   function setUp(): { machine: LocalMachine; guestDir: string; host: string; gccCalls: () => string[] } {
     const host = tempDir();
     const guestDir = tempDir();
-    const bin = tempDir();
-    const calls = join(bin, 'calls');
-    writeFileSync(join(bin, 'gcc'), `#!/bin/sh\necho "$*" >> ${calls}\nexec /usr/bin/gcc "$@"\n`);
-    chmodSync(join(bin, 'gcc'), 0o755);
+    const { machine, gccCalls } = recordingGccMachine(tempDir());
     writeFileSync(join(host, 'syscall-lab-syscalls.h'), '#define SYS_answer 42\n');
     writeFileSync(join(host, 'good.c'), 'int main(void) { return SYS_answer - 42; }\n');
     writeFileSync(join(host, 'broken.c'), 'int main(void) { return }\n');
-    const gccCalls = (): string[] => {
-      try {
-        return readFileSync(calls, 'utf8').trim().split('\n');
-      } catch {
-        return [];
-      }
-    };
-    return { machine: new LocalMachine({ PATH: `${bin}:${process.env.PATH ?? ''}` }), guestDir, host, gccCalls };
+    return { machine, guestDir, host, gccCalls };
   }
 
   it('compiles the probe and every program in one step, with the syscall header, and keeps gcc errors per program', async () => {

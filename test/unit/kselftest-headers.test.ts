@@ -2,7 +2,7 @@
 // build, uploaded with each run into <guestDir>/kselftest and put on gcc's include path; a kernel
 // whose tree has none (3.9) names itself when a program includes them.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -22,7 +22,7 @@ import {
 } from '../../src/stages/kselftest-headers.ts';
 import { useFakeBuild } from './support/fake-build.ts';
 import { debianTarball, extractSelftests, noDebianTarball } from './support/kselftest-files.ts';
-import { LocalMachine } from './support/local-machine.ts';
+import { recordingGccMachine } from './support/local-machine.ts';
 import { testOptions } from './support/options.ts';
 import { testContext } from './support/recorded-machine.ts';
 import { useTempDirs } from './support/temp.ts';
@@ -43,18 +43,14 @@ function headersOf(version: string, files: Record<string, string>): KselftestHea
 function setUp(programs: Record<string, string>) {
   const host = tempDir();
   const guestDir = tempDir();
-  const bin = tempDir();
-  const calls = join(bin, 'calls');
-  writeFileSync(join(bin, 'gcc'), `#!/bin/sh\necho "$*" >> ${calls}\nexec /usr/bin/gcc "$@"\n`);
-  chmodSync(join(bin, 'gcc'), 0o755);
+  const { machine, gccCalls } = recordingGccMachine(tempDir());
   const header = join(host, 'syscall-lab-syscalls.h');
   writeFileSync(header, '');
   const files = Object.entries(programs).map(([name, text]) => {
     writeFileSync(join(host, name), text);
     return join(host, name);
   });
-  const gccCalls = (): string[] => readFileSync(calls, 'utf8').trim().split('\n');
-  return { machine: new LocalMachine({ PATH: `${bin}:${process.env.PATH ?? ''}` }), guestDir, header, files, gccCalls };
+  return { machine, guestDir, header, files, gccCalls };
 }
 
 describe("the userland programs and kselftest's headers", () => {

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CheckContext } from '../../../src/checks/check.ts';
@@ -74,4 +74,16 @@ export async function hostProbeContext(
     rmSync(dir, { recursive: true, force: true });
   };
   return { context, dir, remove };
+}
+
+/**
+ * This host as the guest, its gcc calls recorded: a LocalMachine whose PATH starts with a gcc that
+ * notes its arguments in `bin` (a folder of the caller's) and runs the real one.
+ */
+export function recordingGccMachine(bin: string): { machine: LocalMachine; gccCalls: () => string[] } {
+  const calls = join(bin, 'calls');
+  writeFileSync(join(bin, 'gcc'), `#!/bin/sh\necho "$*" >> ${calls}\nexec /usr/bin/gcc "$@"\n`);
+  chmodSync(join(bin, 'gcc'), 0o755);
+  const gccCalls = (): string[] => (existsSync(calls) ? readFileSync(calls, 'utf8').trim().split('\n') : []);
+  return { machine: new LocalMachine({ PATH: `${bin}:${process.env.PATH ?? ''}` }), gccCalls };
 }
