@@ -13,6 +13,8 @@ import { timeoutScale, type Accel } from '../vm/accel.ts';
 import { scanConsole } from '../vm/console.ts';
 import type { Machine } from '../vm/machine.ts';
 import { CheckAbortedError, runChecks } from './check-runner.ts';
+import { decodeCrashes } from './decode-crashes.ts';
+import type { SeriesLines } from '../kernel/series-lines.ts';
 import { compileGuestPrograms, type GuestPrograms } from './guest-programs.ts';
 import type { KselftestHeaders } from './kselftest-headers.ts';
 import { willRun } from '../checks/userland.ts';
@@ -36,6 +38,8 @@ export interface CheckFacts {
   signatures?: SyscallSignature[];
   /** The i386 table entries the series adds (none when it adds none, or under --conformance off). */
   i386?: { name: string; number: number }[];
+  /** Each kernel's build folder (its vmlinux decodes the crash excerpts) and the lines the series wrote. */
+  crashDecoding?: { buildDirs: Record<Check['stage'], string>; series: SeriesLines };
 }
 
 /** --command-timeout SECONDS as given, else 30 s scaled for the accelerator (x4 under TCG); in ms. */
@@ -87,7 +91,7 @@ export async function runCheckStage(
   const console = machine.console();
   const preparation = console.mark();
   const windows: ConsoleSpan[] = [];
-  const judge = (results: CheckResult[], markerSeen: boolean): StageOutcome => {
+  const judge = async (results: CheckResult[], markerSeen: boolean): Promise<StageOutcome> => {
     const spans = consoleSpans(console.bootStart ?? 0, preparation, windows, console.mark());
     const verdict = {
       ...judgeConsole(stage, console, spans, markerSeen),
@@ -100,7 +104,12 @@ export async function runCheckStage(
         (finding) => finding.severity === 'failure',
       ),
     );
-    return { results: [...results, verdict], crashed };
+    const decoding = facts.crashDecoding;
+    const all = [...results, verdict];
+    return {
+      results: decoding ? await decodeCrashes(all, decoding.buildDirs[stage], decoding.series) : all,
+      crashed,
+    };
   };
   let results: CheckResult[];
   let context: CheckContext | undefined;
@@ -121,7 +130,7 @@ export async function runCheckStage(
     results = await runChecks(checks, context, scope, emit, windows);
   } catch (error) {
     if (!(error instanceof CheckAbortedError)) throw error;
-    const outcome = judge(error.results, true);
+    const outcome = await judge(error.results, true);
     // The stock kernel carries no user patch: its crash or reset is the machine's problem (exit 3).
     const exitCode = stage === 'stock' ? ExitCode.infrastructure : error.exitCode;
     const aborted = new CheckAbortedError(error.message, outcome.results, exitCode, error.details);

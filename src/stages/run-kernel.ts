@@ -14,6 +14,8 @@ import { conformanceAware, emitConformance, separateConformance, staticConforman
 import { gitInfo } from './commit-verdict.ts';
 import { judgedFailures, markNotJudged } from './judged.ts';
 import { backendOf } from './machine.ts';
+import { seriesPatches } from '../kernel/patches.ts';
+import { SeriesLines } from '../kernel/series-lines.ts';
 import type { CheckedRun } from './patch-check.ts';
 import type { PlannedRun } from './plan.ts';
 import { cachedResults, readStockControl, saveStockControl, stockControlKey } from './stock-control.ts';
@@ -98,6 +100,10 @@ export async function runKernel(plan: CheckedRun, env: KernelRunEnvironment): Pr
       i386: (plan.conformance?.registrations ?? []).flatMap(({ name, i386 }) =>
         i386 ? [{ name, number: i386.number }] : [],
       ),
+      crashDecoding: {
+        buildDirs: { stock: built.stock.dir, patched: built.patched.dir },
+        series: SeriesLines.of(seriesPatches(plan.patchSet)),
+      },
     };
     if (options.conformance !== 'off') {
       report.conformance = await clock.time('conformance', () =>
@@ -109,7 +115,7 @@ export async function runKernel(plan: CheckedRun, env: KernelRunEnvironment): Pr
     // patched kernel first, if its backend can (Vagrant's control runs on its box's kernel, every time).
     const controlKey = stockControlKey(built.stock.key, built.added);
     const known = readStockControl(controlKey);
-    const request = machineRequest(plan, built, env, known ? 'patched' : 'stock');
+    const request = machineRequest(plan, built, env, known ? 'patched' : 'stock', env.keep ? 'patched' : undefined);
     const { machine, stockName, patchedKernel, firstBoot } = await (env.backend ?? backendOf(options)).create(request);
     await using vm = machine;
     const remembered = firstBoot === 'patched' ? known : undefined;
@@ -232,8 +238,11 @@ export function machineRequest(
   built: BuiltKernels,
   env: Omit<KernelRunEnvironment, 'reproduce' | 'keep'>,
   firstBoot: MachineRequest['firstBoot'],
+  /** The kernel left running: under --gdb, it boots with the gdbstub. */
+  kept?: 'stock' | 'patched',
 ): MachineRequest {
   return {
+    ...(env.options.gdb && kept && { gdb: kept }),
     firstBoot,
     folder: env.folder,
     accel: env.accel,

@@ -20,21 +20,24 @@ export function debianTarball(): string | undefined {
 /** Why a test that needs the tarball cannot run. */
 export const noDebianTarball = `no Linux 6.1 Debian source tarball in the cache (${join(cache.sources(), 'debian', 'linux-source-6.1_*', 'linux-source-6.1.tar.xz')}): a run with --kernel 6.1 fetches it`;
 
+/** Extracts `members` (paths under the tree's top) of the tarball into `dest`; returns their paths there. */
+export async function extractMembers(tarball: string, dest: string, members: string[]): Promise<string[]> {
+  mkdirSync(dest, { recursive: true });
+  const { stdout } = await execa('sh', ['-c', `tar -tJf "$1" | head -1`, 'sh', tarball]);
+  const top = stdout.trim().replace(/\/.*$/, '');
+  await execa('tar', ['-xJf', tarball, '-C', dest, '--occurrence=1', ...members.map((name) => `${top}/${name}`)]);
+  return members.map((name) => join(dest, top, name));
+}
+
 /**
  * Extracts `members` (paths under tools/testing/selftests/) of the tarball into `dest`; returns
  * the extracted tools/testing/selftests/ folder.
  */
 export async function extractSelftests(tarball: string, dest: string, members: string[]): Promise<string> {
-  mkdirSync(dest, { recursive: true });
-  const { stdout } = await execa('sh', ['-c', `tar -tJf "$1" | head -1`, 'sh', tarball]);
-  const top = stdout.trim().replace(/\/.*$/, '');
-  await execa('tar', [
-    '-xJf',
+  const [first = ''] = await extractMembers(
     tarball,
-    '-C',
     dest,
-    '--occurrence=1',
-    ...members.map((name) => `${top}/tools/testing/selftests/${name}`),
-  ]);
-  return join(dest, top, 'tools', 'testing', 'selftests');
+    members.map((name) => `tools/testing/selftests/${name}`),
+  );
+  return first.slice(0, first.lastIndexOf('/tools/testing/selftests/') + '/tools/testing/selftests'.length);
 }
