@@ -508,10 +508,12 @@ plan_rows() { # facet name version
 # The effective options of the fragments, in merge order, for the version: ranges applied and
 # their annotations stripped; an option set twice keeps its last value, at its last place.
 # Prints "fragment<TAB>line"; exits 3 with the reason on a malformed annotation.
+# Options of the files named in $plan_noticed (the profile's) that are out of range are printed as
+# "left-out<TAB>line (from X until Y)": a profile asks for what a version has, and says what it lacks.
 read_plan_options() { # version fragment...
   local v=$1; shift
   [ $# -gt 0 ] || return 0
-  awk -v v="$v" "$range_awk"'
+  awk -v v="$v" -v noticed=" ${plan_noticed[*]-} " "$range_awk"'
     {
       line = $0; first = "-"; last = "-"
       if (match(line, /[ \t]+#[ \t]*syscall-lab:.*$/)) {
@@ -528,7 +530,10 @@ read_plan_options() { # version fragment...
       if (line ~ /^CONFIG_[A-Za-z0-9_]+=/) { name = line; sub(/=.*/, "", name) }
       else if (line ~ /^# CONFIG_[A-Za-z0-9_]+ is not set$/) { name = line; sub(/^# /, "", name); sub(/ .*/, "", name) }
       else next
-      if (!in_range(v, first, last)) next
+      if (!in_range(v, first, last)) {
+        if (index(noticed, " " FILENAME " ")) print "left-out\t" line " (" (first == "-" ? "" : "from " first) (first != "-" && last != "-" ? " " : "") (last == "-" ? "" : "until " last) ")"
+        next
+      }
       if (name in at) delete opt[at[name]]
       at[name] = ++count; opt[count] = line; src[count] = FILENAME
     }
@@ -550,6 +555,7 @@ make_plan() { # version
     [[ " ${facets[*]} " == *" feature $f "* ]] || facets+=("feature $f") # a feature counts once
   done
   plan_version=$v plan_make=() plan_fragments=() plan_options=() plan_option_files=() plan_compat=()
+  plan_noticed=() plan_left_out=()
   for facet in "${facets[@]}"; do
     name=${facet#* }; [ "$name" != "$facet" ] || name=-
     mapfile -t rows < <(plan_rows "${facet%% *}" "$name" "$v")
@@ -559,12 +565,15 @@ make_plan() { # version
         fragment)
           f="$config_dir/${row#*$'\t'}"
           [ -f "$f" ] || die $EX_SOFTWARE "$plan_table names the fragment $f, which does not exist (fix: restore it, or correct the table)"
-          plan_fragments+=("$f") ;;
+          plan_fragments+=("$f")
+          [ "${facet%% *}" != profile ] || plan_noticed+=("$f") ;;
       esac
     done
   done
   plan_fragments+=(${fragments[@]+"${fragments[@]}"})
   options=$(read_plan_options "$v" ${plan_fragments[@]+"${plan_fragments[@]}"}) || die $EX_DATAERR "$options"
+  mapfile -t plan_left_out < <(printf '%s\n' "$options" | awk -F'\t' '$1 == "left-out" { print $2 }')
+  options=$(printf '%s\n' "$options" | awk -F'\t' '$1 != "left-out"')
   if [ -n "$options" ]; then
     mapfile -t plan_option_files < <(printf '%s\n' "$options" | cut -f1)
     mapfile -t plan_options < <(printf '%s\n' "$options" | cut -f2-)
@@ -596,6 +605,7 @@ print_plan_lines() { # prefix
   for x in ${plan_make[@]+"${plan_make[@]}"}; do printf '%smake %s\n' "$p" "$x"; done
   for x in ${plan_fragments[@]+"${plan_fragments[@]}"}; do printf '%sfragment %s\n' "$p" "$x"; done
   for x in ${plan_options[@]+"${plan_options[@]}"}; do printf '%soption %s\n' "$p" "$x"; done
+  for x in ${plan_left_out[@]+"${plan_left_out[@]}"}; do printf '%sleft-out %s\n' "$p" "$x"; done
   printf '%slocalversion %s\n' "$p" "$localversion"
   [ ${#sparse_files[@]} -eq 0 ] && return
   for x in "${sparse_files[@]}"; do printf '%ssparse %s\n' "$p" "$x"; done
@@ -1051,7 +1061,13 @@ build() {
   phase build
   say "make -j$jobs bzImage in $tree"
   kmake -j"$jobs" bzImage || die $EX_SOFTWARE "the kernel did not build (see the messages above)"
+  if gdb_scripts; then
+    say "make scripts_gdb (CONFIG_GDB_SCRIPTS: the kernel's gdb helpers)"
+    kmake -s scripts_gdb || die $EX_SOFTWARE "make scripts_gdb failed (see the messages above)"
+  fi
 }
+
+gdb_scripts() { grep -qx 'CONFIG_GDB_SCRIPTS=y' "$tree/.config"; }
 
 # --sparse: each file checked with sparse (C=2 checks it even when its object is up to date).
 # Warnings are the harness's to judge: only a failure to run make is an error here.
@@ -1109,6 +1125,20 @@ collect() { # out
   for header in kselftest.h kselftest_harness.h; do
     [ ! -f "$tree/tools/testing/selftests/$header" ] || cp "$tree/tools/testing/selftests/$header" "$out.part/kselftest/"
   done
+  # The tree's stack-trace decoder (3.16+), for crash excerpts of a debug-info build (the harness
+  # runs it on this vmlinux; without it, addr2line frame by frame).
+  if [ -f "$tree/scripts/decode_stacktrace.sh" ]; then
+    mkdir -p "$out.part/scripts"
+    cp "$tree/scripts/decode_stacktrace.sh" "$out.part/scripts/"
+  fi
+  # The gdb helpers beside vmlinux, links resolved: vmlinux-gdb.py finds linux/ (and the generated
+  # constants.py) under its own folder's scripts/gdb, so the build folder is enough for gdb.
+  if gdb_scripts; then
+    mkdir -p "$out.part/scripts"
+    cp -rL "$tree/scripts/gdb" "$out.part/scripts/gdb"
+    find "$out.part/scripts/gdb" \( -name '*.o' -o -name '.*.cmd' -o -name Makefile -o -name '*.in' \) -delete
+    cp -L "$tree/scripts/gdb/vmlinux-gdb.py" "$out.part/vmlinux-gdb.py"
+  fi
   rm -rf "$out"; mv "$out.part" "$out"
   say "artefacts in $out (kernel $(cat "$out/kernelrelease"))"
 }

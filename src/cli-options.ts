@@ -101,6 +101,22 @@ export function runOptions(y: Argv, env: NodeJS.ProcessEnv, argv: string[]): Arg
       type: 'boolean',
       describe: 'with --bisect or `bisect`: a patched kernel that does not build is skipped (125), not bad',
     })
+    .option('debug-info', {
+      type: 'boolean',
+      describe: 'build both kernels with debug info (cached apart): crash excerpts get file:line and the patch hunk',
+    })
+    .option('profile', {
+      type: 'string',
+      default: defaults.profile,
+      describe:
+        'config profile: default, or debug (SLUB debug, KASAN, UBSAN, KFENCE, lockdep ... as far as the version has them; cached apart)',
+    })
+    .option('gdb', {
+      type: 'boolean',
+      describe:
+        "QEMU's gdbstub on 127.0.0.1 for the VM left running (run --keep, boot); builds with debug info and gdb scripts, boots with nokaslr, no timeouts",
+    })
+    .option('gdb-wait', { type: 'boolean', describe: 'with --gdb: the VM waits for gdb before the kernel runs' })
     .option('conformance', {
       type: 'string',
       default: defaults.conformance,
@@ -140,6 +156,10 @@ export async function toOptions(argv: Record<string, unknown>): Promise<Options>
     'check',
     'bisect',
     'bisectSkipBuildFailures',
+    'debugInfo',
+    'profile',
+    'gdb',
+    'gdbWait',
   ];
   const raw: Record<string, unknown> = { kernel: [...asList(argv.kernel), ...asList(argv.kernelSource)] };
   for (const key of known) if (argv[key] !== undefined) raw[key] = argv[key];

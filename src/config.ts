@@ -47,6 +47,14 @@ export const optionsSchema = z
     bisect: z.boolean().default(false),
     /** With --bisect or `bisect`: a patched kernel that does not build cannot be tested (125, skipped) instead of bad. */
     bisectSkipBuildFailures: z.boolean().default(false),
+    /** Both kernels built with DWARF debug info (the config feature debug-info): crash excerpts get file:line. */
+    debugInfo: z.boolean().default(false),
+    /** A config profile of upgrade-kernel.sh's plan (src/kernel/config/plan.tsv): debug adds KASAN, UBSAN, lockdep ... */
+    profile: z.enum(['default', 'debug']).default('default'),
+    /** QEMU's gdbstub on the VM left running (run --keep, boot): implies --debug-info, boots with nokaslr. */
+    gdb: z.boolean().default(false),
+    /** With --gdb: the VM waits for gdb before the kernel runs. */
+    gdbWait: z.boolean().default(false),
   })
   .strict();
 
@@ -87,6 +95,15 @@ export function parseOptions(raw: Record<string, unknown>): Options {
       throw new BadInputError(`${flag} ${path} is not a folder`, `give ${flag} an existing folder`);
     }
   }
+  if (options.gdbWait && !options.gdb) {
+    throw new BadInputError('--gdb-wait needs --gdb', 'add --gdb: the VM then waits for gdb before the kernel runs');
+  }
+  if (options.gdb && options.backend !== 'qemu') {
+    throw new BadInputError(
+      `--gdb needs --backend qemu (QEMU's gdbstub); --backend ${options.backend} has none here`,
+      'drop --backend vagrant, or drop --gdb',
+    );
+  }
   if (options.configFragment !== undefined && !existsSync(options.configFragment)) {
     throw new BadInputError(
       `--config-fragment ${options.configFragment} does not exist`,
@@ -98,8 +115,15 @@ export function parseOptions(raw: Record<string, unknown>): Options {
     options,
     options.kernel.map((spec) => splitKernelSpec(spec)),
   );
+  // --gdb: a VM stopped at a breakpoint must not be taken for a hung one. The largest delay a
+  // Node timer takes (2^31 - 1 ms), in whole seconds: no limit in practice.
+  const noLimit = Math.floor(0x7fffffff / 1000);
   return {
     ...options,
+    ...(options.gdb && {
+      bootTimeout: options.bootTimeout ?? noLimit,
+      commandTimeout: options.commandTimeout ?? noLimit,
+    }),
     patches: options.patches && resolve(options.patches),
     configFragment: options.configFragment && resolve(options.configFragment),
     userland: options.userland && resolve(options.userland),

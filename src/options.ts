@@ -20,6 +20,7 @@ export const defaults = {
   conformance: 'warn',
   /** An hour: longer than any build another run may be doing. */
   lockTimeout: 3600,
+  profile: 'default',
 } as const;
 
 /**
@@ -71,6 +72,10 @@ export const flagOnlyOptions = [
   'check',
   'bisect',
   'bisect-skip-build-failures',
+  'debug-info',
+  'profile',
+  'gdb',
+  'gdb-wait',
   'good',
   'bad',
   'quiet',

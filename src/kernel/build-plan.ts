@@ -21,6 +21,8 @@ export interface BuildPlan {
   fragments: string[];
   /** The options the fragments set for this version, in merge order: each must survive olddefconfig. */
   options: string[];
+  /** The profile's options this version lacks, each with its range: "CONFIG_KASAN=y (from 4.0)". */
+  leftOut: string[];
   /** CONFIG_LOCALVERSION: `-stock`, or `-patched-<hash of the user's patches>`. */
   localversion: string;
   /** The .c files sparse checks after the build (--sparse), and sparse's version ("missing" when absent). */
@@ -35,6 +37,8 @@ export interface PlanRequest {
   /** The user's patch folders (the compat series is the script's to add). */
   patchDirs: string[];
   configFragments: string[];
+  /** A config profile (--profile): default, or debug. */
+  profile?: string;
   /** Config features (src/kernel/config/features/; --feature), e.g. ia32-emulation for a series with an i386 entry. */
   features?: string[];
   /** .c files of the tree for sparse to check after the build (the conformance item user-annotations). */
@@ -47,6 +51,7 @@ export function planArguments(request: Omit<PlanRequest, 'version'>): string[] {
     '--backend',
     request.backend,
     ...request.patchDirs.flatMap((dir) => ['--patches', dir]),
+    ...(request.profile && request.profile !== 'default' ? ['--profile', request.profile] : []),
     ...(request.features ?? []).flatMap((feature) => ['--feature', feature]),
     ...request.configFragments.flatMap((file) => ['--config-fragment', file]),
     ...(request.sparse ?? []).flatMap((file) => ['--sparse', file]),
@@ -76,6 +81,7 @@ export function parseBuildPlan(text: string): BuildPlan {
     makeTargets: [],
     fragments: [],
     options: [],
+    leftOut: [],
     localversion: '',
     sparse: [],
     sparseTool: '',
@@ -90,6 +96,7 @@ export function parseBuildPlan(text: string): BuildPlan {
     else if (key === 'make') plan.makeTargets.push(value);
     else if (key === 'fragment') plan.fragments.push(value);
     else if (key === 'option') plan.options.push(value);
+    else if (key === 'left-out') plan.leftOut.push(value);
     else if (key === 'localversion') plan.localversion = value;
     else if (key === 'sparse') plan.sparse.push(value);
     else if (key === 'sparse-tool') plan.sparseTool = value;

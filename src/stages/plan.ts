@@ -79,9 +79,14 @@ export async function planRuns(
     const conformance = options.conformance === 'off' ? undefined : facts;
     const builds = await planBuilds(source.version, patchSet, options, {
       sparse: conformance?.cFiles ?? [],
-      features: configFeatures(facts),
+      features: [...configFeatures(facts), ...(options.debugInfo || options.gdb ? ['debug-info'] : [])],
     });
     for (const dir of builds.stock.plan.compat) notices.push(`applying the toolchain-compatibility series ${dir}`);
+    if (builds.stock.plan.leftOut.length > 0) {
+      notices.push(
+        `--profile ${options.profile}: Linux ${source.version} lacks ${builds.stock.plan.leftOut.join(', ')}: left out`,
+      );
+    }
     plans.push({
       source,
       patchSet,
@@ -119,6 +124,7 @@ async function planBuilds(
     version,
     backend: options.backend,
     configFragments: options.configFragment ? [options.configFragment] : [],
+    profile: options.profile,
     ...(features.length > 0 && { features }),
   };
   const ask = async (request: PlanRequest): Promise<{ plan: BuildPlan; args: string[] }> => ({

@@ -18,6 +18,7 @@ const configDir = join(projectRoot, 'src', 'kernel', 'config');
 const vmConfig = join(configDir, 'vm.config');
 const vmDefconfig = join(configDir, 'vm-defconfig.config');
 const debugInfo = join(configDir, 'features', 'debug-info.config');
+const debugProfile = join(configDir, 'profiles', 'debug.config');
 const compat39 = join(projectRoot, 'src', 'kernel', 'compat', 'linux-3.9');
 const patches61 = join(projectRoot, 'patches-6.1');
 
@@ -37,14 +38,24 @@ interface Plan {
   make: string[];
   fragment: string[];
   option: string[];
+  'left-out': string[];
   localversion: string[];
 }
 
 /** `--print-plan` output by key; every line must be "key value" with a known key. */
 function parsePlan(stdout: string): Plan {
-  const plan: Plan = { version: [], compat: [], patch: [], make: [], fragment: [], option: [], localversion: [] };
+  const plan: Plan = {
+    version: [],
+    compat: [],
+    patch: [],
+    make: [],
+    fragment: [],
+    option: [],
+    'left-out': [],
+    localversion: [],
+  };
   for (const line of stdout.split('\n')) {
-    const match = /^(version|compat|patch|make|fragment|option|localversion) (.+)$/.exec(line);
+    const match = /^(version|compat|patch|make|fragment|option|left-out|localversion) (.+)$/.exec(line);
     if (!match) throw new Error(`not a plan line: ${JSON.stringify(line)}`);
     plan[match[1] as keyof Plan].push(match[2]!);
   }
@@ -95,13 +106,20 @@ describe('upgrade-kernel.sh --print-plan: base targets, fragments and options by
   });
 
   it('prints its lines in the documented order, nothing else', async () => {
-    const result = await script(['--print-plan', '3.9.11', '--patches', join(projectRoot, 'patches-3.9.11')]);
-    const order = ['version', 'compat', 'patch', 'make', 'fragment', 'option', 'localversion'];
+    const result = await script([
+      '--print-plan',
+      '3.9.11',
+      '--profile',
+      'debug',
+      '--patches',
+      join(projectRoot, 'patches-3.9.11'),
+    ]);
+    const order = ['version', 'compat', 'patch', 'make', 'fragment', 'option', 'left-out', 'localversion'];
     const ranks = result.stdout.split('\n').map((line) => order.indexOf(line.split(' ')[0]!));
     expect(ranks).not.toContain(-1);
     expect(ranks).toEqual([...ranks].sort((a, b) => a - b));
     expect(new Set(ranks)).toEqual(new Set(order.map((_, rank) => rank)));
-    expect(ranks.filter((rank) => rank === 0 || rank === 6)).toEqual([0, 6]);
+    expect(ranks.filter((rank) => rank === 0 || rank === 7)).toEqual([0, 7]);
   });
 
   it('3.9.11: the compat series first, defconfig, vm-defconfig.config', async () => {
@@ -179,20 +197,55 @@ describe('upgrade-kernel.sh --print-plan: backends, profiles, features', () => {
     }
   });
 
-  it('debug-info: DEBUG_INFO up to 5.17, the toolchain-default DWARF choice from 5.18', async () => {
+  it('debug-info: DEBUG_INFO up to 5.17, the toolchain-default DWARF choice from 5.18, gdb scripts from 4.0', async () => {
     const before = await printPlan('5.17.15', '--feature', 'debug-info');
     expect(before.fragment).toEqual([vmConfig, debugInfo]);
-    expect(before.option.slice(-2)).toEqual(['CONFIG_DEBUG_KERNEL=y', 'CONFIG_DEBUG_INFO=y']);
+    expect(before.option.slice(-3)).toEqual(['CONFIG_DEBUG_KERNEL=y', 'CONFIG_DEBUG_INFO=y', 'CONFIG_GDB_SCRIPTS=y']);
     expect(before.option).not.toContain('CONFIG_DEBUG_INFO_DWARF_TOOLCHAIN_DEFAULT=y');
 
     const after = await printPlan('5.18', '--feature', 'debug-info');
-    expect(after.option.slice(-2)).toEqual(['CONFIG_DEBUG_KERNEL=y', 'CONFIG_DEBUG_INFO_DWARF_TOOLCHAIN_DEFAULT=y']);
+    expect(after.option.slice(-3)).toEqual([
+      'CONFIG_DEBUG_KERNEL=y',
+      'CONFIG_DEBUG_INFO_DWARF_TOOLCHAIN_DEFAULT=y',
+      'CONFIG_GDB_SCRIPTS=y',
+    ]);
     expect(after.option).not.toContain('CONFIG_DEBUG_INFO=y');
 
-    // Before 3.17 the feature goes over defconfig's fragment.
+    // Before 3.17 the feature goes over defconfig's fragment; 3.9 has no gdb scripts (a feature says nothing of it).
     const old = await printPlan('3.9.11', '--feature', 'debug-info');
     expect(old.fragment).toEqual([vmDefconfig, debugInfo]);
     expect(old.option.slice(-2)).toEqual(['CONFIG_DEBUG_KERNEL=y', 'CONFIG_DEBUG_INFO=y']);
+    expect(old['left-out']).toEqual([]);
+  });
+
+  it('profile debug: SLUB instead of SLOB, KASAN, UBSAN, KFENCE and lockdep as far as the version has them', async () => {
+    const recent = await printPlan('6.1', '--profile', 'debug');
+    expect(recent.fragment).toEqual([vmConfig, debugProfile]);
+    expect(recent.option).toEqual(expect.arrayContaining(['CONFIG_SLUB=y', '# CONFIG_SLOB is not set']));
+    for (const option of ['KASAN', 'KASAN_GENERIC', 'KASAN_OUTLINE', 'UBSAN', 'KFENCE', 'PROVE_LOCKING', 'DEBUG_LIST'])
+      expect(recent.option, option).toContain(`CONFIG_${option}=y`);
+    expect(recent['left-out']).toEqual([]);
+
+    // SLOB is gone from 6.4: nothing to turn off.
+    expect((await printPlan('7.2', '--profile', 'debug')).option).not.toContain('# CONFIG_SLOB is not set');
+
+    // 4.19: KASAN without the generic/software-tags split, no KFENCE; each lack named with its range.
+    const middle = await printPlan('4.19', '--profile', 'debug');
+    expect(middle.option).toContain('CONFIG_KASAN=y');
+    expect(middle['left-out']).toEqual(['CONFIG_KASAN_GENERIC=y (from 4.20)', 'CONFIG_KFENCE=y (from 5.12)']);
+
+    const old = await printPlan('3.9.11', '--profile', 'debug');
+    expect(old.fragment).toEqual([vmDefconfig, debugProfile]);
+    expect(old.option).toEqual(expect.arrayContaining(['CONFIG_PROVE_LOCKING=y', 'CONFIG_DEBUG_ATOMIC_SLEEP=y']));
+    expect(old['left-out']).toEqual([
+      'CONFIG_KASAN=y (from 4.0)',
+      'CONFIG_KASAN_GENERIC=y (from 4.20)',
+      'CONFIG_KASAN_OUTLINE=y (from 4.0)',
+      'CONFIG_UBSAN=y (from 4.5)',
+      'CONFIG_KFENCE=y (from 5.12)',
+    ]);
+    // Only a profile's lacks are named: the default plan of 3.9 says nothing of vm.config's ranged options.
+    expect((await printPlan('3.9.11'))['left-out']).toEqual([]);
   });
 
   it('ia32-emulation: CONFIG_IA32_EMULATION over the backend fragment, on every version', async () => {
@@ -222,7 +275,7 @@ describe('upgrade-kernel.sh --print-plan: backends, profiles, features', () => {
     const plan = await printPlan('6.1', '--feature', 'debug-info', '--config-fragment', extra);
     expect(plan.fragment).toEqual([vmConfig, debugInfo, extra]);
     expect(plan.option.slice(-4)).toEqual([
-      'CONFIG_DEBUG_INFO_DWARF_TOOLCHAIN_DEFAULT=y',
+      'CONFIG_GDB_SCRIPTS=y',
       'CONFIG_64BIT=y',
       'CONFIG_FOO="bar"',
       '# CONFIG_KALLSYMS is not set',
@@ -236,7 +289,10 @@ describe('upgrade-kernel.sh --print-plan: backends, profiles, features', () => {
       ['--backend', 'foo'],
       'unknown backend foo (known: qemu, vagrant) (fix: pass one of them to --backend, or add rows for foo to',
     ],
-    [['--profile', 'tiny'], 'unknown profile tiny (known: default) (fix: pass one of them to --profile, or add rows'],
+    [
+      ['--profile', 'tiny'],
+      'unknown profile tiny (known: default, debug) (fix: pass one of them to --profile, or add rows',
+    ],
     [
       ['--feature', 'kasan'],
       'unknown feature kasan (known: debug-info, ia32-emulation) (fix: pass one of them to --feature, or add rows',
@@ -435,7 +491,8 @@ describe('upgrade-kernel.sh builds by the same plan (fake make)', () => {
     const plan = parsePlan(asked.stdout);
 
     const work = join(root, 'work');
-    const result = await build(['--source', fake.tree, '--work', work, ...planArgs]);
+    const out = join(tempDir(), 'out');
+    const result = await build(['--source', fake.tree, '--work', work, ...planArgs], out);
     expect(result.exitCode, result.all).toBe(0);
     expect(planLinesOf(result.stdout)).toBe(asked.stdout);
 
@@ -454,6 +511,12 @@ describe('upgrade-kernel.sh builds by the same plan (fake make)', () => {
     expect(calls().slice(0, plan.make.length + 1)).toEqual([...plan.make, 'olddefconfig']);
     expect(result.stdout).toContain(`syscall-lab: artefacts in`);
     expect(result.stdout).toContain(`(kernel 6.1.0${plan.localversion[0]})`);
+    // debug-info: the gdb helpers are made after the kernel and kept with it, links resolved;
+    // the tree's stack-trace decoder is kept too.
+    expect(calls()).toContain('scripts_gdb');
+    expect(readFileSync(join(out, 'scripts', 'decode_stacktrace.sh'), 'utf8')).toContain('decoder (fake)');
+    expect(readFileSync(join(out, 'vmlinux-gdb.py'), 'utf8')).toBe('# the kernel gdb helpers (fake)\n');
+    expect(readFileSync(join(out, 'scripts', 'gdb', 'linux', 'constants.py'), 'utf8')).toBe('# fake constants\n');
   });
 
   it('requires every plan option after olddefconfig, and no option outside its range', async () => {

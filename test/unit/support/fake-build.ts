@@ -91,6 +91,12 @@ case "$target" in
     echo "fake System.map" > System.map
     echo "fake vmlinux" > vmlinux
     ;;
+  scripts_gdb)
+    # kbuild generates linux/constants.py and links the loader into the top of the tree.
+    mkdir -p scripts/gdb/linux
+    echo "# fake constants" > scripts/gdb/linux/constants.py
+    ln -fsn "$PWD/scripts/gdb/vmlinux-gdb.py" vmlinux-gdb.py
+    ;;
   *.o)
     # make C=2 FILE.o (upgrade-kernel.sh --sparse): kbuild's CHECK line, then what FAKE_SPARSE_SAYS.
     [ -n "$check" ] || { echo "fake make: $target without C=2" >&2; exit 2; }
@@ -140,6 +146,8 @@ export function makeFakeBuild(root: string): FakeBuild {
     'kernel/configs/tiny.config': '# tinyconfig\n',
     'scripts/kconfig/merge_config.sh': mergeConfig,
     'scripts/config': scriptsConfig,
+    'scripts/gdb/vmlinux-gdb.py': '# the kernel gdb helpers (fake)\n',
+    'scripts/decode_stacktrace.sh': '#!/bin/bash\n# the stack-trace decoder (fake)\n',
   });
   for (const script of ['scripts/kconfig/merge_config.sh', 'scripts/config']) chmodSync(join(tree, script), 0o755);
   const patches = join(root, 'patches');
