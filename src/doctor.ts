@@ -83,6 +83,13 @@ export const requirements: Requirement[] = [
     why: '`syscall-lab ssh` into a VM kept with --keep',
     optional: true,
   },
+  {
+    what: 'gdb',
+    probe: 'gdb',
+    aptPackage: 'gdb',
+    why: '--gdb: attach to the kernel of a kept VM (lx-dmesg ...)',
+    optional: true,
+  },
 ];
 
 export interface RequirementStatus extends Requirement {

@@ -23,7 +23,7 @@ export async function bootCommand(options: Options, which: 'stock' | 'patched', 
   const folder = RunFolder.create(0);
   const built = await buildKernels(plan, { jobs: options.jobs, lockTimeout: options.lockTimeout, folder, emit });
   const { machine, stockName, patchedKernel, firstBoot } = await createMachine(
-    machineRequest(plan, built, { options, folder, accel, emit }, which),
+    machineRequest(plan, built, { options, folder, accel, emit }, which, which),
   );
   // Stopped if anything below fails; kept (and so left alone) once it is up.
   await using vm = machine;

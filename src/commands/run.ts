@@ -56,6 +56,11 @@ async function runMatrix(
   if (options.bisectSkipBuildFailures && !options.bisect)
     throw new BadInputError('--bisect-skip-build-failures applies with --bisect', 'add --bisect, or drop the option');
   if (options.check) checkJudgedNames(options.check);
+  if (options.gdb && !options.keep)
+    throw new BadInputError(
+      '--gdb attaches to the VM left running, and run leaves none without --keep',
+      'add --keep (the patched VM of the last kernel then waits for gdb), or use `syscall-lab boot --gdb`',
+    );
   const plans = await prepareRuns(options, emit);
   const { accel, notice } = chooseAccel(options.accel);
   if (notice) emit({ type: 'notice', text: notice });

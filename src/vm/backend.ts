@@ -20,6 +20,8 @@ export interface MachineRequest {
   firstBoot: 'stock' | 'patched';
   /** What a guest that builds its own kernel (Vagrant --build-in-guest) builds. */
   guestBuild: { version: string; source: string | undefined; patchDirs: string[] };
+  /** --gdb: which kernel boots with QEMU's gdbstub (the one left running). */
+  gdb?: 'stock' | 'patched';
   emit: Emit;
 }
 

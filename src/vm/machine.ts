@@ -1,5 +1,6 @@
 import { LabError } from '../errors.ts';
 import type { KeptVm } from '../run-folder.ts';
+import type { GdbTarget } from './gdb.ts';
 
 /**
  * The one interface every VM backend implements and every check talks to.
@@ -25,6 +26,8 @@ export interface BootableKernel {
   image: string;
   /** `uname -r` the kernel reports once booted. */
   release: string;
+  /** Booted with QEMU's gdbstub (--gdb): the VM left running. */
+  gdb?: GdbTarget;
 }
 
 /**

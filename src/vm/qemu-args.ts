@@ -20,6 +20,8 @@ export interface QemuBoot {
   sshPort: number;
   /** QEMU's own -pidfile. */
   pidFile: string;
+  /** QEMU's gdbstub on this loopback port (--gdb); `wait`: the CPUs stay stopped until gdb continues them. */
+  gdb?: { port: number; wait: boolean };
 }
 
 /**
@@ -83,6 +85,18 @@ export function networkArguments(boot: Pick<QemuBoot, 'sshPort'>): string[] {
   ];
 }
 
+/** The gdbstub, on the loopback only (never -s, which listens on every address); -S: stopped before the first instruction. */
+export function gdbArguments(boot: Pick<QemuBoot, 'gdb'>): string[] {
+  if (!boot.gdb) return [];
+  return ['-gdb', `tcp:127.0.0.1:${boot.gdb.port}`, ...(boot.gdb.wait ? ['-S'] : [])];
+}
+
 export function qemuArguments(boot: QemuBoot): string[] {
-  return [...machineArguments(boot), ...kernelArguments(boot), ...filesystemArguments(boot), ...networkArguments(boot)];
+  return [
+    ...machineArguments(boot),
+    ...kernelArguments(boot),
+    ...filesystemArguments(boot),
+    ...networkArguments(boot),
+    ...gdbArguments(boot),
+  ];
 }

@@ -20,6 +20,7 @@ import {
   type ExecResult,
   type RunMachine,
 } from './machine.ts';
+import { gdbCommandLine } from './gdb.ts';
 import { qemuArguments } from './qemu-args.ts';
 
 export interface QemuOptions {
@@ -37,6 +38,8 @@ export interface QemuOptions {
   bootTimeout: number;
   qemuBinary?: string;
   bwrapBinary?: string;
+  /** Where the gdb command line of a --gdb boot goes, as soon as QEMU starts (before the guest is up). */
+  announce?: (text: string) => void;
 }
 
 /** How long the login waits for init's "sshd started" before it tries regardless. */
@@ -104,6 +107,7 @@ export class QemuMachine implements RunMachine {
     const consoleFile = new ConsoleFile(consolePath);
     this.consoleFile = consoleFile;
     writeFileSync(consolePath, '');
+    const gdb = this.kernel.gdb && { port: await freeLoopbackPort(), wait: this.kernel.gdb.wait };
     const binary = this.options.qemuBinary ?? 'qemu-system-x86_64';
     const args = qemuArguments({
       ownerPid: process.pid,
@@ -117,6 +121,7 @@ export class QemuMachine implements RunMachine {
       shareDir: this.options.keys.shareDir,
       sshPort: this.port,
       pidFile: folder.qemuSelfPid,
+      ...(gdb && { gdb }),
     });
     // QEMU runs in a private mount namespace where the exported folder holds the guest's view.
     const command = [...viewArguments(this.options.view, hostTopLevel()), '--', binary, ...args];
@@ -136,6 +141,7 @@ export class QemuMachine implements RunMachine {
     const pid = child.pid;
     if (!pid) throw new InfrastructureError('QEMU did not start', 'apt-get install qemu-system-x86 bubblewrap');
     writeFileSync(folder.qemuPid, String(pid));
+    if (gdb && this.kernel.gdb) this.options.announce?.(gdbCommandLine(this.kernel.gdb, gdb.port));
     this.removeReaper = onExit(() => {
       killGroup(pid, 'SIGKILL');
     });

@@ -127,6 +127,16 @@ const cases: Case[] = [
     says: /0001-a\.patch and 0002-b\.patch both add syscall number 451/,
   },
   {
+    name: '--gdb without --keep (run leaves no VM to attach to)',
+    args: () => ['--kernel', '6.1', '--gdb'],
+    says: /--gdb attaches to the VM left running/,
+  },
+  {
+    name: 'an unknown --profile',
+    args: () => ['--kernel', '6.1', '--profile', 'paranoid'],
+    says: /--profile: .*(default|debug)/,
+  },
+  {
     name: '--sha256 with two kernels',
     args: () => ['--kernel', '6.1', '--kernel', '3.9.11', '--sha256', hex64],
     says: /--sha256 applies to one kernel/,

@@ -2,6 +2,7 @@ import { BadInputError } from '../../src/errors.ts';
 import { describe, expect, it } from 'vitest';
 import {
   filesystemArguments,
+  gdbArguments,
   kernelArguments,
   machineArguments,
   networkArguments,
@@ -231,5 +232,23 @@ describe('paths in QEMU option values', () => {
     expect(args.find((arg) => arg.startsWith('local,id=lab,'))).toContain('path=/a,,b/guest,');
     expect(args[args.indexOf('-kernel') + 1]).toBe('/a,b/bzImage');
     expect(args[args.indexOf('-pidfile') + 1]).toBe('/a,b/qemu-self.pid');
+  });
+});
+
+describe("gdbArguments: QEMU's gdbstub for --gdb", () => {
+  it('none without --gdb', () => {
+    expect(gdbArguments(boot)).toEqual([]);
+    expect(qemuArguments(boot)).not.toContain('-gdb');
+    expect(qemuArguments(boot)).not.toContain('-S');
+  });
+
+  it('on 127.0.0.1 only (never -s, which listens on every address); -S only with --gdb-wait', () => {
+    const running = qemuArguments({ ...boot, gdb: { port: 41234, wait: false } });
+    expect(valueOf(running, '-gdb')).toBe('tcp:127.0.0.1:41234');
+    expect(running).not.toContain('-S');
+    expect(running).not.toContain('-s');
+    const waiting = qemuArguments({ ...boot, gdb: { port: 41234, wait: true } });
+    expect(waiting).toContain('-S');
+    expect(waiting.slice(-3)).toEqual(['-gdb', 'tcp:127.0.0.1:41234', '-S']);
   });
 });

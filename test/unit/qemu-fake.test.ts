@@ -6,6 +6,7 @@ import { dir, type DirectoryResult } from 'tmp-promise';
 import { prepareGuestKeys } from '../../src/guest/rootfs.ts';
 import { prepareGuestView } from '../../src/guest/view.ts';
 import { BootError } from '../../src/vm/machine.ts';
+import type { GdbTarget } from '../../src/vm/gdb.ts';
 import { QemuMachine } from '../../src/vm/qemu.ts';
 import { RunFolder } from '../../src/run-folder.ts';
 
@@ -40,12 +41,16 @@ afterAll(async () => {
   await runDir.cleanup();
 });
 
-async function machine(bootTimeout: number): Promise<QemuMachine> {
+async function machine(
+  bootTimeout: number,
+  { gdb, announce }: { gdb?: GdbTarget; announce?: (text: string) => void } = {},
+): Promise<QemuMachine> {
   const folder = new RunFolder(runDir.path);
   const keys = await prepareGuestKeys(folder);
   return new QemuMachine({
     folder,
-    kernel: { image: '/boot/fake-bzImage', release: '6.1.0-stock' },
+    kernel: { image: '/boot/fake-bzImage', release: '6.1.0-stock', ...(gdb && { gdb }) },
+    ...(announce && { announce }),
     keys,
     view: prepareGuestView(folder),
     accel: 'tcg',
@@ -84,6 +89,21 @@ describe('QemuMachine with a fake qemu on PATH', () => {
       .map((line) => line.split('=')[0] ?? '');
     expect(names.filter((name) => !/^(PATH|LANG|LC_\w+|TMPDIR|PWD|SHLVL|_)$/.test(name))).toEqual([]);
     expect(names).toContain('PATH');
+  });
+
+  it('--gdb: the stub on the loopback, stopped with --gdb-wait, and the gdb line said as QEMU starts', async () => {
+    fakeQemu('fail');
+    const said: string[] = [];
+    const vm = await machine(20_000, {
+      gdb: { buildDir: '/cache/builds/abc', wait: true },
+      announce: (text) => said.push(text),
+    });
+    await vm.start().catch(() => undefined);
+    const args = readFileSync(join(bin.path, 'args'), 'utf8').split('\n');
+    const stub = args[args.indexOf('-gdb') + 1]!;
+    expect(stub).toMatch(/^tcp:127\.0\.0\.1:\d+$/);
+    expect(args).toContain('-S');
+    expect(said).toEqual([expect.stringContaining(`target remote 127.0.0.1:${stub.split(':').at(-1)}`)]);
   });
 
   it('gives up on a guest that never answers SSH, with the console, and kills QEMU', async () => {
