@@ -53,6 +53,18 @@ export default defineConfig({
         },
       },
       {
+        // Debug kernels on 6.1 (--debug-info's decoded oops, --profile debug's KASAN): `npm run test:debug`
+        // (its own builds; not in `npm test`).
+        test: {
+          name: 'debug',
+          globalSetup,
+          include: ['test/debug/**/*.test.ts'],
+          testTimeout: 90 * 60_000,
+          hookTimeout: 90 * 60_000,
+          fileParallelism: false,
+        },
+      },
+      {
         // The watch loop on real kernels: `npm run test:watch` (its own script, not in `npm test`).
         test: {
           name: 'watch',

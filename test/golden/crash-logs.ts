@@ -1,9 +1,10 @@
 /**
- * Regenerates the crash catalogue's real golden logs (`npm run golden:crash-logs`): boots 6.1 and
- * 3.9 with callcount made to crash on purpose (test/fixtures/patches/crash-catalogue-<version>),
- * runs one program per crash (test/fixtures/userland/crash-catalogue: each marks the console
- * through /dev/kmsg, then crashes the kernel one way), and cuts the patched boot's console at
- * the marks into test/fixtures/console/<version>-real-<crash>.log, each with the
+ * Regenerates the crash catalogue's real golden logs (`npm run golden:crash-logs [-- NAME...]`):
+ * boots 6.1, 3.9 and 6.1 under --profile debug (NAME: 6.1, 3.9, 6.1-debug) with callcount made
+ * to crash on purpose (test/fixtures/patches/crash-catalogue-<version>), runs one program per crash
+ * (test/fixtures/userland/crash-catalogue: each marks the console through /dev/kmsg, then crashes
+ * the kernel one way), and cuts the patched boot's console at
+ * the marks into test/fixtures/console/<NAME>-real-<crash>.log, each with the
  * .expected.json the scanner gives it. Review the diff before committing: the expectations are
  * golden only once a person agrees with them.
  */
@@ -16,9 +17,17 @@ import type { RunReport } from '../../src/report/model.ts';
 import { scanConsole, verdict } from '../../src/vm/console.ts';
 
 const fixtures = join(projectRoot, 'test', 'fixtures');
-const kernels = [
-  { version: '6.1', kernel: '6.1' },
-  { version: '3.9', kernel: join(projectRoot, '..', 'shared', 'kernels', 'linux-3.9.6-onl.tar.xz') },
+/** `only`: the crashes whose logs this kernel writes (its profile is what they need). */
+const kernels: { version: string; kernel: string; name: string; profile?: string; only?: string[] }[] = [
+  { version: '6.1', kernel: '6.1', name: '6.1' },
+  { version: '3.9', kernel: join(projectRoot, '..', 'shared', 'kernels', 'linux-3.9.6-onl.tar.xz'), name: '3.9' },
+  {
+    version: '6.1',
+    kernel: '6.1',
+    name: '6.1-debug',
+    profile: 'debug',
+    only: ['slab-out-of-bounds', 'shift-out-of-bounds', 'lock-inversion'],
+  },
 ];
 
 /** The catalogue kind each crash program must produce: a log of another kind is not written. */
@@ -33,10 +42,14 @@ const kindOf: Record<string, string> = {
   warning: 'warn',
   'refcount-underflow': 'refcount',
   panic: 'panic',
+  // --profile debug only: on the default profile these report nothing.
+  'slab-out-of-bounds': 'kasan',
+  'shift-out-of-bounds': 'ubsan',
+  'lock-inversion': 'lockdep',
 };
 
 /** The console of the run's patched boot. */
-async function crashConsole(version: string, kernel: string): Promise<string> {
+async function crashConsole(version: string, kernel: string, profile = 'default'): Promise<string> {
   const out = await dir({ unsafeCleanup: true });
   const json = join(out.path, 'report.json');
   await execa(
@@ -50,6 +63,8 @@ async function crashConsole(version: string, kernel: string): Promise<string> {
       join(fixtures, 'patches', `crash-catalogue-${version}`),
       '--userland',
       join(fixtures, 'userland', 'crash-catalogue'),
+      '--profile',
+      profile,
       '--json',
       json,
     ],
@@ -79,21 +94,25 @@ export function cutAtMarks(consoleText: string): Map<string, string> {
   return pieces;
 }
 
-for (const { version, kernel } of kernels) {
-  const pieces = cutAtMarks(await crashConsole(version, kernel));
+// `npm run golden:crash-logs -- 6.1-debug`: only the kernels named (default: all).
+const wanted = process.argv.slice(2);
+for (const { version, kernel, name: kernelName, profile, only } of kernels) {
+  if (wanted.length > 0 && !wanted.includes(kernelName)) continue;
+  const pieces = cutAtMarks(await crashConsole(version, kernel, profile));
   for (const [crash, text] of pieces) {
+    if (only && !only.includes(crash)) continue;
     const findings = scanConsole(text, { fromBoot: false });
     if (findings.length === 0) {
-      process.stdout.write(`${version} ${crash}: nothing on the console (no such detector here), not written\n`);
+      process.stdout.write(`${kernelName} ${crash}: nothing on the console (no such detector here), not written\n`);
       continue;
     }
     if (findings[0]?.kind !== kindOf[crash]) {
       process.stdout.write(
-        `${version} ${crash}: the kernel reported ${findings[0]?.kind ?? '?'} instead, not written\n`,
+        `${kernelName} ${crash}: the kernel reported ${findings[0]?.kind ?? '?'} instead, not written\n`,
       );
       continue;
     }
-    const name = `${version}-real-${crash}`;
+    const name = `${kernelName}-real-${crash}`;
     const excerpt = findings[0]?.excerpt.split('\n') ?? [];
     const expected = {
       failed: verdict(findings).failed,

@@ -1,0 +1,72 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { projectRoot } from '../../src/paths.ts';
+import { leftoverQemu, runCli, statusOf } from '../e2e/helpers.ts';
+import { builtinChecks } from '../e2e/mistakes.ts';
+
+// `npm run test:debug` (not in `npm test`: the debug-info and debug-profile builds of 6.1 are
+// three kernels more than a cold CI run has room for). Real builds, real TCG boots.
+const fixture = (name: string): string => join(projectRoot, 'test', 'fixtures', 'patches', name);
+
+describe('--debug-info: decoded oopses', () => {
+  it('names the file, line, patch and hunk of the store through the user pointer (unsafe-6.1)', async () => {
+    const { exitCode, report, stdout } = await runCli([
+      '--kernel',
+      '6.1',
+      '--patches',
+      fixture('unsafe-6.1'),
+      '--debug-info',
+    ]);
+    const run = report.runs[0]!;
+    expect(exitCode, stdout).toBe(1);
+    const check = run.checks.find((c) => c.name === 'callcount-increments')!;
+    expect(check.status).toBe('fail');
+    // The RIP frame: `*num = count;`, line 18 of the patched callcount.c, written by the fixture's only hunk.
+    expect(check.details).toMatch(
+      /RIP: 0010:__x64_sys_callcount\+0x[0-9a-f]+\/0x[0-9a-f]+ {2}at mysyscalls\/callcount\.c:18\b.*\(0003-callcount-writes-through-user-pointer\.patch, hunk 1\)/,
+    );
+    // The entry code is the kernel's own.
+    expect(check.details).toMatch(
+      /do_syscall_64\+\S+ {2}at arch\/x86\/entry\/common\.c:\d+.*\(not changed by the series\)/,
+    );
+    expect(await leftoverQemu()).toBe('');
+  });
+});
+
+describe('--profile debug: KASAN', () => {
+  it('a read one byte past kmalloc(8) passes every check on the default profile', async () => {
+    const { exitCode, report, stdout } = await runCli([
+      '--kernel',
+      '6.1',
+      '--patches',
+      fixture('kasan-read-past-kmalloc'),
+    ]);
+    const run = report.runs[0]!;
+    expect(exitCode, stdout).toBe(0);
+    for (const name of builtinChecks) expect(statusOf(run, name), name).toBe('pass');
+    expect(await leftoverQemu()).toBe('');
+  });
+
+  it('fails under --profile debug with a KASAN slab-out-of-bounds excerpt, only in the checks that call callcount', async () => {
+    const { exitCode, report, stdout } = await runCli([
+      '--kernel',
+      '6.1',
+      '--patches',
+      fixture('kasan-read-past-kmalloc'),
+      '--profile',
+      'debug',
+    ]);
+    const run = report.runs[0]!;
+    expect(exitCode, stdout).toBe(1);
+    const failed = run.checks.filter((check) => check.status === 'fail').map((check) => check.name);
+    // KASAN reports the first bad access of a boot (kasan_multi_shot is off): the first check that calls callcount.
+    expect(failed).toEqual(['callcount-increments']);
+    const check = run.checks.find((c) => c.name === 'callcount-increments')!;
+    expect(check.details).toMatch(/BUG: KASAN: slab-out-of-bounds in __(?:do|x64|se)_sys_callcount/);
+    expect(check.details).toMatch(/Read of size 1 at addr/);
+    for (const name of ['enosys-control', 'kernel-console:stock', 'patched-kernel-running', 'taskcount-matches-top']) {
+      expect(statusOf(run, name), name).toBe('pass');
+    }
+    expect(await leftoverQemu()).toBe('');
+  });
+});
