@@ -5,7 +5,13 @@ import { githubAnnotations } from './report/annotations.ts';
 import { formatBisectVerdict } from './report/bisect-verdict.ts';
 import { toJson } from './report/json.ts';
 import { formatMarkdownMatrix } from './report/markdown.ts';
-import { conformanceLabel, formatFirstFailingCommit, formatSummary, formatVerdictLine } from './report/summary.ts';
+import {
+  conformanceLabel,
+  formatFirstFailingCommit,
+  formatSummary,
+  formatVerdictLine,
+  notJudgedMark,
+} from './report/summary.ts';
 
 /** Where rendered text goes: process.stdout/stderr, or a buffer in tests. */
 export interface TextStream {
@@ -170,7 +176,9 @@ export function createRenderer(options: RenderOptions): Renderer {
         setStatus({ scope: event.scope, text: event.text, since: event.since });
         return;
       case 'check':
-        line(`[${event.scope}] ${statusWord(event.result.status)} ${event.result.name}: ${event.result.actual}`);
+        line(
+          `[${event.scope}] ${statusWord(event.result.status)} ${event.result.name}${notJudgedMark(event.result)}: ${event.result.actual}`,
+        );
         return;
       case 'conformance': {
         const label = conformanceLabel(event.result);

@@ -13,6 +13,11 @@ const DETAIL_LINES = 15;
 const CELL_WIDTH = 60;
 const DETAIL_INDENT = '      ';
 
+/** After a check's name, in the summary and on its live line: `--check` named others, so it does not judge the run. */
+export function notJudgedMark(check: CheckResult): string {
+  return check.judged === false ? ' (not judged)' : '';
+}
+
 /** Counts top-level checks over every run (sub-results are evidence for their check, not checks). */
 export function countStatuses(runs: RunReport[]): StatusCounts {
   const counts: StatusCounts = { passed: 0, failed: 0, skipped: 0 };
@@ -105,7 +110,7 @@ function formatRun(run: RunReport): string[] {
       ...run.checks.map((c) => [
         STATUS_LABEL[c.status],
         // A remembered result says so where the eye reads the verdict, not in a cut ACTUAL cell.
-        cell(`${c.name}${c.cachedFrom ? ' (cached)' : ''}${c.judged === false ? ' (not judged)' : ''}`),
+        cell(`${c.name}${c.cachedFrom ? ' (cached)' : ''}${notJudgedMark(c)}`),
         cell(c.expected),
         cell(c.actual),
       ]),

@@ -1,5 +1,6 @@
 import { allChecks } from '../checks/index.ts';
 import { BadInputError } from '../errors.ts';
+import type { Emit } from '../events.ts';
 import type { CheckResult, RunReport } from '../report/model.ts';
 
 // `--check NAME` (repeatable): only the named checks judge the run (its exit code, a bisection's
@@ -44,6 +45,23 @@ export function markNotJudged(report: RunReport, names: readonly string[] | unde
   if (names === undefined || names.length === 0) return;
   for (const check of report.checks) if (!isJudged(check.name, names)) check.judged = false;
   for (const item of report.conformance ?? []) if (!isJudged(item.name, names)) item.enforced = false;
+}
+
+/**
+ * The run's events with the same marks as its report, so that a live line says what the summary
+ * will: a check --check does not judge `judged: false`, a conformance item not named not enforced.
+ * The event gets a marked copy: the result itself is marked once, by markNotJudged at the end
+ * (a stock control remembered or a kept VM's results carry no run's --check).
+ */
+export function judgedAware(emit: Emit, names: readonly string[] | undefined): Emit {
+  if (names === undefined || names.length === 0) return emit;
+  return (event) => {
+    if (event.type === 'check' && !isJudged(event.result.name, names))
+      emit({ ...event, result: { ...event.result, judged: false } });
+    else if (event.type === 'conformance' && !isJudged(event.result.name, names))
+      emit({ ...event, result: { ...event.result, enforced: false } });
+    else emit(event);
+  };
 }
 
 /** The checks that failed and judge the run. */

@@ -12,7 +12,7 @@ import { CheckAbortedError, notRun } from './check-runner.ts';
 import { commandTimeoutMs, runCheckStage, type CheckFacts } from './checks.ts';
 import { conformanceAware, emitConformance, separateConformance, staticConformance } from './conformance.ts';
 import { gitInfo } from './commit-verdict.ts';
-import { judgedFailures, markNotJudged } from './judged.ts';
+import { judgedAware, judgedFailures, markNotJudged } from './judged.ts';
 import { backendOf } from './machine.ts';
 import { seriesPatches } from '../kernel/patches.ts';
 import { SeriesLines } from '../kernel/series-lines.ts';
@@ -49,7 +49,9 @@ export interface KernelRunOutcome {
  * a run that stopped early says why in `error` and in its exit code.
  */
 export async function runKernel(plan: CheckedRun, env: KernelRunEnvironment): Promise<KernelRunOutcome> {
-  const { options, folder, accel, emit } = env;
+  const { options, folder, accel } = env;
+  // Live check and conformance lines marked as the summary will be (--check).
+  const emit = judgedAware(env.emit, options.check);
   const scope = plan.source.requested;
   const clock = new PhaseClock(scope, emit);
   const report: RunReport = {

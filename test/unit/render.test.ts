@@ -132,6 +132,13 @@ describe('check lines', () => {
       '[6.1] \x1b[33mSKIP\x1b[0m bad-pointer-efault: -\n',
     ]);
   });
+
+  it('say "(not judged)" after the name of a check --check did not name, as the summary does', () => {
+    const notJudged: CheckResult = { ...failed, judged: false };
+    renderer().emit({ type: 'check', scope: '6.1', result: notJudged });
+    expect(stderr.writes).toEqual(['[6.1] FAIL callcount-increments (not judged): 1, 1, 1\n']);
+    expect(formatSummary([run61({ phases: [], checks: [notJudged] })])).toContain('callcount-increments (not judged)');
+  });
 });
 
 describe('results on stdout', () => {

@@ -5,6 +5,7 @@ import { BadInputError } from '../../src/errors.ts';
 import type { LabEvent } from '../../src/events.ts';
 import { shortHash } from '../../src/kernel/cache.ts';
 import { projectRoot } from '../../src/paths.ts';
+import { createRenderer } from '../../src/render.ts';
 import { RunFolder } from '../../src/run-folder.ts';
 import { buildKernels } from '../../src/stages/builds.ts';
 import { checkPatchSeries } from '../../src/stages/patch-check.ts';
@@ -134,14 +135,15 @@ describe('stage 2: buildKernels', () => {
 });
 
 describe('stages 2-4: runKernel with a fake backend', () => {
-  async function run(machine: FakeMachine, keep = false, boxFirst = false) {
+  async function run(machine: FakeMachine, keep = false, boxFirst = false, extra: Record<string, unknown> = {}) {
     const [checked] = await checkPatchSeries(await planRuns(options()));
     const events: LabEvent[] = [];
     const outcome = await runKernel(checked!, {
-      options: options(),
+      options: options(extra),
       folder: RunFolder.create(0),
       accel: 'tcg',
-      emit: (event) => events.push(event),
+      // As the event was when emitted (the report's results are marked once more at the end).
+      emit: (event) => events.push(structuredClone(event)),
       reproduce: 'npx syscall-lab run',
       keep,
       backend: fakeBackend(machine, boxFirst),
@@ -210,6 +212,32 @@ describe('stages 2-4: runKernel with a fake backend', () => {
     expect(report.checks.filter((check) => check.cachedFrom)).toEqual([]);
     // A control on the box's kernel is not the stock build's: the next QEMU run still uses the first one's.
     expect(await controlFrom()).toBe(firstControl);
+  });
+
+  it('--check NAME: the live line of a check not named says "(not judged)", as the summary will; nothing remembered is marked', async () => {
+    const named = 'callcount-increments';
+    const { report, events } = await run(new FakeMachine(), false, false, { check: [named] });
+    const live = events.flatMap((event) => (event.type === 'check' ? [event.result] : []));
+    expect(live.map((result) => result.name)).toEqual(report.checks.map((check) => check.name));
+    for (const result of live) expect(result.judged, result.name).toBe(result.name === named ? undefined : false);
+    expect(report.checks.map((check) => check.judged)).toEqual(live.map((result) => result.judged));
+    const stderr: string[] = [];
+    const renderer = createRenderer({
+      stdout: { write: () => true },
+      stderr: { write: (text: string) => stderr.push(text) },
+      tty: false,
+      quiet: false,
+      color: false,
+    });
+    for (const event of events) if (event.type === 'check') renderer.emit(event);
+    renderer.close();
+    expect(stderr).toContainEqual(expect.stringMatching(/^\[.*\] PASS enosys-control \(not judged\): /));
+    expect(stderr).toContainEqual(expect.stringMatching(/^\[.*\] PASS callcount-increments: /));
+    // The stock control remembered for the next run carries no run's --check.
+    const next = await run(new FakeMachine());
+    const control = next.report.checks.find((check) => check.name === 'enosys-control');
+    expect(control?.cachedFrom).toBeDefined();
+    expect(control?.judged).toBeUndefined();
   });
 
   it('keeps the machine instead of stopping it with --keep', async () => {
