@@ -1,14 +1,17 @@
-import { writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli.ts';
+import { bisectCommits } from '../../src/commands/bisect.ts';
 import { BadInputError, ExitCode, LabError } from '../../src/errors.ts';
-import { formatBisectVerdict } from '../../src/report/bisect-verdict.ts';
+import { silent, type LabEvent } from '../../src/events.ts';
+import { evidenceOf, formatBisectVerdict } from '../../src/report/bisect-verdict.ts';
 import { toJson } from '../../src/report/json.ts';
 import { toJunit } from '../../src/report/junit.ts';
-import type { RunReport } from '../../src/report/model.ts';
+import type { CheckResult, RunReport } from '../../src/report/model.ts';
 import { formatSummary } from '../../src/report/summary.ts';
+import { RunFolder } from '../../src/run-folder.ts';
 import { bisect, type Verdict } from '../../src/stages/bisect.ts';
 import {
   bisectExitCode,
@@ -17,7 +20,15 @@ import {
   thrownOutcome,
   type RunOutcome,
 } from '../../src/stages/bisect-exit.ts';
-import { checkJudgedNames, isJudged, markNotJudged } from '../../src/stages/judged.ts';
+import { checkJudgedNames, isJudged, judgedAware, markNotJudged } from '../../src/stages/judged.ts';
+import { checkPatchSeries } from '../../src/stages/patch-check.ts';
+import { planRuns } from '../../src/stages/plan.ts';
+import { runKernel } from '../../src/stages/run-kernel.ts';
+import type { Backend } from '../../src/vm/backend.ts';
+import { useFakeBuild } from './support/fake-build.ts';
+import { callcountPatch } from './support/fake-kernel.ts';
+import { FakeMachine, fakeBackend } from './support/fake-machine.ts';
+import { testOptions } from './support/options.ts';
 import { run61 } from './support/sample-runs.ts';
 import { useTempDirs } from './support/temp.ts';
 import { thrown } from './support/thrown.ts';
@@ -215,6 +226,35 @@ describe('--check NAME: only the named checks judge', () => {
     expect(json.runs[0]?.checks.find((check) => check.name === failing.name)?.judged).toBe(false);
     expect(toJunit([report])).toContain(`name="${failing.name} (not judged)"`);
   });
+
+  it('marks the live events as the report: a check not named judged: false, a conformance item not enforced, as copies', () => {
+    const events: LabEvent[] = [];
+    const emit = judgedAware((event) => events.push(event), ['userland']);
+    const check: CheckResult = { name: 'enosys-control', status: 'pass', expected: 'e', actual: 'a', details: '' };
+    const item = {
+      name: 'conformance:efault:callcount',
+      status: 'fail' as const,
+      enforced: true,
+      rule: 'r',
+      section: 's',
+      actual: 'a',
+      details: '',
+    };
+    emit({ type: 'check', scope: '6.1', result: check });
+    emit({ type: 'check', scope: '6.1', result: { ...check, name: 'userland:a.c' } });
+    emit({ type: 'conformance', scope: '6.1', result: item });
+    emit({ type: 'info', text: 'other events pass as they are' });
+    expect(events).toEqual([
+      { type: 'check', scope: '6.1', result: { ...check, judged: false } },
+      { type: 'check', scope: '6.1', result: { ...check, name: 'userland:a.c' } },
+      { type: 'conformance', scope: '6.1', result: { ...item, enforced: false } },
+      { type: 'info', text: 'other events pass as they are' },
+    ]);
+    expect(check.judged).toBeUndefined();
+    expect(item.enforced).toBe(true);
+    const plain = (event: LabEvent): number => events.push(event);
+    expect(judgedAware(plain, undefined)).toBe(plain);
+  });
 });
 
 describe('the verdict lines', () => {
@@ -327,4 +367,81 @@ describe('syscall-lab bisect: bad input through main() (exit 2, nothing built)',
     expect((error as LabError).exitCode).toBe(128);
     expect((error as LabError).message).toMatch(/no such check/);
   });
+});
+
+describe('the bisection through runKernel (fake builds and machine over a git tree)', () => {
+  const fakeBuild = useFakeBuild(tempDir);
+
+  // `bisectCommand` itself always boots through the --backend (QEMU): its judge is repeated here
+  // with the fake machine, everything else (range, plans, builds, checks, outcome) the real stages.
+  it('names the commit that breaks callcount-increments, each commit built once, log2(commits) builds', async () => {
+    const { tree, state } = fakeBuild();
+    const commitAll = async (subject: string): Promise<string> => {
+      await gitIn(tree, 'add', '-A');
+      await gitIn(tree, 'commit', '-q', '-m', subject);
+      return gitIn(tree, 'rev-parse', 'HEAD');
+    };
+    await gitIn(tree, 'init', '-q', '-b', 'main');
+    const good = await commitAll('Linux 6.1');
+    await execa('patch', ['-p1', '--batch', '--quiet'], { cwd: tree, input: callcountPatch });
+    const shas = [await commitAll('add callcount')];
+    const breaking = 4;
+    for (let index = 1; index < 8; index++) {
+      // The breaking commit's kernel is told apart by its build: its table names callcount twice.
+      if (index === breaking) appendFileSync(join(tree, 'arch/x86/entry/syscalls/syscall_64.tbl'), '# callcount\n');
+      else appendFileSync(join(tree, 'kernel/sched.c'), `/* tidy ${index} */\n`);
+      shas.push(await commitAll(index === breaking ? 'break callcount' : `tidy ${index}`));
+    }
+    const options = testOptions({ kernel: [tree] });
+    const { base, commits } = await bisectCommits(options, { good, bad: 'main' });
+    expect(commits.map((commit) => commit.sha)).toEqual(shas);
+
+    let brokenBooted = false;
+    const machine = new FakeMachine((command) =>
+      brokenBooted && command.includes(' call ')
+        ? { stdout: [0, 1, 2].map((call) => `call=${call} ret=0 errno=0 value=1 guard=ok\n`).join('') }
+        : undefined,
+    );
+    const backend: Backend = {
+      name: 'qemu',
+      create(request) {
+        brokenBooted = readFileSync(request.patched.bzImage, 'utf8').includes('callcount=2');
+        return fakeBackend(machine).create(request);
+      },
+    };
+    const reports = new Map<number, RunReport>();
+    let runs = 0;
+    const judge = async (index: number): Promise<Verdict> => {
+      const commitOptions = { ...options, commits: `${base.sha}..${commits[index]?.sha ?? ''}` };
+      const [plan] = await checkPatchSeries(await planRuns(commitOptions));
+      const outcome = await runKernel(plan!, {
+        options: commitOptions,
+        folder: RunFolder.create(runs++),
+        accel: 'tcg',
+        emit: silent,
+        reproduce: 'r',
+        keep: false,
+        backend,
+      });
+      reports.set(index, outcome.report);
+      const code = bisectExitCode(outcomeOf(outcome.exitCode, outcome.failure));
+      if (code === ExitCode.abort) throw new Error(`stopped: ${outcome.report.error ?? String(outcome.exitCode)}`);
+      return code === ExitCode.ok ? 'pass' : code === ExitCode.checkFailed ? 'fail' : 'skip';
+    };
+
+    const result = await bisect(commits.length, judge);
+    expect(result.culprit).toBe(breaking);
+    expect(commits[result.culprit ?? -1]?.subject).toBe('break callcount');
+    expect(result.confirmed).toBe(true);
+    expect(evidenceOf(reports.get(breaking))).toEqual([
+      expect.stringMatching(/^callcount-increments: expected .*, got 3 calls: 1, 1, 1 /),
+    ]);
+    // Stock (good) built once; each commit judged built once, its re-check served from the cache.
+    const judged = new Set(result.judgements.map((judgement) => judgement.index));
+    const builds = (kind: string): number => Number(readFileSync(join(state, `${kind}.count`), 'utf8'));
+    expect(builds('stock')).toBe(1);
+    expect(builds('patched')).toBe(judged.size);
+    expect(judged.size).toBeLessThanOrEqual(Math.log2(commits.length));
+    expect(result.judgements.length).toBeLessThanOrEqual(Math.log2(commits.length) + 2);
+  }, 60_000);
 });
