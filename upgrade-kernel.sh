@@ -108,7 +108,7 @@ patch_dirs=() fragments=() localversion="" work="/usr/local/src" in_tree="" jobs
 build_only="" check_only=false install_root=/ cmdline="" append="" prebuilt="" fingerprint=""
 backend=qemu profile=default features=() print_plan="" check_inputs="" fetch_only=""
 sources_dir="" debian_mirror="" debian_security_mirror="" debian_version="" debian_package=""
-patches=() user_patches=() cleanup=() release_override=() background=() sparse_files=()
+patches=() user_patches=() cleanup=() release_override=() background=() sparse_files=() debug_prefix_map=()
 # The plan (make_plan): what this build does, decided by the version alone, before any tree is read.
 plan_version="" plan_compat=() plan_make=() plan_fragments=() plan_options=() plan_option_files=()
 # Background readers (copy_from_tarball's listing) are stopped, scratch files removed.
@@ -994,7 +994,20 @@ kmake() {
     # Trees of the same version in different folders share the cache.
     export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$work}" CCACHE_NOHASHDIR=1
   fi
-  make -C "$tree" ARCH=x86_64 CC="$cc" HOSTCC="$cc" ${release_override[@]+"${release_override[@]}"} "$@"
+  make -C "$tree" ARCH=x86_64 CC="$cc" HOSTCC="$cc" ${release_override[@]+"${release_override[@]}"} \
+    ${debug_prefix_map[@]+"${debug_prefix_map[@]}"} "$@"
+}
+
+# A build with debug info names its sources relative to the tree (./mysyscalls/callcount.c), not
+# by the tree's folder in the cache: decoded traces and gdb then read the same on any machine, and
+# ccache (whose objects would otherwise carry the folder of whichever tree compiled them first,
+# CCACHE_NOHASHDIR) serves every tree alike. Set once the config is known; empty otherwise.
+set_debug_prefix_map() {
+  debug_prefix_map=()
+  grep -qx 'CONFIG_DEBUG_INFO=y' "$tree/.config" || return 0
+  local top
+  top=$(cd "$tree" && pwd -P)
+  debug_prefix_map=("KCFLAGS=-fdebug-prefix-map=$top=." "KAFLAGS=-fdebug-prefix-map=$top=.")
 }
 
 # uname -r must tell builds apart. Some trees' scripts/setlocalversion is broken (the 3.9.6 ONL
@@ -1382,6 +1395,7 @@ main() {
   fi
   say "kernel version $(tree_version "$tree")"
   configure
+  set_debug_prefix_map
   build
   check_sparse
   if [ -n "$build_only" ]; then
