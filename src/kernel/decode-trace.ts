@@ -84,7 +84,8 @@ async function viaScript(
   lines: string[],
   debug: Required<DebugArtifacts>,
 ): Promise<DecodedFrame[]> {
-  const input = frames.map((frame) => lines[frame.index] ?? '').join('\n');
+  // One line per frame, each ended: the script's `while read` drops a last line without its newline.
+  const input = frames.map((frame) => `${lines[frame.index] ?? ''}\n`).join('');
   const result = await runTool('bash', [debug.decodeScript, debug.vmlinux], { input, reject: false });
   const output = result.stdout.split('\n');
   return frames.map((frame, i) => {

@@ -169,6 +169,8 @@ describe('decoding frames with debug info', () => {
       'Call Trace:',
       ' kernel_init+0x1a/0x40',
       ' no_such_symbol+0x10/0x20',
+      // A known frame last: the script reads lines, and a last one must not be lost.
+      ' ? sys_demo+0x0/0x30',
     ].join('\n');
 
   it('addr2line (kernels before 3.16): the inlined line first, then the line it was inlined in, relative to the tree', async () => {
@@ -182,6 +184,7 @@ describe('decoding frames with debug info', () => {
     });
     expect(frames[1]?.locations[0]?.file).toBe('init/main.c');
     expect(frames[2]).toMatchObject({ index: 4, locations: [] });
+    expect(frames[3]).toMatchObject({ index: 5, locations: [{ file: 'mysyscalls/demo.c', line: 4 }] });
   });
 
   it("the tree's scripts/decode_stacktrace.sh (6.1's, from the cached Debian source) gives the same places", async (context) => {
