@@ -101,5 +101,8 @@ export function reproduceLine(plan: PlannedRun, options: Options): string {
   if (options.userland) args.push('--userland', options.userland);
   if (options.accel !== 'auto') args.push('--accel', options.accel);
   if (options.conformance !== defaults.conformance) args.push('--conformance', options.conformance);
+  // The same kernels: debug info and the profile change what is built (--gdb needs a kept VM, not a reproducer).
+  if (options.debugInfo || options.gdb) args.push('--debug-info');
+  if (options.profile !== defaults.profile) args.push('--profile', options.profile);
   return args.map(shellQuote).join(' ');
 }

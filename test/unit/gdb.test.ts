@@ -4,7 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { parseOptions } from '../../src/config.ts';
 import { BadInputError } from '../../src/errors.ts';
 import { defaults } from '../../src/options.ts';
+import { reproduceLine } from '../../src/commands/run.ts';
+import type { PlannedRun } from '../../src/stages/plan.ts';
 import { gdbCommandLine } from '../../src/vm/gdb.ts';
+import { testOptions } from './support/options.ts';
 import { useTempDirs } from './support/temp.ts';
 
 const tempDir = useTempDirs('syscall-lab-gdb-');
@@ -68,5 +71,23 @@ describe('--gdb options', () => {
     expect(error).toBeInstanceOf(BadInputError);
     expect((error as BadInputError).message).toContain(message);
     expect((error as BadInputError).exitCode).toBe(2);
+  });
+});
+
+describe('the reproducer line keeps what changes the kernels built', () => {
+  const plan = {
+    source: { requested: '6.1', version: '6.1' },
+    patchSet: { dir: '/series', files: [], notices: [] },
+    givenSeries: '/series',
+  } as unknown as PlannedRun;
+
+  it('--debug-info (also asked by --gdb) and a profile other than default', () => {
+    const line = (extra: Record<string, unknown>): string =>
+      reproduceLine(plan, testOptions({ kernel: ['6.1'], ...extra }));
+    expect(line({})).toBe('npx syscall-lab run --kernel 6.1 --patches /series --accel tcg --conformance off');
+    expect(line({ debugInfo: true })).toContain(' --debug-info');
+    expect(line({ gdb: true, keep: true })).toContain(' --debug-info');
+    expect(line({ gdb: true, keep: true })).not.toContain('--gdb');
+    expect(line({ profile: 'debug' })).toMatch(/ --profile debug$/);
   });
 });
