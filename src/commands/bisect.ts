@@ -12,6 +12,7 @@ import { checkJudgedNames } from '../stages/judged.ts';
 import { checkPatchSeries, type CheckedRun } from '../stages/patch-check.ts';
 import { planRuns } from '../stages/plan.ts';
 import { prepareRuns } from '../stages/prepare.ts';
+import type { Backend } from '../vm/backend.ts';
 import { writeReports } from '../stages/report.ts';
 import { runKernel, type KernelRunEnvironment } from '../stages/run-kernel.ts';
 import { chooseAccel } from '../vm/accel.ts';
@@ -30,6 +31,14 @@ class BisectionStopped extends Error {
   }
 }
 
+/** What a bisection is made of besides the stages: replaceable, so a unit test runs it on fakes. */
+export interface BisectParts {
+  /** Before any build: requirements, the backend's host, every input of the last commit checked. */
+  prepare: (options: Options, emit: Emit) => Promise<CheckedRun[]>;
+  /** The machine's backend (default: the one --backend names). */
+  backend?: Backend;
+}
+
 /**
  * `syscall-lab bisect --kernel TREE --good A --bad B [--check NAME]`: the first commit of A..B
  * whose judged checks fail. Commit C is judged as `run --commits A..C` would: stock is A (built
@@ -37,17 +46,25 @@ class BisectionStopped extends Error {
  * content, so a commit judged again (the confirmation) is not built again. 0: a confirmed culprit;
  * 1: none confirmed (flaky, or skipped commits hide it); else the exit code of the run that stopped it.
  */
-export async function bisectCommand(options: Options, range: BisectRange, emit: Emit): Promise<number> {
+export async function bisectCommand(
+  options: Options,
+  range: BisectRange,
+  emit: Emit,
+  parts: BisectParts = { prepare: prepareRuns },
+): Promise<number> {
   const { base, commits } = await bisectCommits(options, range);
   // Everything refusable (uncommitted changes, a commit without text) is refused before any build.
-  const [last] = await prepareRuns(rangeOptions(options, base, commits.at(-1)), emit);
+  const [last] = await parts.prepare(rangeOptions(options, base, commits.at(-1)), emit);
   const { accel, notice } = chooseAccel(options.accel);
   if (notice) emit({ type: 'notice', text: notice });
   const reports: RunReport[] = [];
   const latest = new Map<number, RunReport>();
   const judge = async (index: number): Promise<Verdict> => {
     const plan = index === commits.length - 1 && last ? last : await planCommit(options, base, commits[index]);
-    const outcome = await runKernel(plan, kernelEnvironment(plan, options, reports.length, accel, emit));
+    const outcome = await runKernel(plan, {
+      ...kernelEnvironment(plan, options, reports.length, accel, emit),
+      ...(parts.backend && { backend: parts.backend }),
+    });
     reports.push(outcome.report);
     latest.set(index, outcome.report);
     const code = bisectExitCode(outcomeOf(outcome.exitCode, outcome.failure), options.bisectSkipBuildFailures);

@@ -3,15 +3,14 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli.ts';
-import { bisectCommits } from '../../src/commands/bisect.ts';
+import { bisectCommand, bisectCommits } from '../../src/commands/bisect.ts';
 import { BadInputError, ExitCode, LabError } from '../../src/errors.ts';
-import { silent, type LabEvent } from '../../src/events.ts';
-import { evidenceOf, formatBisectVerdict } from '../../src/report/bisect-verdict.ts';
+import type { LabEvent } from '../../src/events.ts';
+import { formatBisectVerdict } from '../../src/report/bisect-verdict.ts';
 import { toJson } from '../../src/report/json.ts';
 import { toJunit } from '../../src/report/junit.ts';
 import type { CheckResult, RunReport } from '../../src/report/model.ts';
 import { formatSummary } from '../../src/report/summary.ts';
-import { RunFolder } from '../../src/run-folder.ts';
 import { bisect, type Verdict } from '../../src/stages/bisect.ts';
 import {
   bisectExitCode,
@@ -23,7 +22,6 @@ import {
 import { checkJudgedNames, isJudged, judgedAware, markNotJudged } from '../../src/stages/judged.ts';
 import { checkPatchSeries } from '../../src/stages/patch-check.ts';
 import { planRuns } from '../../src/stages/plan.ts';
-import { runKernel } from '../../src/stages/run-kernel.ts';
 import type { Backend } from '../../src/vm/backend.ts';
 import { useFakeBuild } from './support/fake-build.ts';
 import { callcountPatch } from './support/fake-kernel.ts';
@@ -372,8 +370,8 @@ describe('syscall-lab bisect: bad input through main() (exit 2, nothing built)',
 describe('the bisection through runKernel (fake builds and machine over a git tree)', () => {
   const fakeBuild = useFakeBuild(tempDir);
 
-  // `bisectCommand` itself always boots through the --backend (QEMU): its judge is repeated here
-  // with the fake machine, everything else (range, plans, builds, checks, outcome) the real stages.
+  // `bisectCommand` with the fake machine's backend and a prepare without requirements or host
+  // checks; everything else (range, plans, builds, checks, outcome, verdict) the real stages.
   it('names the commit that breaks callcount-increments, each commit built once, log2(commits) builds', async () => {
     const { tree, state } = fakeBuild();
     const commitAll = async (subject: string): Promise<string> => {
@@ -393,7 +391,7 @@ describe('the bisection through runKernel (fake builds and machine over a git tr
       shas.push(await commitAll(index === breaking ? 'break callcount' : `tidy ${index}`));
     }
     const options = testOptions({ kernel: [tree] });
-    const { base, commits } = await bisectCommits(options, { good, bad: 'main' });
+    const { commits } = await bisectCommits(options, { good, bad: 'main' });
     expect(commits.map((commit) => commit.sha)).toEqual(shas);
 
     let brokenBooted = false;
@@ -409,39 +407,27 @@ describe('the bisection through runKernel (fake builds and machine over a git tr
         return fakeBackend(machine).create(request);
       },
     };
-    const reports = new Map<number, RunReport>();
-    let runs = 0;
-    const judge = async (index: number): Promise<Verdict> => {
-      const commitOptions = { ...options, commits: `${base.sha}..${commits[index]?.sha ?? ''}` };
-      const [plan] = await checkPatchSeries(await planRuns(commitOptions));
-      const outcome = await runKernel(plan!, {
-        options: commitOptions,
-        folder: RunFolder.create(runs++),
-        accel: 'tcg',
-        emit: silent,
-        reproduce: 'r',
-        keep: false,
-        backend,
-      });
-      reports.set(index, outcome.report);
-      const code = bisectExitCode(outcomeOf(outcome.exitCode, outcome.failure));
-      if (code === ExitCode.abort) throw new Error(`stopped: ${outcome.report.error ?? String(outcome.exitCode)}`);
-      return code === ExitCode.ok ? 'pass' : code === ExitCode.checkFailed ? 'fail' : 'skip';
-    };
-
-    const result = await bisect(commits.length, judge);
-    expect(result.culprit).toBe(breaking);
-    expect(commits[result.culprit ?? -1]?.subject).toBe('break callcount');
-    expect(result.confirmed).toBe(true);
-    expect(evidenceOf(reports.get(breaking))).toEqual([
+    const events: LabEvent[] = [];
+    const code = await bisectCommand(
+      options,
+      { good, bad: 'main' },
+      (event) => {
+        events.push(event);
+      },
+      { prepare: async (prepared) => checkPatchSeries(await planRuns(prepared)), backend },
+    );
+    expect(code).toBe(ExitCode.ok);
+    const verdict = events.flatMap((event) => (event.type === 'bisect-verdict' ? [event.verdict] : []))[0];
+    expect(verdict?.culprit).toEqual({ sha: shas[breaking], subject: 'break callcount' });
+    expect(verdict?.confirmed).toBe(true);
+    expect(verdict?.evidence.culprit).toEqual([
       expect.stringMatching(/^callcount-increments: expected .*, got 3 calls: 1, 1, 1 /),
     ]);
     // Stock (good) built once; each commit judged built once, its re-check served from the cache.
-    const judged = new Set(result.judgements.map((judgement) => judgement.index));
     const builds = (kind: string): number => Number(readFileSync(join(state, `${kind}.count`), 'utf8'));
     expect(builds('stock')).toBe(1);
-    expect(builds('patched')).toBe(judged.size);
-    expect(judged.size).toBeLessThanOrEqual(Math.log2(commits.length));
-    expect(result.judgements.length).toBeLessThanOrEqual(Math.log2(commits.length) + 2);
+    expect(builds('patched')).toBe(verdict?.judged);
+    expect(verdict?.judged).toBeLessThanOrEqual(Math.log2(commits.length));
+    expect(verdict?.runs).toBeLessThanOrEqual(Math.log2(commits.length) + 2);
   }, 60_000);
 });
