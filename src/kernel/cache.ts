@@ -58,6 +58,8 @@ export const cache = {
   conformance: (): string => join(cacheRoot(), 'conformance'),
   /** One export per git repository given as --kernel, with its private index (src/kernel/git-export.ts). */
   gitExports: (): string => join(cacheRoot(), 'git-exports'),
+  /** Which identity each source content (a git tree id) goes by, per version (src/kernel/content-identity.ts). */
+  contents: (): string => join(cacheRoot(), 'contents'),
   /** Commits of a git kernel tree as patch folders, one per build (src/stages/git-plan.ts). */
   gitSeries: (): string => join(cacheRoot(), 'git-series'),
 };

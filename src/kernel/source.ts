@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { installLine, requirements } from '../doctor.ts';
 import { upgradeKernelScript } from '../paths.ts';
 import { cache } from './cache.ts';
+import { tarballIdentity } from './content-identity.ts';
 import { causeAndFix, scriptBadInput, scriptBadInputCodes, scriptErrorLine } from './script-errors.ts';
 import { BadInputError, InfrastructureError } from '../errors.ts';
 import { runTool } from '../spawn.ts';
@@ -80,7 +81,7 @@ export async function resolveSource(requested: string, sha256?: string): Promise
     kind: 'tarball',
     version,
     scriptArgs: ['--source', path, ...(sha256 ? ['--sha256', sha256] : [])],
-    identity: `sha256:${digest}`,
+    identity: await tarballIdentity(path, digest, version),
     path,
   };
 }
@@ -197,11 +198,12 @@ export async function debianSourceAt(
   debianVersion: string,
 ): Promise<KernelSource> {
   const digest = await remembered(tarball, 'sha256', () => sha256File(tarball));
+  const version = await remembered(tarball, 'makefile version', () => versionOfTarball(tarball));
   return {
     ...source,
-    version: await remembered(tarball, 'makefile version', () => versionOfTarball(tarball)),
+    version,
     scriptArgs: ['--source', tarball],
-    identity: `sha256:${digest}`,
+    identity: await tarballIdentity(tarball, digest, version),
     ...(source.debian && { debian: { ...source.debian, version: debianVersion } }),
     path: tarball,
   };

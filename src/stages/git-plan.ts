@@ -4,6 +4,7 @@ import { basename, join } from 'node:path';
 import type { Options } from '../config.ts';
 import { BadInputError } from '../errors.ts';
 import { cache, publish } from '../kernel/cache.ts';
+import { gitTreeIdentity } from '../kernel/content-identity.ts';
 import { exportCommit } from '../kernel/git-export.ts';
 import {
   commitPatch,
@@ -179,8 +180,9 @@ async function exportedSource(
       'give --kernel the top folder of a Linux git tree',
     );
   }
-  // Keyed by content, not by place: every commit with this tree shares its stock build.
-  return { ...exported, requested: kernel, identity: `git-tree:${tree}`, git };
+  // Keyed by content, not by place: every commit with this tree, and a tarball of the same files,
+  // share its stock build.
+  return { ...exported, requested: kernel, identity: await gitTreeIdentity(tree, exported.version), git };
 }
 
 /** `0001-<subject as a file name>.patch`, as git format-patch names it (the number is the folder's). */

@@ -210,6 +210,41 @@ describe('planRuns with a git kernel tree', () => {
     expect(checkedHead?.keys.stock).toBe(checkedRange?.keys.stock);
   });
 
+  it.each([
+    ['the tarball first', false],
+    ['the git tree first', true],
+  ])(
+    'a tarball and a commit of the same files share the stock key (%s); other content does not',
+    async (_order, gitFirst) => {
+      const commits = await makeRepository(repo);
+      /** A tarball of the base commit's files under linux-6.1/, plus `readme` as a README when given. */
+      const tarballOf = async (name: string, readme?: string): Promise<string> => {
+        const parent = join(tempDir(), name);
+        const top = join(parent, 'linux-6.1');
+        await execa('mkdir', ['-p', top]);
+        await execa('sh', ['-c', 'git -C "$1" archive "$2" | tar -x -C "$3"', 'sh', repo, commits.base, top]);
+        if (readme !== undefined) writeFileSync(join(top, 'README'), readme);
+        const tarball = join(parent, 'linux-6.1.tar.xz');
+        await execa('tar', ['-cJf', tarball, '-C', parent, 'linux-6.1']);
+        return tarball;
+      };
+      const same = await tarballOf('same');
+      const other = await tarballOf('other', 'a local change\n');
+      const planTarball = async (tarball: string) =>
+        (await planRuns(testOptions({ kernel: [tarball], patches: fake.patches })))[0];
+      const planGit = async () => (await planRuns(options({ commits: `${commits.base}..${commits.taskcount}` })))[0];
+      const [first, second] = gitFirst
+        ? [await planGit(), await planTarball(same)]
+        : [await planTarball(same), await planGit()];
+      expect(second?.source.identity).toBe(first?.source.identity);
+      expect(first?.source.identity).toMatch(gitFirst ? /^git-tree:/ : /^sha256:/);
+      const [checkedFirst, checkedSecond] = await checkPatchSeries([first!, second!]);
+      expect(checkedSecond?.keys.stock).toBe(checkedFirst?.keys.stock);
+      const otherPlan = await planTarball(other);
+      expect(otherPlan?.source.identity).toBe(`sha256:${sha256(readFileSync(other))}`);
+    },
+  );
+
   it('--each: one plan per commit, its patch folder growing by one commit each time', async () => {
     const commits = await makeRepository(repo);
     const plans = await planRuns(options({ commits: `${commits.base}..${commits.taskcount}`, each: true }));
