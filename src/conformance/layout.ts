@@ -46,23 +46,48 @@ export function membersOf(type: string, headers: Map<string, string>): string[] 
   return members;
 }
 
-/** The program that prints the type's size and each member's offset: the same text for -m32 and -m64. */
+/**
+ * The C file whose one array holds the type's size and each member's offset: the same text for
+ * -m32 and -m64. It is compiled, never run, so a host that cannot execute i386 binaries (a kernel
+ * without IA32 emulation) still compares layouts.
+ */
 export function layoutProgram(type: string, members: string[], includes: string[]): string {
   return [
     '#include <stddef.h>',
-    '#include <stdio.h>',
     ...includes.map((path) => `#include <${path}>`),
-    'int main(void)',
-    '{',
-    `\tprintf("sizeof %zu\\n", sizeof(${type}));`,
-    ...members.map((member) => `\tprintf("${member} %zu\\n", offsetof(${type}, ${member}));`),
-    '\treturn 0;',
-    '}',
+    `const unsigned long ${layoutArray}[] = {`,
+    `\tsizeof(${type}),`,
+    ...members.map((member) => `\toffsetof(${type}, ${member}),`),
+    '};',
     '',
   ].join('\n');
 }
 
-/** Compiles and runs the layout program for both ABIs in `scratch`; `unknown` when it cannot (no gcc-multilib). */
+const layoutArray = 'syscall_lab_layout';
+
+/**
+ * The values of the layout array in gcc's assembly: `.long N` (i386) or `.quad N` (x86-64) per
+ * element, and `.zero BYTES` where gcc folds zeros.
+ */
+export function layoutValues(assembly: string): number[] {
+  const lines = assembly.split('\n').map((line) => line.trim());
+  const start = lines.indexOf(`${layoutArray}:`);
+  const values: number[] = [];
+  let width = 0;
+  for (const line of start < 0 ? [] : lines.slice(start + 1)) {
+    const data = /^\.(long|quad)\s+(\d+)$/.exec(line);
+    const zeros = /^\.zero\s+(\d+)$/.exec(line);
+    if (data) {
+      width = data[1] === 'long' ? 4 : 8;
+      values.push(Number(data[2]));
+    } else if (zeros && width > 0) {
+      values.push(...new Array<number>(Number(zeros[1]) / width).fill(0));
+    } else break;
+  }
+  return values;
+}
+
+/** Compiles the layout file for both ABIs in `scratch`; `unknown` when it cannot (no gcc-multilib). */
 export async function compareLayout(
   type: string,
   headers: Map<string, string>,
@@ -79,11 +104,12 @@ export async function compareLayout(
   writeFileSync(source, layoutProgram(type, members, [...headers.keys()]));
   const layouts: string[] = [];
   for (const abi of ['-m32', '-m64']) {
-    const binary = join(dir, `layout${abi}`);
-    const built = await runTool('gcc', [abi, '-I', join(dir, 'include'), '-o', binary, source], { reject: false });
+    const built = await runTool('gcc', [abi, '-S', '-O0', '-I', join(dir, 'include'), '-o', '-', source], {
+      reject: false,
+    });
     if (built.exitCode !== 0) {
       const missing =
-        abi === '-m32' && /bits\/libc-header-start\.h|gnu\/stubs-32\.h|cannot find -lgcc/.test(built.stderr);
+        abi === '-m32' && /asm\/\w+\.h: No such file|bits\/libc-header-start\.h|gnu\/stubs-32\.h/.test(built.stderr);
       return {
         kind: 'unknown',
         detail: missing
@@ -91,11 +117,16 @@ export async function compareLayout(
           : `gcc ${abi} failed on ${type}: ${built.stderr.trim().split('\n').slice(0, 3).join(' ')}`,
       };
     }
-    layouts.push((await runTool(binary, [], { reject: false })).stdout.trim());
+    const [size, ...offsets] = layoutValues(built.stdout);
+    if (size === undefined || offsets.length !== members.length) {
+      return { kind: 'unknown', detail: `gcc ${abi} gave no layout of ${type} (its assembly holds no ${layoutArray})` };
+    }
+    layouts.push(
+      [`sizeof ${String(size)}`, ...members.map((member, i) => `${member} ${String(offsets[i])}`)].join(', '),
+    );
   }
   const [i386 = '', x86_64 = ''] = layouts;
-  const oneLine = (text: string): string => text.split('\n').join(', ');
   return i386 === x86_64
-    ? { kind: 'same', detail: `${type}: ${oneLine(x86_64)} on both` }
-    : { kind: 'differs', detail: `${type}: i386 ${oneLine(i386)}; x86-64 ${oneLine(x86_64)}` };
+    ? { kind: 'same', detail: `${type}: ${x86_64} on both` }
+    : { kind: 'differs', detail: `${type}: i386 ${i386}; x86-64 ${x86_64}` };
 }

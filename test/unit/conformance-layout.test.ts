@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compareLayout, layoutProgram, membersOf, uapiHeaders } from '../../src/conformance/layout.ts';
+import { compareLayout, layoutProgram, layoutValues, membersOf, uapiHeaders } from '../../src/conformance/layout.ts';
 import { layoutQuestions, registrationItems } from '../../src/conformance/registration-items.ts';
 import { readSeriesFacts } from '../../src/conformance/series-facts.ts';
 
@@ -61,9 +61,23 @@ describe('the layout of a struct argument between i386 and x86-64 (gcc -m32 and 
     expect(membersOf('struct other', headers)).toBe('struct other is not defined in a uapi header the series adds');
     const bits = uapiHeaders(series('struct lab_bits { __u32 a : 3; };', 'struct lab_bits'));
     expect(membersOf('struct lab_bits', bits)).toMatch(/bit-field/);
-    expect(layoutProgram('struct lab_arg', ['a'], ['linux/lab.h'])).toContain(
-      'printf("a %zu\\n", offsetof(struct lab_arg, a));',
-    );
+    expect(layoutProgram('struct lab_arg', ['a'], ['linux/lab.h'])).toContain('\toffsetof(struct lab_arg, a),');
+  });
+
+  it("reads the layout array out of gcc's assembly: .long (i386), .quad (x86-64), zeros folded into .zero", () => {
+    const i386 = [
+      '\t.globl\tsyscall_lab_layout',
+      'syscall_lab_layout:',
+      '\t.long\t12',
+      '\t.zero\t8',
+      '\t.long\t4',
+      '\t.ident\t"GCC"',
+    ];
+    expect(layoutValues(i386.join('\n'))).toEqual([12, 0, 0, 4]);
+    expect(layoutValues('syscall_lab_layout:\n\t.quad\t16\n\t.quad\t0\n\t.quad\t8\n\t.section\t.note')).toEqual([
+      16, 0, 8,
+    ]);
+    expect(layoutValues('main:\n\tret\n')).toEqual([]);
   });
 
   it('finds a __u64 after a __u32 at offset 4 on i386 and 8 on x86-64: x86-32-entry fails without compat_sys_', async () => {
