@@ -87,6 +87,11 @@ export function runOptions(y: Argv, env: NodeJS.ProcessEnv, argv: string[]): Arg
       type: 'boolean',
       describe: "add a git kernel tree's uncommitted changes to the last patched build (refused otherwise)",
     })
+    .option('worktree', {
+      type: 'boolean',
+      describe:
+        'with --kernel GIT-TREE: stock is HEAD, patched is the work tree (its uncommitted changes are the series)',
+    })
     .option('check', {
       type: 'string',
       array: true,
@@ -153,6 +158,7 @@ export async function toOptions(argv: Record<string, unknown>): Promise<Options>
     'commits',
     'each',
     'dirty',
+    'worktree',
     'check',
     'bisect',
     'bisectSkipBuildFailures',

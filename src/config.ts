@@ -41,6 +41,8 @@ export const optionsSchema = z
     each: z.boolean().default(false),
     /** A git kernel tree: its uncommitted changes are added to the last patched build instead of refused. */
     dirty: z.boolean().default(false),
+    /** A git kernel tree: stock is HEAD, patched is the work tree (HEAD plus its uncommitted changes, as they are). */
+    worktree: z.boolean().default(false),
     /** Only these checks judge the run (src/stages/judged.ts); the others run and are reported, not judged. */
     check: z.array(z.string().min(1)).optional(),
     /** `run` for `git bisect run`: exit 0, 1, 125 (cannot test this commit) or 128 (stop) (src/stages/bisect-exit.ts). */

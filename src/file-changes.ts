@@ -1,20 +1,30 @@
-import { watch, type FSWatcher } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, sep } from 'node:path';
+import { watch, type FSWatcher } from 'chokidar';
 
 /** Editor droppings that are no change of the user's (vim's swap and backup files, emacs' locks). */
-const ignored = /^\.#|~$|\.sw[a-p]$|^4913$/;
+const ignoredName = /^\.#|~$|\.sw[a-p]$|^4913$/;
+
+/** Git's own folder: a commit or `git status` writes there, and what is built never comes from it. */
+const gitFolder = `${sep}.git`;
 
 /**
  * Saved changes under some folders, as a feed: every change is noted from the moment the feed
- * is made (also while the caller is busy building), and `next` resolves once a change was
+ * is ready (also while the caller is busy building), and `next` resolves once a change was
  * followed by `quietMs` without another (an editor's save is often several writes and a rename).
  */
 export interface Changes extends Disposable {
+  /** Resolves once every folder is watched (a kernel tree: a few seconds). */
+  ready(): Promise<void>;
   next(): Promise<string[]>;
 }
 
+/**
+ * The feed of a few folders, up to a whole kernel tree (chokidar: one inotify watch per folder,
+ * not Node's recursive watch, which on Linux polls every file), without `.git`.
+ */
 export class ChangeFeed implements Changes {
-  private readonly watchers: FSWatcher[];
+  private readonly watcher: FSWatcher;
+  private readonly watching: Promise<void>;
   private pending = new Set<string>();
   private lastChange = 0;
   private wake: (() => void) | undefined;
@@ -23,15 +33,26 @@ export class ChangeFeed implements Changes {
     folders: readonly string[],
     private readonly quietMs = 500,
   ) {
-    this.watchers = folders.map((folder) =>
-      watch(folder, { recursive: true }, (_event, name) => {
-        const file = name === null ? folder : join(folder, name);
-        if (ignored.test(basename(file))) return;
-        this.pending.add(file);
-        this.lastChange = Date.now();
-        this.wake?.();
-      }),
-    );
+    this.watcher = watch([...folders], {
+      ignoreInitial: true,
+      followSymlinks: false,
+      ignored: (path) =>
+        ignoredName.test(basename(path)) || path.endsWith(gitFolder) || path.includes(`${gitFolder}${sep}`),
+    });
+    this.watching = new Promise((resolve) => {
+      this.watcher.once('ready', () => {
+        resolve();
+      });
+    });
+    this.watcher.on('all', (_event, file) => {
+      this.pending.add(file);
+      this.lastChange = Date.now();
+      this.wake?.();
+    });
+  }
+
+  ready(): Promise<void> {
+    return this.watching;
   }
 
   /** The files changed since the last `next`, once they have been quiet for quietMs. */
@@ -52,6 +73,6 @@ export class ChangeFeed implements Changes {
   }
 
   [Symbol.dispose](): void {
-    for (const watcher of this.watchers) watcher.close();
+    void this.watcher.close();
   }
 }

@@ -69,6 +69,7 @@ export const flagOnlyOptions = [
   'commits',
   'each',
   'dirty',
+  'worktree',
   'check',
   'bisect',
   'bisect-skip-build-failures',

@@ -1,5 +1,4 @@
 import { join } from 'node:path';
-import type { Options } from '../config.ts';
 import { BadInputError, ExitCode, LabError } from '../errors.ts';
 import type { Emit } from '../events.ts';
 import { ChangeFeed, type Changes } from '../file-changes.ts';
@@ -11,6 +10,9 @@ import { prepareRuns } from '../stages/prepare.ts';
 import { runKernel, type KernelRunEnvironment, type KernelRunOutcome } from '../stages/run-kernel.ts';
 import { chooseAccel } from '../vm/accel.ts';
 import { reproduceLine } from './run.ts';
+import { splitKernelSpec, type Options } from '../config.ts';
+import { uncommittedFiles } from '../kernel/git.ts';
+import { repositoryOf } from '../stages/git-plan.ts';
 
 /** What a watch loop is made of: replaceable, so a unit test can run the loop without kernels. */
 export interface WatchParts {
@@ -28,7 +30,9 @@ const realParts: WatchParts = {
 };
 
 /**
- * `syscall-lab watch`: a verdict on every saved change of the patch set or the userland programs.
+ * `syscall-lab watch`: a verdict on every saved change of the patch set or the userland programs,
+ * or with a git kernel tree (`--kernel TREE`) of its work tree: stock is HEAD, patched is the work
+ * tree (--worktree; with --patches, that series and then the uncommitted changes, --dirty).
  * Each round rebuilds the patched kernel incrementally, boots it directly (the stock control is
  * remembered from the first round) and runs every patched check, then prints one line; the
  * round's VM stays up (`syscall-lab ssh`, `syscall-lab test`) until the next round replaces it.
@@ -38,11 +42,15 @@ export async function watchCommand(options: Options, emit: Emit, parts: WatchPar
   if (options.backend !== 'qemu') {
     throw new BadInputError('watch runs on the QEMU backend', 'leave out --backend vagrant');
   }
-  let plans = await parts.prepare(options, emit);
-  const [first] = plans;
-  if (!first || plans.length !== 1) throw new BadInputError('watch takes one --kernel', 'give a single --kernel');
-  const folders = [first.patchSet.dir, options.userland ?? join(projectRoot, 'userland', 'tests')];
+  const tree = await watchedTree(options);
+  const planOptions = tree?.options ?? options;
+  const userland = options.userland ?? join(projectRoot, 'userland', 'tests');
+  let plans = tree && !(await tree.hasChanges()) ? [] : await parts.prepare(planOptions, emit);
+  if (plans.length > 1) throw new BadInputError('watch takes one --kernel', 'give a single --kernel');
+  const series = tree?.series ?? plans[0]?.givenSeries;
+  const folders = [...(tree ? [tree.top] : []), ...(series ? [series] : []), userland];
   using feed = parts.changes(folders);
+  await feed.ready();
   const { accel, notice } = chooseAccel(options.accel);
   if (notice) emit({ type: 'notice', text: notice });
 
@@ -65,11 +73,14 @@ export async function watchCommand(options: Options, emit: Emit, parts: WatchPar
   });
   try {
     emit({ type: 'info', text: `watching ${folders.join(' and ')} (Ctrl-C ends)` });
+    let built: string | undefined;
     for (let round = 1; ; round++) {
       const plan = plans[0];
       const label = `round ${round}`;
+      if (!plan && tree)
+        emit({ type: 'info', text: `${label}: ${tree.kernel} has no uncommitted changes: waiting for one` });
       // Noted from now on: a change during this round's build restarts it, later ones start the next round.
-      const nextChange = feed.next();
+      let nextChange = feed.next();
       const restart = new AbortController();
       void nextChange.then(() => {
         restart.abort();
@@ -77,11 +88,11 @@ export async function watchCommand(options: Options, emit: Emit, parts: WatchPar
       if (plan) {
         const folder = RunFolder.create(round);
         const outcome = await parts.runKernel(plan, {
-          options,
+          options: planOptions,
           folder,
           accel,
           emit,
-          reproduce: reproduceLine(plan, options),
+          reproduce: reproduceLine(plan, planOptions),
           keep: true,
           signal: restart.signal,
         });
@@ -91,16 +102,63 @@ export async function watchCommand(options: Options, emit: Emit, parts: WatchPar
         } else {
           stopKept();
           kept = folder;
+          built = plan.patchSet.dir;
           emit({ type: 'verdict', label, report: outcome.report });
         }
       }
-      if ((await Promise.race([nextChange, stopped])) === 'stop') return ExitCode.ok;
-      plans = await planAgain(options, emit, parts, `round ${round + 1}`);
+      for (;;) {
+        const changed = await Promise.race([nextChange, stopped]);
+        if (changed === 'stop') return ExitCode.ok;
+        plans =
+          tree && !(await tree.hasChanges()) ? [] : await planAgain(planOptions, emit, parts, `round ${round + 1}`);
+        // A kernel tree changes under other hands too (an in-tree make, a checkout of the same
+        // files): a round whose series and programs are the ones just judged would judge them again.
+        const same = tree && plans[0]?.patchSet.dir === built && !changed.some((file) => file.startsWith(userland));
+        if (!same) break;
+        emit({
+          type: 'info',
+          text: `round ${round + 1}: ${changed.length} files changed, none of what is built or run`,
+        });
+        nextChange = feed.next();
+      }
     }
   } finally {
     stopKept();
     forget();
   }
+}
+
+/** `watch --kernel TREE` with a git work tree: its top, the options it plans with, and whether it has changes. */
+interface WatchedTree {
+  kernel: string;
+  top: string;
+  /** --patches (or TREE=DIR): the series applied before the uncommitted changes. */
+  series: string | undefined;
+  options: Options;
+  hasChanges: () => Promise<boolean>;
+}
+
+async function watchedTree(options: Options): Promise<WatchedTree | undefined> {
+  const [spec] = options.kernel;
+  if (options.kernel.length !== 1 || spec === undefined) return undefined;
+  const { kernel, patches: own } = splitKernelSpec(spec);
+  const repo = await repositoryOf(kernel);
+  if (!repo) return undefined;
+  if (options.commits !== undefined) {
+    throw new BadInputError(
+      `watch builds the work tree of ${kernel}, and --commits ${options.commits} a range of commits`,
+      'drop --commits: watch builds HEAD as stock and the work tree as patched on every saved change',
+    );
+  }
+  const series = own ?? options.patches;
+  return {
+    kernel,
+    top: repo.top,
+    series,
+    // Without a series the work tree's changes are the series; with one, they come after it.
+    options: series === undefined ? { ...options, worktree: true } : { ...options, dirty: true },
+    hasChanges: async () => (await uncommittedFiles(repo)).length > 0,
+  };
 }
 
 /** The next round's plan, or none when the inputs are now wrong (said, and the next change tried). */

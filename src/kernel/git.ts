@@ -26,7 +26,9 @@ export interface GitSource {
   uncommitted?: string;
   /** Whether this patched build carries the uncommitted changes (--dirty). */
   dirty: boolean;
-  /** --commits: the `--kernel PATH --commits A..C` arguments that build this commit again. */
+  /** --worktree: the series is the uncommitted changes, applied as they are (never regenerated). */
+  worktree?: boolean;
+  /** --commits, --worktree: the `--kernel PATH ...` arguments that build this kernel again. */
   reproduce?: string[];
 }
 

@@ -44,7 +44,7 @@ interface NamedPatch {
 const uncommittedName = 'uncommitted-changes.patch';
 
 /** The git repository whose work tree's top is `kernel`, if it is a folder and one. */
-async function repositoryOf(kernel: string): Promise<GitRepository | undefined> {
+export async function repositoryOf(kernel: string): Promise<GitRepository | undefined> {
   if (!existsSync(kernel) || !statSync(kernel).isDirectory()) return undefined;
   return gitRepositoryAt(realpathSync(kernel));
 }
@@ -121,6 +121,40 @@ export async function commitKernels(options: Options): Promise<KernelWithSeries[
     });
   }
   return kernels;
+}
+
+/**
+ * `--kernel TREE --worktree` (and `watch --kernel TREE`): stock is HEAD's tree, the patched build
+ * is the work tree: its uncommitted changes are the series, one patch applied as it is.
+ */
+export async function worktreeKernel(options: Options): Promise<KernelWithSeries> {
+  const [kernel = ''] = options.kernel;
+  const repo = await repositoryOf(kernel);
+  if (!repo) {
+    throw new BadInputError(
+      `--worktree needs a git work tree, and ${kernel} is not the top of one`,
+      'give --kernel the top folder of your git kernel tree (where .git is)',
+    );
+  }
+  const head = await resolveCommit(repo, 'HEAD', `--kernel ${kernel}`);
+  const uncommitted = await uncommittedChanges(repo, kernel, true);
+  if (uncommitted === undefined) {
+    throw new BadInputError(
+      `${kernel} has no uncommitted changes: its work tree is its HEAD, the stock kernel`,
+      'change the tree first (watch builds it on the first saved change), or use --commits A..B for committed work',
+    );
+  }
+  const base = { sha: head, subject: await subjectOf(repo, head) };
+  const source = await exportedSource(kernel, repo, { repository: repo.top, base, dirty: false }, options.lockTimeout);
+  const dir = seriesFolder([{ name: uncommittedName, text: uncommitted }]);
+  return {
+    source: {
+      ...source,
+      git: { repository: repo.top, base, dirty: true, worktree: true, reproduce: ['--kernel', kernel, '--worktree'] },
+    },
+    own: undefined,
+    series: { chosen: { dir }, given: await readPatchSet(dir) },
+  };
 }
 
 /** The series with the uncommitted changes of a git kernel (--dirty, without --commits) after it. */

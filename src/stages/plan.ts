@@ -4,7 +4,7 @@ import { askBuildPlan, planArguments, type BuildPlan, type PlanRequest } from '.
 import { readSeriesFacts, type SeriesFacts } from '../conformance/series-facts.ts';
 import { addedSyscallsOfSet, seriesPatches, type PatchSet } from '../kernel/patches.ts';
 import { fetchSource, type KernelSource } from '../kernel/source.ts';
-import { commitKernels, resolveKernel, withUncommitted } from './git-plan.ts';
+import { commitKernels, resolveKernel, withUncommitted, worktreeKernel } from './git-plan.ts';
 import { projectRoot } from '../paths.ts';
 import { readSeries, seriesForKernel } from './series.ts';
 
@@ -43,17 +43,20 @@ export async function planRuns(
     ...userlandSources(options.userland ?? join(projectRoot, 'userland', 'tests')),
   ];
   // Every kernel's input first (no network): a bad folder stops the run before any download.
-  // A git tree with --commits is the run's one kernel, planned once per build (src/stages/git-plan.ts).
+  // A git tree with --commits is the run's one kernel, planned once per build, and so is one with
+  // --worktree (src/stages/git-plan.ts).
   const kernels =
     options.commits !== undefined
       ? await commitKernels(options)
-      : await Promise.all(
-          options.kernel.map(async (spec) => {
-            const { kernel, patches: own } = splitKernelSpec(spec);
-            const source = await resolveKernel(kernel, options);
-            return { source, own, series: await readSeries(source.version, own, options.patches) };
-          }),
-        );
+      : options.worktree
+        ? [await worktreeKernel(options)]
+        : await Promise.all(
+            options.kernel.map(async (spec) => {
+              const { kernel, patches: own } = splitKernelSpec(spec);
+              const source = await resolveKernel(kernel, options);
+              return { source, own, series: await readSeries(source.version, own, options.patches) };
+            }),
+          );
   const plans: PlannedRun[] = [];
   for (const { source: resolved, own, series } of kernels) {
     // Then each source is fetched; a Debian one holds a fuller version (5.10 -> 5.10.262),

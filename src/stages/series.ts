@@ -122,8 +122,9 @@ export interface SeriesForKernel {
  * kernels apply their series as written: the regeneration never crosses the 4.2 table move.
  */
 export async function seriesForKernel(source: KernelSource, given: PatchSet): Promise<SeriesForKernel> {
-  // A git tree's commits are applied as committed: each verdict is of the tree at that commit.
-  if (!regenerates(source.version) || !source.path || source.git?.commit) {
+  // A git tree's commits are applied as committed, its work tree's changes as they are: each
+  // verdict is of the tree the developer has.
+  if (!regenerates(source.version) || !source.path || source.git?.commit || source.git?.worktree) {
     return { patchSet: given, givenDir: given.dir, syscalls: [], regenerated: false };
   }
   const patches = seriesPatches(given);

@@ -106,6 +106,12 @@ describe('the options of a git kernel tree', () => {
         { commits: 'a..b', kernel: [`${fake.tree}=${fake.patches}`] },
         /with --commits the commits of the range are the patches/,
       ],
+      [
+        { worktree: true, commits: 'a..b' },
+        /--worktree builds the work tree on HEAD, and --commits a\.\.b builds a range/,
+      ],
+      [{ worktree: true, kernel: [fake.tree, '6.1'] }, /--worktree applies to one git kernel tree, but 2 --kernel/],
+      [{ worktree: true, patches: fake.patches }, /with --worktree the uncommitted changes of the tree are the series/],
     ];
     for (const [extra, message] of cases) {
       const error = thrown(() => options(extra));
@@ -116,6 +122,7 @@ describe('the options of a git kernel tree', () => {
 
   it('refuses --commits on a folder that is not the top of a git work tree, and --dirty on a plain tree', async () => {
     await expect(planRuns(options({ commits: 'HEAD~1..HEAD' }))).rejects.toThrow(/needs a git work tree/);
+    await expect(planRuns(options({ worktree: true }))).rejects.toThrow(/--worktree needs a git work tree/);
     await expect(planRuns(options({ dirty: true, patches: fake.patches }))).rejects.toThrow(
       /--dirty applies to a git work tree/,
     );
@@ -244,6 +251,30 @@ describe('planRuns with a git kernel tree', () => {
       expect(otherPlan?.source.identity).toBe(`sha256:${sha256(readFileSync(other))}`);
     },
   );
+
+  it('--worktree: stock is HEAD, the uncommitted changes (untracked files too) are the series, applied as they are', async () => {
+    const commits = await makeRepository(repo);
+    await expect(planRuns(options({ worktree: true }))).rejects.toThrow(
+      /has no uncommitted changes: its work tree is its HEAD, the stock kernel/,
+    );
+    const [committed] = await planRuns(options({ commits: `${commits.base}..${commits.taskcount}` }));
+    // The work tree: taskcount's commit undone by hand, and a new file.
+    await execa('patch', ['-R', '-p1', '--batch', '--quiet'], { cwd: repo, input: taskcountPatch });
+    writeFileSync(join(repo, 'kernel/new.c'), 'int fresh;\n');
+    const [plan] = await planRuns(options({ worktree: true }));
+    const head = await gitIn(repo, 'rev-parse', 'HEAD^{tree}');
+    expect(plan?.source.identity).toBe(`git-tree:${head}`);
+    expect(plan?.source.identity).not.toBe(committed?.source.identity);
+    expect(plan?.patchSet.files.map((file) => basename(file))).toEqual(['0001-uncommitted-changes.patch']);
+    const text = readFileSync(plan?.patchSet.files[0] ?? '', 'utf8');
+    expect(text).toMatch(/^\+\+\+ b\/kernel\/new\.c$/m);
+    expect(text).toMatch(/^-.*taskcount/m);
+    expect(plan?.notices.join('\n')).not.toMatch(/regenerated/);
+    expect(plan?.source.git).toMatchObject({ worktree: true, dirty: true, base: { sha: commits.taskcount } });
+    expect(kernelArguments(plan!)).toEqual(['--kernel', repo, '--worktree']);
+    // The series applies to the export of HEAD.
+    await checkPatchSeries([plan!]);
+  });
 
   it('--each: one plan per commit, its patch folder growing by one commit each time', async () => {
     const commits = await makeRepository(repo);

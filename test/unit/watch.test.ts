@@ -1,7 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { watchCommand, type WatchParts } from '../../src/commands/watch.ts';
+import type { Options } from '../../src/config.ts';
 import { BadInputError } from '../../src/errors.ts';
 import type { LabEvent } from '../../src/events.ts';
 import { ChangeFeed, type Changes } from '../../src/file-changes.ts';
@@ -31,6 +33,9 @@ class ScriptedChanges implements Changes {
     this.waiting = undefined;
     wake?.([file]);
   }
+  ready(): Promise<void> {
+    return Promise.resolve();
+  }
   next(): Promise<string[]> {
     return new Promise((resolve) => (this.waiting = resolve));
   }
@@ -50,7 +55,12 @@ function setUp() {
   const userland = tempDir();
   writeFileSync(join(userland, 'hello.c'), 'int main(void) { return 0; }\n');
   const options = testOptions({ kernel: ['6.1'], patches, userland });
-  const plan = { source: { requested: '6.1' }, patchSet: { dir: patches } } as unknown as CheckedRun;
+  // The series as given is what is watched, not its regenerated copy in the cache.
+  const plan = {
+    source: { requested: '6.1' },
+    patchSet: { dir: join(tempDir(), 'ported') },
+    givenSeries: patches,
+  } as unknown as CheckedRun;
   const changes = new ScriptedChanges();
   const events: LabEvent[] = [];
   const stop = new AbortController();
@@ -185,11 +195,104 @@ describe('watch', () => {
   });
 });
 
+describe('watch --kernel GIT-TREE', () => {
+  async function gitTree(): Promise<string> {
+    const tree = tempDir();
+    const env = {
+      GIT_AUTHOR_NAME: 't',
+      GIT_AUTHOR_EMAIL: 't@example.org',
+      GIT_COMMITTER_NAME: 't',
+      GIT_COMMITTER_EMAIL: 't@example.org',
+    };
+    writeFileSync(join(tree, 'Makefile'), 'VERSION = 6\n');
+    await execa('git', ['init', '-q'], { cwd: tree });
+    await execa('git', ['add', '-A'], { cwd: tree });
+    await execa('git', ['commit', '-q', '-m', 'Linux 6.1'], { cwd: tree, env });
+    return tree;
+  }
+
+  it('watches the tree, plans its work tree, waits while it has no changes, and skips changes that alter nothing built', async () => {
+    const t = setUp();
+    const tree = await gitTree();
+    const options = testOptions({ kernel: [tree], userland: t.userland });
+    const planned: Options[] = [];
+    /** The series the next plan applies (the uncommitted changes' folder, named by their content). */
+    let series = 'diff-1';
+    t.parts.prepare = async (prepared) => {
+      planned.push(prepared);
+      return [{ source: { requested: tree }, patchSet: { dir: series }, givenSeries: series } as unknown as CheckedRun];
+    };
+    t.script.push(
+      async () => t.outcome([check('callcount-increments', 'pass')]),
+      async () => t.outcome([check('callcount-increments', 'fail')]),
+      async () => t.outcome([check('callcount-increments', 'pass')]),
+    );
+    const loop = watchCommand(options, t.emit, t.parts);
+    await until(() => t.events.some((event) => event.type === 'info' && /no uncommitted changes/.test(event.text)));
+    expect(t.changes.folders).toEqual([tree, t.userland]);
+    expect(t.events).toContainEqual({
+      type: 'info',
+      text: `round 1: ${tree} has no uncommitted changes: waiting for one`,
+    });
+    expect(planned).toEqual([]);
+    writeFileSync(join(tree, 'Makefile'), 'VERSION = 6\n# mine\n');
+    t.changes.save(join(tree, 'Makefile'));
+    await until(() => t.verdicts().length === 1);
+    // The work tree is the patched kernel: --worktree, never the default series.
+    expect(planned[0]).toMatchObject({ worktree: true, dirty: false, patches: undefined });
+    // An in-tree make: the diff is the same, nothing is built again.
+    t.changes.save(join(tree, 'kernel', 'sched.o'));
+    await until(() => planned.length === 2);
+    await until(() => t.events.some((event) => event.type === 'info' && /none of what is built/.test(event.text)));
+    series = 'diff-2';
+    t.changes.save(join(tree, 'Makefile'));
+    await until(() => t.verdicts().length === 2);
+    // A program changed: the same kernel, judged again.
+    t.changes.save(join(t.userland, 'hello.c'));
+    await until(() => t.verdicts().length === 3);
+    t.stop.abort();
+    expect(await loop).toBe(0);
+    expect(t.verdicts()).toEqual([
+      'round 2: callcount-increments=pass',
+      'round 3: callcount-increments=fail',
+      'round 4: callcount-increments=pass',
+    ]);
+    expect(t.events).toContainEqual({ type: 'info', text: 'round 3: 1 files changed, none of what is built or run' });
+  });
+
+  it('with --patches the series comes first and the uncommitted changes after it (--dirty); --commits is refused', async () => {
+    const t = setUp();
+    const tree = await gitTree();
+    writeFileSync(join(tree, 'Makefile'), 'VERSION = 6\n# mine\n');
+    const planned: Options[] = [];
+    const prepare = t.parts.prepare;
+    t.parts.prepare = async (prepared, emit) => {
+      planned.push(prepared);
+      return prepare(prepared, emit);
+    };
+    t.script.push(async () => t.outcome([check('callcount-increments', 'pass')]));
+    const loop = watchCommand(
+      testOptions({ kernel: [tree], patches: t.patches, userland: t.userland }),
+      t.emit,
+      t.parts,
+    );
+    await until(() => t.verdicts().length === 1);
+    expect(t.changes.folders).toEqual([tree, t.patches, t.userland]);
+    expect(planned[0]).toMatchObject({ worktree: false, dirty: true, patches: t.patches });
+    t.stop.abort();
+    await loop;
+    await expect(
+      watchCommand(testOptions({ kernel: [tree], commits: 'HEAD~1..HEAD' }), t.emit, t.parts),
+    ).rejects.toThrow(/watch builds the work tree of .*, and --commits HEAD~1\.\.HEAD a range of commits/);
+  });
+});
+
 describe('ChangeFeed', () => {
   it('gives the files saved, once they were quiet for a while, without editor droppings', async () => {
     const folder = tempDir();
     mkdirSync(join(folder, 'sub'));
     using feed = new ChangeFeed([folder], 100);
+    await feed.ready();
     const next = feed.next();
     writeFileSync(join(folder, '.0001.patch.swp'), 'x');
     writeFileSync(join(folder, 'sub', 'a.c'), 'one');
@@ -202,8 +305,23 @@ describe('ChangeFeed', () => {
   it('keeps changes made while nobody waits, for the next call', async () => {
     const folder = tempDir();
     using feed = new ChangeFeed([folder], 50);
+    await feed.ready();
     writeFileSync(join(folder, 'late.c'), 'x');
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(await feed.next()).toEqual([join(folder, 'late.c')]);
+  });
+
+  it("sees files in folders made after it started, never git's own folder", async () => {
+    const folder = tempDir();
+    mkdirSync(join(folder, '.git', 'refs'), { recursive: true });
+    using feed = new ChangeFeed([folder], 50);
+    await feed.ready();
+    writeFileSync(join(folder, '.git', 'index'), 'x');
+    writeFileSync(join(folder, '.git', 'refs', 'HEAD'), 'x');
+    mkdirSync(join(folder, 'mysyscalls'));
+    expect(await feed.next()).toEqual([join(folder, 'mysyscalls')]);
+    writeFileSync(join(folder, '.git', 'HEAD'), 'x');
+    writeFileSync(join(folder, 'mysyscalls', 'callcount.c'), 'x');
+    expect(await feed.next()).toEqual([join(folder, 'mysyscalls', 'callcount.c')]);
   });
 });
