@@ -208,6 +208,16 @@ export async function commitPatch(repo: GitRepository, commit: Commit): Promise<
   return text;
 }
 
+/**
+ * How reports name a patch of a git tree's series: a commit's (`git format-patch` of it) as
+ * `commit <sha12> ("<subject>")`, the uncommitted changes' by their file name.
+ */
+export function commitOrigin(patch: { name: string; text: string }): string {
+  const sha = /^From ([0-9a-f]{40}) /.exec(patch.text)?.[1];
+  const subject = /^Subject: \[PATCH\] (.*)$/m.exec(patch.text)?.[1];
+  return sha && subject ? `commit ${sha.slice(0, 12)} ("${subject}")` : patch.name;
+}
+
 /** What `git status` lists as uncommitted: changed, staged, deleted and untracked (not ignored) files. */
 export async function uncommittedFiles(repo: GitRepository): Promise<string[]> {
   const status = await git(repo, ['status', '--porcelain', '--untracked-files=all', '--ignore-submodules=none']);

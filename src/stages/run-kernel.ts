@@ -14,6 +14,7 @@ import { conformanceAware, emitConformance, separateConformance, staticConforman
 import { gitInfo } from './commit-verdict.ts';
 import { judgedAware, judgedFailures, markNotJudged } from './judged.ts';
 import { backendOf } from './machine.ts';
+import { commitOrigin } from '../kernel/git.ts';
 import { seriesPatches } from '../kernel/patches.ts';
 import { SeriesLines } from '../kernel/series-lines.ts';
 import type { CheckedRun } from './patch-check.ts';
@@ -104,7 +105,12 @@ export async function runKernel(plan: CheckedRun, env: KernelRunEnvironment): Pr
       ),
       crashDecoding: {
         buildDirs: { stock: built.stock.dir, patched: built.patched.dir },
-        series: SeriesLines.of(seriesPatches(plan.patchSet)),
+        // A git tree's oops names the commit that wrote the line.
+        series: SeriesLines.of(
+          seriesPatches(plan.patchSet).map((patch) =>
+            plan.source.git ? { ...patch, name: commitOrigin(patch) } : patch,
+          ),
+        ),
       },
     };
     if (options.conformance !== 'off') {

@@ -6,7 +6,8 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { BadInputError } from '../../src/errors.ts';
 import type { LabEvent } from '../../src/events.ts';
 import { exportCommit, exportRoot } from '../../src/kernel/git-export.ts';
-import { commitRange, gitRepositoryAt, type GitRepository } from '../../src/kernel/git.ts';
+import { commitOrigin, commitRange, gitRepositoryAt, type GitRepository } from '../../src/kernel/git.ts';
+import { seriesPatches } from '../../src/kernel/patches.ts';
 import { toJson } from '../../src/report/json.ts';
 import { toJunit } from '../../src/report/junit.ts';
 import { formatFirstFailingCommit } from '../../src/report/summary.ts';
@@ -126,6 +127,16 @@ describe('the options of a git kernel tree', () => {
     await expect(planRuns(options({ dirty: true, patches: fake.patches }))).rejects.toThrow(
       /--dirty applies to a git work tree/,
     );
+  });
+});
+
+describe('commitOrigin', () => {
+  it("names a commit's patch by its sha and subject (a decoded oops says which commit wrote the line), other patches by file", async () => {
+    const commits = await makeRepository(repo);
+    const [plan] = await planRuns(options({ commits: `${commits.base}..${commits.taskcount}`, dirty: false }));
+    const [first] = seriesPatches(plan!.patchSet);
+    expect(commitOrigin(first!)).toBe(`commit ${commits.callcount.slice(0, 12)} ("add callcount")`);
+    expect(commitOrigin({ name: 'uncommitted-changes.patch', text: callcountPatch })).toBe('uncommitted-changes.patch');
   });
 });
 
