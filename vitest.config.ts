@@ -65,6 +65,18 @@ export default defineConfig({
         },
       },
       {
+        // A real 6.1 git tree (--each, bisect, --worktree, a decoded oops named by commit): `npm run test:git`
+        // (its own builds; not in `npm test`).
+        test: {
+          name: 'git',
+          globalSetup,
+          include: ['test/git/**/*.test.ts'],
+          testTimeout: 90 * 60_000,
+          hookTimeout: 30 * 60_000,
+          fileParallelism: false,
+        },
+      },
+      {
         // The watch loop on real kernels: `npm run test:watch` (its own script, not in `npm test`).
         test: {
           name: 'watch',
