@@ -46,8 +46,16 @@ export function debugArtifacts(buildDir: string): DebugArtifacts | undefined {
   return { vmlinux, ...(existsSync(script) && { decodeScript: script }) };
 }
 
+/** A frame found in a text, not decoded yet: its line, as printed, its symbol and offset. */
+interface FoundFrame {
+  index: number;
+  frame: string;
+  symbol: string;
+  offset: bigint;
+}
+
 /** The frames of `text` (one per line at most), not decoded yet. */
-export function framesOf(text: string): { index: number; frame: string; symbol: string; offset: bigint }[] {
+export function framesOf(text: string): FoundFrame[] {
   return text.split('\n').flatMap((line, index) => {
     const match = FRAME.exec(line);
     if (!match?.[1] || !match[2]) return [];
@@ -80,7 +88,7 @@ function locationsIn(text: string): SourceLocation[] {
 
 /** Through the tree's decode_stacktrace.sh: it prints each frame line back with "(file:line ...)" appended. */
 async function viaScript(
-  frames: ReturnType<typeof framesOf>,
+  frames: FoundFrame[],
   lines: string[],
   debug: Required<DebugArtifacts>,
 ): Promise<DecodedFrame[]> {
@@ -96,7 +104,7 @@ async function viaScript(
 }
 
 /** Without the script (before 3.16): the symbol's address from nm, plus the offset, through `addr2line -i`. */
-async function viaAddr2line(frames: ReturnType<typeof framesOf>, vmlinux: string): Promise<DecodedFrame[]> {
+async function viaAddr2line(frames: FoundFrame[], vmlinux: string): Promise<DecodedFrame[]> {
   const nm = await runTool('nm', [vmlinux], {});
   const symbols = new Map<string, bigint>();
   for (const line of nm.stdout.split('\n')) {

@@ -213,14 +213,24 @@ describe('decoding frames with debug info', () => {
       details: excerpt(),
     };
     const clean: CheckResult = { ...crash, name: 'enosys-control', details: 'no oops here' };
-    const [decoded, untouched] = await decodeCrashes([crash, clean], buildDir, series);
+    // A second excerpt of the same boot, two lines longer at its top: decoded in the same go, each
+    // frame annotated on its own line of its own excerpt.
+    const later: CheckResult = {
+      ...crash,
+      name: 'bad-pointer-efault',
+      details: `BUG: again\nsecond line\n${excerpt()}`,
+    };
+    const [decoded, untouched, decodedLater] = await decodeCrashes([crash, clean, later], buildDir, series);
     const lines = decoded?.details.split('\n') ?? [];
-    expect(lines[1]).toBe(
-      `RIP: 0010:sys_demo+0x${storeOffset.toString(16)}/0x30  at include/demo.h:3, inlined in mysyscalls/demo.c:5 (0001-add-demo.patch, hunk 1)`,
-    );
+    const rip = `RIP: 0010:sys_demo+0x${storeOffset.toString(16)}/0x30  at include/demo.h:3, inlined in mysyscalls/demo.c:5 (0001-add-demo.patch, hunk 1)`;
+    expect(lines[1]).toBe(rip);
     expect(lines[3]).toMatch(/^ kernel_init\+0x1a\/0x40 {2}at init\/main\.c:\d+ \(not changed by the series\)$/);
     expect(lines[4]).toBe(' no_such_symbol+0x10/0x20');
     expect(untouched).toBe(clean);
+    const laterLines = decodedLater?.details.split('\n') ?? [];
+    expect(laterLines.slice(0, 2)).toEqual(['BUG: again', 'second line']);
+    expect(laterLines[3]).toBe(rip);
+    expect(laterLines.slice(2)).toEqual(lines);
   });
 
   it('without debug info, says how to get file:line instead', async () => {
