@@ -52,3 +52,48 @@ export async function leftoverQemu(): Promise<string> {
 export function statusOf(run: RunReport, name: string): string | undefined {
   return run.checks.find((check) => check.name === name)?.status;
 }
+
+/** A `syscall-lab watch` running in the background, read as it prints. */
+export interface WatchProcess {
+  /** What round `round` printed on stdout after "round N: ", once it has. */
+  verdict: (round: number) => Promise<string>;
+  /** Resolves once stdout or stderr matches `pattern`. */
+  printed: (pattern: RegExp) => Promise<void>;
+  stdout: () => string;
+  stderr: () => string;
+  /** Ctrl-C: its exit code. */
+  interrupt: () => Promise<number | undefined>;
+}
+
+export function startWatch(args: string[]): WatchProcess {
+  const child = execa('node', [join(projectRoot, 'bin', 'syscall-lab.mjs'), 'watch', ...args], {
+    reject: false,
+    cwd: projectRoot,
+    buffer: true,
+    stderr: 'pipe',
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (data: Buffer) => (stdout += data.toString()));
+  child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
+  const printed = async (pattern: RegExp): Promise<void> => {
+    while (!pattern.test(stdout) && !pattern.test(stderr)) {
+      if (child.exitCode !== null) throw new Error(`watch exited ${child.exitCode}:\n${stdout}\n${stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  };
+  return {
+    verdict: async (round) => {
+      const pattern = new RegExp(`^round ${round}: (.*)$`, 'm');
+      await printed(pattern);
+      return pattern.exec(stdout)?.[1] ?? '';
+    },
+    printed,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    interrupt: async () => {
+      child.kill('SIGINT');
+      return (await child).exitCode;
+    },
+  };
+}

@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { dir, type DirectoryResult } from 'tmp-promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchSource, resolveSource } from '../../src/kernel/source.ts';
 import { projectRoot } from '../../src/paths.ts';
-import { leftoverQemu, runCli, statusOf } from '../e2e/helpers.ts';
+import { leftoverQemu, runCli, startWatch, statusOf } from '../e2e/helpers.ts';
 
 // `npm run test:git` (not in `npm test`: its patched builds, one per commit, and the debug-info
 // build of the unsafe commit are more than a cold CI run has room for). A real 6.1 git tree made
@@ -218,6 +218,29 @@ describe('a real 6.1 git tree', () => {
       expect(statusOf(run, name), name).toBe('pass');
     }
     expect(stdout).toContain(`syscall-lab run --kernel ${worktree} --worktree`);
+    expect(await leftoverQemu()).toBe('');
+  });
+
+  it('watch --kernel on the linked work tree: a round on the work tree, one on an edit, none on a change outside the diff', async () => {
+    const taskcount = join(worktree, 'mysyscalls', 'taskcount.c');
+    const original = readFileSync(taskcount, 'utf8');
+    const watch = startWatch(['--kernel', worktree]);
+    try {
+      // The work tree as --worktree built it above: cached, booted and judged.
+      expect(await watch.verdict(1)).toMatch(/^PASS \(6\.1\.\d+-patched-[0-9a-f]{8}: \d+ passed, 0 failed/);
+      // An in-tree build's droppings: ignored by git, so not in the diff: no round.
+      writeFileSync(join(worktree, 'mysyscalls', 'taskcount.o'), 'not an object\n');
+      await watch.printed(/round 2: \d+ files changed, none of what is built or run/);
+      // A wrong edit: one process too many.
+      expect(original).toContain('unsigned long count = 0;');
+      writeFileSync(taskcount, original.replace('unsigned long count = 0;', 'unsigned long count = 1;'));
+      expect(await watch.verdict(2)).toMatch(/^FAIL taskcount-matches-top, taskcount-matches-proc \(/);
+      expect(`${watch.stdout()}${watch.stderr()}`).toContain(`watching ${worktree} and `);
+    } finally {
+      expect(await watch.interrupt()).toBe(130);
+      writeFileSync(taskcount, original);
+      rmSync(join(worktree, 'mysyscalls', 'taskcount.o'), { force: true });
+    }
     expect(await leftoverQemu()).toBe('');
   });
 

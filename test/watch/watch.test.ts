@@ -1,10 +1,9 @@
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { dir } from 'tmp-promise';
 import { describe, expect, it } from 'vitest';
 import { projectRoot } from '../../src/paths.ts';
-import { leftoverQemu } from '../e2e/helpers.ts';
+import { leftoverQemu, startWatch } from '../e2e/helpers.ts';
 
 // `npm run test:watch` (real 6.1 builds and boots; not part of `npm test`, see the README's Tests).
 // A developer's loop: watch a copy of patches-6.1, save a correct change, then a wrong one.
@@ -19,48 +18,35 @@ describe('syscall-lab watch on Linux 6.1', () => {
       // Same line count: the hunk headers stay right.
       writeFileSync(taskcount, text.replace(from, to));
     };
-    const child = execa(
-      'node',
-      [join(projectRoot, 'bin', 'syscall-lab.mjs'), 'watch', '--kernel', '6.1', '--patches', patches.path],
-      { reject: false, cwd: projectRoot, buffer: true, stderr: 'pipe' },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (data: Buffer) => (stdout += data.toString()));
-    child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
-    const verdict = async (round: number): Promise<string> => {
-      const pattern = new RegExp(`^round ${round}: (.*)$`, 'm');
-      while (!pattern.test(stdout)) {
-        if (child.exitCode !== null) throw new Error(`watch exited ${child.exitCode}:\n${stdout}\n${stderr}`);
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
-      return pattern.exec(stdout)?.[1] ?? '';
-    };
+    const watch = startWatch(['--kernel', '6.1', '--patches', patches.path]);
     const compiledAfter = (mark: number): number[] =>
-      [...stderr.slice(mark).matchAll(/built \S+-patched-\S+: (\d+) files compiled/g)].map((m) => Number(m[1]));
+      [
+        ...watch
+          .stderr()
+          .slice(mark)
+          .matchAll(/built \S+-patched-\S+: (\d+) files compiled/g),
+      ].map((m) => Number(m[1]));
 
-    expect(await verdict(1)).toMatch(/^PASS \(6\.1\.\d+-patched-[0-9a-f]{8}: \d+ passed, 0 failed/);
+    expect(await watch.verdict(1)).toMatch(/^PASS \(6\.1\.\d+-patched-[0-9a-f]{8}: \d+ passed, 0 failed/);
     // A correct change: a message of taskcount.c (ccache cannot serve the new object).
-    let mark = stderr.length;
+    let mark = watch.stderr().length;
     edit('pr_debug("counting task: %s %d\\n"', 'pr_debug("counted task: %s %d\\n"');
-    expect(await verdict(2)).toMatch(/^PASS /);
+    expect(await watch.verdict(2)).toMatch(/^PASS /);
     const second = compiledAfter(mark);
     // Incremental: taskcount.o and the link, not the kernel (a full build compiles over a thousand files).
     expect(second).toHaveLength(1);
     expect(second[0]).toBeLessThan(50);
     // Wrong, and it compiles: one process too many.
-    mark = stderr.length;
+    mark = watch.stderr().length;
     edit('unsigned long count = 0;', 'unsigned long count = 1;');
-    const third = await verdict(3);
+    const third = await watch.verdict(3);
     expect(third).toMatch(/^FAIL taskcount-matches-top, taskcount-matches-proc \(/);
     expect(third).toMatch(/console log: \/.*\.log$/);
     expect(compiledAfter(mark)[0]).toBeLessThan(50);
     // The stock control ran once, in the first round at most.
-    expect(stderr.match(/booting \S+-stock /g)?.length ?? 0).toBeLessThanOrEqual(1);
+    expect(watch.stderr().match(/booting \S+-stock /g)?.length ?? 0).toBeLessThanOrEqual(1);
 
-    child.kill('SIGINT');
-    const result = await child;
-    expect(result.exitCode).toBe(130);
+    expect(await watch.interrupt()).toBe(130);
     expect(await leftoverQemu()).toBe('');
     await patches.cleanup();
   });
