@@ -45,7 +45,15 @@ export async function watchCommand(options: Options, emit: Emit, parts: WatchPar
   const tree = await watchedTree(options);
   const planOptions = tree?.options ?? options;
   const userland = options.userland ?? join(projectRoot, 'userland', 'tests');
-  let plans = tree && !(await tree.hasChanges()) ? [] : await parts.prepare(planOptions, emit);
+  // A watched tree without uncommitted changes has nothing to build: its round waits (idle). The
+  // first round's inputs must be right (exit 2 otherwise); later ones are said and waited out.
+  const planRound = async (label: string): Promise<{ plans: CheckedRun[]; idle: boolean }> => {
+    if (tree && !(await tree.hasChanges())) return { plans: [], idle: true };
+    const plans =
+      label === 'round 1' ? await parts.prepare(planOptions, emit) : await planAgain(planOptions, emit, parts, label);
+    return { plans, idle: false };
+  };
+  let { plans, idle } = await planRound('round 1');
   if (plans.length > 1) throw new BadInputError('watch takes one --kernel', 'give a single --kernel');
   const series = tree?.series ?? plans[0]?.givenSeries;
   const folders = [...(tree ? [tree.top] : []), ...(series ? [series] : []), userland];
@@ -77,8 +85,11 @@ export async function watchCommand(options: Options, emit: Emit, parts: WatchPar
     for (let round = 1; ; round++) {
       const plan = plans[0];
       const label = `round ${round}`;
-      if (!plan && tree)
-        emit({ type: 'info', text: `${label}: ${tree.kernel} has no uncommitted changes: waiting for one` });
+      if (idle)
+        emit({
+          type: 'info',
+          text: `${label}: ${tree?.kernel ?? ''} has no uncommitted changes: waiting for one`,
+        });
       // Noted from now on: a change during this round's build restarts it, later ones start the next round.
       let nextChange = feed.next();
       const restart = new AbortController();
@@ -109,8 +120,7 @@ export async function watchCommand(options: Options, emit: Emit, parts: WatchPar
       for (;;) {
         const changed = await Promise.race([nextChange, stopped]);
         if (changed === 'stop') return ExitCode.ok;
-        plans =
-          tree && !(await tree.hasChanges()) ? [] : await planAgain(planOptions, emit, parts, `round ${round + 1}`);
+        ({ plans, idle } = await planRound(`round ${round + 1}`));
         // A kernel tree changes under other hands too (an in-tree make, a checkout of the same
         // files): a round whose series and programs are the ones just judged would judge them again.
         const same = tree && plans[0]?.patchSet.dir === built && !changed.some((file) => file.startsWith(userland));
