@@ -97,6 +97,7 @@ export async function bisectCommits(
     ['--each', options.each],
     ['--patches', options.patches !== undefined],
     ['--dirty', options.dirty],
+    ['--worktree', options.worktree],
     ['--keep', options.keep],
     ['--bisect', options.bisect],
   ] as const;

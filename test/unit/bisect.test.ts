@@ -338,6 +338,9 @@ describe('syscall-lab bisect: bad input through main() (exit 2, nothing built)',
     expect(
       (await refused(['bisect', '--kernel', repo, '--good', base, '--bad', one, '--commits', `${base}..`])).message,
     ).toMatch(/not --commits/);
+    expect((await refused(['bisect', '--kernel', repo, '--good', base, '--bad', one, '--worktree'])).message).toMatch(
+      /not --worktree/,
+    );
     await gitIn(repo, 'checkout', '-q', '-b', 'side', base);
     await commitFile(repo, 'side.c', 'side work');
     await gitIn(repo, 'checkout', '-q', 'main');
