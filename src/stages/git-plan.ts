@@ -49,6 +49,24 @@ export async function repositoryOf(kernel: string): Promise<GitRepository | unde
   return gitRepositoryAt(realpathSync(kernel));
 }
 
+/** The repository of `kernel`, which `flag` needs to be a git work tree's top. */
+async function requiredRepository(kernel: string, flag: string): Promise<GitRepository> {
+  const repo = await repositoryOf(kernel);
+  if (!repo) {
+    throw new BadInputError(
+      `${flag} needs a git work tree, and ${kernel} is not the top of one`,
+      'give --kernel the top folder of your git kernel tree (where .git is)',
+    );
+  }
+  return repo;
+}
+
+/** HEAD of `kernel`'s repository, with its subject. */
+async function headOf(repo: GitRepository, kernel: string): Promise<Commit> {
+  const sha = await resolveCommit(repo, 'HEAD', `--kernel ${kernel}`);
+  return { sha, subject: await subjectOf(repo, sha) };
+}
+
 /**
  * `--kernel PATH` without --commits: a git work tree's HEAD, exported (its uncommitted changes
  * refused, or with --dirty kept as one patch for withUncommitted); any other kernel as
@@ -67,9 +85,8 @@ export async function resolveKernel(kernel: string, options: Options): Promise<K
   }
   if (options.sha256)
     throw new BadInputError(`--sha256 applies to a tarball, not to the tree ${kernel}`, 'drop --sha256');
-  const head = await resolveCommit(repo, 'HEAD', `--kernel ${kernel}`);
+  const base = await headOf(repo, kernel);
   const uncommitted = await uncommittedChanges(repo, kernel, options.dirty);
-  const base = { sha: head, subject: await subjectOf(repo, head) };
   const git: GitSource = {
     repository: repo.top,
     base,
@@ -88,13 +105,7 @@ export async function resolveKernel(kernel: string, options: Options): Promise<K
 export async function commitKernels(options: Options): Promise<KernelWithSeries[]> {
   const [kernel = ''] = options.kernel;
   const range = options.commits ?? '';
-  const repo = await repositoryOf(kernel);
-  if (!repo) {
-    throw new BadInputError(
-      `--commits ${range} needs a git work tree, and ${kernel} is not the top of one`,
-      'give --kernel the top folder of your git kernel tree (where .git is)',
-    );
-  }
+  const repo = await requiredRepository(kernel, `--commits ${range}`);
   const { base, commits } = await commitRange(repo, range);
   const patches: NamedPatch[] = [];
   for (const commit of commits) patches.push({ name: patchName(commit), text: await commitPatch(repo, commit) });
@@ -129,14 +140,8 @@ export async function commitKernels(options: Options): Promise<KernelWithSeries[
  */
 export async function worktreeKernel(options: Options): Promise<KernelWithSeries> {
   const [kernel = ''] = options.kernel;
-  const repo = await repositoryOf(kernel);
-  if (!repo) {
-    throw new BadInputError(
-      `--worktree needs a git work tree, and ${kernel} is not the top of one`,
-      'give --kernel the top folder of your git kernel tree (where .git is)',
-    );
-  }
-  const head = await resolveCommit(repo, 'HEAD', `--kernel ${kernel}`);
+  const repo = await requiredRepository(kernel, '--worktree');
+  const base = await headOf(repo, kernel);
   const uncommitted = await uncommittedChanges(repo, kernel, true);
   if (uncommitted === undefined) {
     throw new BadInputError(
@@ -144,7 +149,6 @@ export async function worktreeKernel(options: Options): Promise<KernelWithSeries
       'change the tree first (watch builds it on the first saved change), or use --commits A..B for committed work',
     );
   }
-  const base = { sha: head, subject: await subjectOf(repo, head) };
   const source = await exportedSource(kernel, repo, { repository: repo.top, base, dirty: false }, options.lockTimeout);
   const dir = seriesFolder([{ name: uncommittedName, text: uncommitted }]);
   return {
