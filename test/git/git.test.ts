@@ -59,26 +59,29 @@ async function commit(subject: string, patch?: string): Promise<string> {
 
 /**
  * What must not change: HEAD, refs, index, stash, config, `git status`, and every file of the
- * work tree and of .git (hashed with git itself: the work tree against the index, .git by content).
+ * work tree (its symlinks' targets too) and of .git, by content.
  */
 async function repositoryState(): Promise<string> {
-  const gitFiles = await execa('sh', ['-c', 'cd .git && find . -type f | sort | xargs sha256sum'], { cwd: tree });
+  const gitFiles = await execa('sh', ['-c', 'cd .git && find . -type f -print0 | sort -z | xargs -0 sha256sum'], {
+    cwd: tree,
+  });
   return JSON.stringify({
     head: await look('rev-parse', 'HEAD'),
     symbolic: await look('symbolic-ref', 'HEAD'),
     refs: await look('for-each-ref'),
     stash: await look('stash', 'list'),
     status: await look('status', '--porcelain', '--untracked-files=all', '--ignored'),
-    // Every tracked file's content as it is on disk now, hashed (the index is not trusted for it).
-    worktree: createHash('sha256')
-      .update(
-        (
-          await execa('sh', ['-c', 'git --no-optional-locks ls-files -z | xargs -0 git hash-object --no-filters'], {
-            cwd: tree,
-          })
-        ).stdout,
+    // Every file and symlink of the work tree as it is on disk now (not as the index says it is).
+    worktree: (
+      await execa(
+        'sh',
+        [
+          '-c',
+          "{ find . -path ./.git -prune -o -type f -print0 | sort -z | xargs -0 sha256sum; find . -path ./.git -prune -o -type l -printf '%p -> %l\\n' | sort; } | sha256sum",
+        ],
+        { cwd: tree },
       )
-      .digest('hex'),
+    ).stdout,
     gitFiles: createHash('sha256').update(gitFiles.stdout).digest('hex'),
   });
 }
