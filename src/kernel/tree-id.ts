@@ -26,8 +26,8 @@ const decompressors: { magic: number[]; command: string }[] = [
 ];
 
 /**
- * The git tree id of a tarball's files under its top folder: the id `git add -A && git write-tree`
- * gives the unpacked folder (files with git's two modes by the owner's exec bit, symlinks, no empty
+ * The git tree id of a tarball's files under its top folder: the id `git add -A --force && git
+ * write-tree` gives the unpacked folder (every file, whatever a .gitignore says) (files with git's two modes by the owner's exec bit, symlinks, no empty
  * folders), so a tarball and a commit of the same files can be known to be one source.
  * Reads the tarball once (1.3 GB unpacked for a 6.1 tree: about half a minute).
  */
