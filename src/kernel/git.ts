@@ -195,6 +195,9 @@ export async function commitPatch(repo: GitRepository, commit: Commit): Promise<
     '--no-attach',
     '--no-thread',
     '--no-notes',
+    // Whole blob ids: abbreviated ones grow with the repository (an auto gc packs it), and a patch
+    // text that changes changes the build's key.
+    '--full-index',
     '--src-prefix=a/',
     '--dst-prefix=b/',
     commit.sha,
@@ -235,6 +238,8 @@ export async function uncommittedPatch(repo: GitRepository): Promise<string> {
     '--no-ext-diff',
     '--no-textconv',
     '--no-renames',
+    // As commitPatch: the same changes are the same text, however many objects the repository has.
+    '--full-index',
     '--src-prefix=a/',
     '--dst-prefix=b/',
   ];

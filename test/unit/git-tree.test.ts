@@ -6,7 +6,14 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { BadInputError } from '../../src/errors.ts';
 import type { LabEvent } from '../../src/events.ts';
 import { exportCommit, exportRoot } from '../../src/kernel/git-export.ts';
-import { commitOrigin, commitRange, gitRepositoryAt, type GitRepository } from '../../src/kernel/git.ts';
+import {
+  commitOrigin,
+  commitPatch,
+  commitRange,
+  gitRepositoryAt,
+  uncommittedPatch,
+  type GitRepository,
+} from '../../src/kernel/git.ts';
 import { seriesPatches } from '../../src/kernel/patches.ts';
 import { toJson } from '../../src/report/json.ts';
 import { toJunit } from '../../src/report/junit.ts';
@@ -137,6 +144,25 @@ describe('commitOrigin', () => {
     const [first] = seriesPatches(plan!.patchSet);
     expect(commitOrigin(first!)).toBe(`commit ${commits.callcount.slice(0, 12)} ("add callcount")`);
     expect(commitOrigin({ name: 'uncommitted-changes.patch', text: callcountPatch })).toBe('uncommitted-changes.patch');
+  });
+});
+
+describe('patch texts of a git tree', () => {
+  it('name blobs in full: the same change is the same text however short git abbreviates ids (an auto gc changes that)', async () => {
+    const commits = await makeRepository(repo);
+    writeFileSync(join(repo, 'kernel/sched.c'), 'void schedule(void) { /* wip */ }\n');
+    const texts = async () => {
+      const found = await repository();
+      return [
+        await commitPatch(found, { sha: commits.callcount, subject: 'add callcount' }),
+        await uncommittedPatch(found),
+      ];
+    };
+    const before = await texts();
+    expect(before[0]).toMatch(/^index [0-9a-f]{40}\.\.[0-9a-f]{40} /m);
+    expect(before[1]).toMatch(/^index [0-9a-f]{40}\.\.[0-9a-f]{40} /m);
+    await gitIn(repo, 'config', 'core.abbrev', '16');
+    expect(await texts()).toEqual(before);
   });
 });
 
