@@ -27,8 +27,9 @@ const decompressors: { magic: number[]; command: string }[] = [
 
 /**
  * The git tree id of a tarball's files under its top folder: the id `git add -A --force && git
- * write-tree` gives the unpacked folder (every file, whatever a .gitignore says) (files with git's two modes by the owner's exec bit, symlinks, no empty
- * folders), so a tarball and a commit of the same files can be known to be one source.
+ * write-tree` gives the unpacked folder. Every file counts, whatever a .gitignore says; files get
+ * git's two modes by the owner's exec bit, symlinks are kept, empty folders are not. So a tarball
+ * and a commit of the same files can be known to be one source.
  * Reads the tarball once (1.3 GB unpacked for a 6.1 tree: about half a minute).
  */
 export async function tarballTreeId(tarball: string): Promise<string> {
