@@ -59,7 +59,8 @@ export default defineConfig({
           name: 'debug',
           globalSetup,
           include: ['test/debug/**/*.test.ts'],
-          testTimeout: 90 * 60_000,
+          // A cold test builds two kernels, and these suites are often run beside another run.
+          testTimeout: 150 * 60_000,
           hookTimeout: 90 * 60_000,
           fileParallelism: false,
         },
@@ -71,7 +72,8 @@ export default defineConfig({
           name: 'git',
           globalSetup,
           include: ['test/git/**/*.test.ts'],
-          testTimeout: 90 * 60_000,
+          // --each builds the stock kernel and four commits; cold, beside another run, past 90 minutes.
+          testTimeout: 150 * 60_000,
           hookTimeout: 30 * 60_000,
           fileParallelism: false,
         },
