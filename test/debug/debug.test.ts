@@ -76,7 +76,7 @@ describe('--profile debug: KASAN', () => {
     expect(failed.map((check) => check.name)).toContain('callcount-increments');
     for (const check of failed) {
       expect(callcountCallers, check.name).toContain(check.name);
-      expect(check.details, check.name).toMatch(
+      expect(check.actual, check.name).toMatch(
         /kernel failure on the console: [a-z, ]+ \(first: BUG: K(?:ASAN|FENCE): [a-z-]+ (?:read )?in __(?:do|x64|se)_sys_callcount/,
       );
     }
