@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { BadInputError, ExitCode, LabError } from '../errors.ts';
 import type { Emit } from '../events.ts';
 import { ChangeFeed, type Changes } from '../file-changes.ts';
@@ -109,7 +109,10 @@ export async function watchCommand(options: Options, emit: Emit, parts: WatchPar
         });
         const restarted = restart.signal.aborted && outcome.report.checks.length === 0;
         if (restarted) {
-          emit({ type: 'info', text: `${label}: a newer change came during the build: starting again` });
+          emit({
+            type: 'info',
+            text: `${label}: a newer change came during the build (${someOf(await nextChange, tree?.top)}): starting again`,
+          });
         } else {
           stopKept();
           kept = folder;
@@ -127,7 +130,7 @@ export async function watchCommand(options: Options, emit: Emit, parts: WatchPar
         if (!same) break;
         emit({
           type: 'info',
-          text: `round ${round + 1}: ${changed.length} files changed, none of what is built or run`,
+          text: `round ${round + 1}: ${changed.length} files changed (${someOf(changed, tree.top)}), none of what is built or run`,
         });
         nextChange = feed.next();
       }
@@ -136,6 +139,13 @@ export async function watchCommand(options: Options, emit: Emit, parts: WatchPar
     stopKept();
     forget();
   }
+}
+
+/** The first few changed files, relative to the watched tree: what to look at when a round did not expect them. */
+function someOf(changed: readonly string[], top: string | undefined): string {
+  const shown = changed.slice(0, 3).map((file) => (top === undefined ? file : relative(top, file)));
+  const more = changed.length - shown.length;
+  return more > 0 ? `${shown.join(', ')} and ${more} more` : shown.join(', ');
 }
 
 /** `watch --kernel TREE` with a git work tree: its top, the options it plans with, and whether it has changes. */

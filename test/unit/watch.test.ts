@@ -148,7 +148,7 @@ describe('watch', () => {
     expect(t.verdicts()).toEqual(['round 2: taskcount-matches-top=pass', 'round 3: taskcount-matches-top=fail']);
     expect(t.events).toContainEqual({
       type: 'info',
-      text: 'round 1: a newer change came during the build: starting again',
+      text: `round 1: a newer change came during the build (${join(t.patches, '0001-callcount.patch')}): starting again`,
     });
     // The inputs are planned again (and checked) for every round after a change.
     expect(t.prepared()).toBe(3);
@@ -257,7 +257,10 @@ describe('watch --kernel GIT-TREE', () => {
       'round 3: callcount-increments=fail',
       'round 4: callcount-increments=pass',
     ]);
-    expect(t.events).toContainEqual({ type: 'info', text: 'round 3: 1 files changed, none of what is built or run' });
+    expect(t.events).toContainEqual({
+      type: 'info',
+      text: 'round 3: 1 files changed (kernel/sched.o), none of what is built or run',
+    });
   });
 
   it('with --patches the series comes first and the uncommitted changes after it (--dirty); --commits is refused', async () => {
