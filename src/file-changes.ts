@@ -1,3 +1,4 @@
+import { lstatSync } from 'node:fs';
 import { basename, sep } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 
@@ -6,6 +7,18 @@ const ignoredName = /^\.#|~$|\.sw[a-p]$|^4913$/;
 
 /** Git's own folder: a commit or `git status` writes there, and what is built never comes from it. */
 const gitFolder = `${sep}.git`;
+
+/**
+ * chokidar reports a tree's symlinks as added after it is ready (6.1 has 56), although nothing
+ * touched them: a path whose inode has not changed since the feed began was not saved.
+ */
+function unchangedSince(file: string, since: number): boolean {
+  try {
+    return lstatSync(file).ctimeMs < since;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * Saved changes under some folders, as a feed: every change is noted from the moment the feed
@@ -28,6 +41,8 @@ export class ChangeFeed implements Changes {
   private pending = new Set<string>();
   private lastChange = 0;
   private wake: (() => void) | undefined;
+  /** When watching began, a little early: the filesystem's clock ticks coarser (a jiffy) than Date.now(). */
+  private readonly started = Date.now() - 100;
 
   constructor(
     folders: readonly string[],
@@ -44,7 +59,8 @@ export class ChangeFeed implements Changes {
         resolve();
       });
     });
-    this.watcher.on('all', (_event, file) => {
+    this.watcher.on('all', (event, file) => {
+      if ((event === 'add' || event === 'change') && unchangedSince(file, this.started)) return;
       this.pending.add(file);
       this.lastChange = Date.now();
       this.wake?.();
